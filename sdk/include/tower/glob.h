@@ -1,0 +1,40 @@
+/* tower SDK: glob patterns, with the semantics of the selectors every plugin
+ * accepts (Telegraf's): `*` any run of characters, `?` one character,
+ * `[abc]` `[a-z]` `[!a]` classes, `{a,b}` alternatives, `\` escapes the next
+ * character. Matching is case-sensitive and anchored (the whole string).
+ *
+ * A compiled list is immutable: it may be matched from many threads at once.
+ */
+#ifndef TOWER_GLOB_H
+#define TOWER_GLOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <tower/config.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tower_globs tower_globs;
+
+/* Compiles `n` patterns into one list that matches when any pattern does.
+ * Returns 0, or -EINVAL with *err (static text, may be NULL) saying what is
+ * wrong with a pattern, or -ENOMEM. The caller frees with tower_globs_free(). */
+int tower_globs_new(const char *const *patterns, size_t n, tower_globs **out, const char **err);
+/* Compiles the STRINGS option `key` of a config block; *out is NULL when the
+ * option is unset (and has no default). A bad pattern is reported with the
+ * option's file:line and returns -EINVAL. */
+int tower_globs_from_config(const tower_config *cfg, const char *key, tower_globs **out);
+void tower_globs_free(tower_globs *g);
+bool tower_globs_match(const tower_globs *g, const char *s);
+
+/* Matches one pattern without compiling it. */
+bool tower_glob_match(const char *pattern, const char *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

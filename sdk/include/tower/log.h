@@ -1,0 +1,62 @@
+/* tower SDK: logging.
+ *
+ * Lines look like
+ *   2026-11-21T05:36:00Z E! [outputs.influxdb:main] write to http://db:8086 failed: ...
+ * with the UTC time, the level (E! W! I! D! T!) and the plugin instance
+ * (kind.name, then :alias when one is set). The core adds the prefix; the
+ * message says what failed, where, and what to do.
+ *
+ * Errors and warnings are rate-limited per instance and message format: a
+ * burst of 5 per minute prints, later ones are counted and the count is
+ * appended to the next line that prints. Never pass
+ * credentials: use tower_redact_url() for URLs.
+ *
+ * All functions are thread-safe.
+ */
+#ifndef TOWER_LOG_H
+#define TOWER_LOG_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tower_ctx tower_ctx;
+
+typedef enum tower_log_level {
+  TOWER_LOG_ERROR = 0,
+  TOWER_LOG_WARN = 1,
+  TOWER_LOG_INFO = 2,
+  TOWER_LOG_DEBUG = 3,
+  TOWER_LOG_TRACE = 4,
+} tower_log_level;
+
+/* Logs for plugin instance `ctx` (NULL: the agent itself). */
+void tower_log(const tower_ctx *ctx, tower_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void tower_vlog(const tower_ctx *ctx, tower_log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+/* True when a message at `level` would be printed for `ctx`; lets a plugin
+ * skip building expensive debug output. */
+int tower_log_enabled(const tower_ctx *ctx, tower_log_level level);
+
+#define tower_error(ctx, ...) tower_log((ctx), TOWER_LOG_ERROR, __VA_ARGS__)
+#define tower_warn(ctx, ...) tower_log((ctx), TOWER_LOG_WARN, __VA_ARGS__)
+#define tower_info(ctx, ...) tower_log((ctx), TOWER_LOG_INFO, __VA_ARGS__)
+#define tower_debug(ctx, ...) tower_log((ctx), TOWER_LOG_DEBUG, __VA_ARGS__)
+#define tower_trace(ctx, ...) tower_log((ctx), TOWER_LOG_TRACE, __VA_ARGS__)
+
+/* Copies `url` into `out` (size `out_size`, always NUL-terminated, truncated
+ * if needed) with any user:password@ part and the values of query
+ * parameters that look like credentials (password, p, token, secret, key,
+ * sig...) replaced by "xxxxx". Returns `out`. */
+char *tower_redact_url(const char *url, char *out, size_t out_size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

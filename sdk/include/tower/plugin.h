@@ -1,0 +1,184 @@
+/* tower SDK: the plugin ABI.
+ *
+ * A plugin is a shared object that exports exactly one symbol,
+ * tower_plugin_entry(), which returns a static descriptor (struct
+ * tower_plugin). TOWER_PLUGIN_ENTRY() defines it. Build with
+ * -fvisibility=hidden so nothing else is exported.
+ *
+ * The loader checks, in order: the entry symbol, magic, ABI major equal to
+ * the core's and minor not newer, struct size, kind, the name against the file
+ * name (<plugin-dir>/<kind>s/<name>.so), and the option table. Descriptor
+ * structs only grow at the end; the core reads a field only when
+ * struct_size covers it, so a plugin built against an older minor keeps
+ * loading.
+ *
+ * Lifecycle of an instance (one per config block):
+ *   init -> (gather* | start .. stop | process* | write*) -> destroy
+ * - init(ctx, cfg, &state) builds the instance from its validated block and
+ *   returns 0, or a negative errno after logging why. On failure destroy is not
+ *   called: free what init allocated before returning.
+ * - destroy(state) frees it. ctx and every pointer read from cfg stay valid
+ *   until destroy returns.
+ *
+ * Threads. Callbacks of one instance are never called concurrently with each
+ * other, except stop(), which may run while the instance's own threads (started
+ * in start()) are busy. Different instances run concurrently, so a plugin keeps
+ * no mutable globals: everything lives in its state.
+ * - gather runs on the input's own thread, once per interval. A gather that
+ *   overruns its interval delays only its own next gather.
+ * - start runs on the agent thread and must return promptly: a service input
+ *   starts its own thread(s) there and feeds the accumulator from them (one
+ *   thread at a time per accumulator). stop joins them; after stop returns the
+ *   plugin must not use the accumulator.
+ * - process runs on the thread of whichever input produced the metric.
+ * - write runs on the output's own flush thread. A slow write delays only its
+ *   own output. The core owns retries, backoff and buffering: a plugin never
+ *   sleeps to retry; it returns TOWER_WRITE_RETRY.
+ */
+#ifndef TOWER_PLUGIN_H
+#define TOWER_PLUGIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <tower/config.h>
+#include <tower/log.h>
+#include <tower/metric.h>
+#include <tower/option.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TOWER_PLUGIN_MAGIC 0x31525754u /* "TWR1" in memory on little endian */
+#define TOWER_ABI_MAJOR 1
+#define TOWER_ABI_MINOR 0
+
+typedef enum tower_plugin_kind {
+  TOWER_INPUT = 1,
+  TOWER_PROCESSOR = 2,
+  TOWER_OUTPUT = 3,
+} tower_plugin_kind;
+
+/* Descriptor flags. */
+/* The input reports rates from the difference of two samples (cpu): --test
+ * and --once gather twice, half a second apart, and keep the second. */
+#define TOWER_PLUGIN_TWO_SAMPLES 0x1u
+/* The plugin reads data in a configurable format: the core accepts
+ * `data_format` and the parser options in its block (see format.h). */
+#define TOWER_PLUGIN_PARSER 0x2u
+/* The plugin writes data in a configurable format: the core accepts
+ * `data_format` and the serializer options in its block (see format.h). */
+#define TOWER_PLUGIN_SERIALIZER 0x4u
+
+typedef enum tower_write_result {
+  TOWER_WRITE_OK = 0,    /* every metric of the batch is dealt with */
+  TOWER_WRITE_RETRY = 1, /* transient failure: keep the batch, back off, retry */
+  TOWER_WRITE_DROP = 2,  /* permanent failure: the core counts and logs the loss */
+} tower_write_result;
+
+typedef struct tower_acc tower_acc;
+typedef struct tower_batch tower_batch;
+
+typedef struct tower_plugin {
+  uint32_t magic;       /* TOWER_PLUGIN_MAGIC */
+  uint16_t abi_major;   /* TOWER_ABI_MAJOR */
+  uint16_t abi_minor;   /* TOWER_ABI_MINOR */
+  uint32_t struct_size; /* sizeof(tower_plugin) as compiled */
+  uint32_t option_size; /* sizeof(tower_option) as compiled */
+  uint32_t kind;        /* tower_plugin_kind */
+  uint32_t flags;       /* TOWER_PLUGIN_* */
+  const char *name;     /* [a-z0-9_]+, equal to the file name without .so */
+  const char *description;
+  const char *version;
+  const tower_option *options; /* may be NULL when the plugin has none */
+
+  int (*init)(tower_ctx *ctx, const tower_config *cfg, void **state);
+  void (*destroy)(void *state);
+
+  /* Inputs: either gather (polled) or start and stop (service). */
+  int (*gather)(void *state, tower_acc *acc);
+  int (*start)(void *state, tower_acc *acc);
+  void (*stop)(void *state);
+
+  /* Processors. `m` is the plugin's to change, pass on with
+   * tower_acc_add(next, m) or free; it may add new metrics to `next` too. */
+  int (*process)(void *state, tower_metric *m, tower_acc *next);
+
+  /* Outputs. The batch and its metrics are borrowed during the call. */
+  tower_write_result (*write)(void *state, const tower_batch *batch);
+} tower_plugin;
+
+/* The fixed head of every descriptor:
+ *   static const tower_plugin plugin = { TOWER_PLUGIN_HEAD(TOWER_INPUT), .name = ... }; */
+#define TOWER_PLUGIN_HEAD(plugin_kind)                                                             \
+  .magic = TOWER_PLUGIN_MAGIC, .abi_major = TOWER_ABI_MAJOR, .abi_minor = TOWER_ABI_MINOR,         \
+  .struct_size = sizeof(tower_plugin), .option_size = sizeof(tower_option), .kind = (plugin_kind)
+
+#define TOWER_PLUGIN_ENTRY_SYMBOL "tower_plugin_entry"
+
+/* Defines the one exported symbol, returning descriptor `desc`. */
+#define TOWER_PLUGIN_ENTRY(desc)                                                                   \
+  __attribute__((visibility("default"))) const tower_plugin *tower_plugin_entry(void);          \
+  const tower_plugin *tower_plugin_entry(void) { return &(desc); }
+
+/* ---- the instance's handle to the core (all calls thread-safe) -------- */
+
+/* "inputs.cpu" or "inputs.cpu:alias"; borrowed until destroy returns. */
+const char *tower_ctx_id(const tower_ctx *ctx);
+/* The `alias` option, or NULL. */
+const char *tower_ctx_alias(const tower_ctx *ctx);
+/* The agent's host name (agent.hostname, else gethostname()). */
+const char *tower_ctx_hostname(const tower_ctx *ctx);
+/* Inputs: the gather interval in ns. Others: the agent interval. */
+int64_t tower_ctx_interval(const tower_ctx *ctx);
+/* True once the agent is shutting down or reloading this instance; long
+ * gathers and service threads should finish early when it turns true. */
+bool tower_ctx_stopping(const tower_ctx *ctx);
+/* Outputs: ask the core to wait at least `delay_ns` before the next attempt
+ * after a TOWER_WRITE_RETRY (a server's Retry-After, say). */
+void tower_ctx_retry_after(tower_ctx *ctx, int64_t delay_ns);
+/* Outputs: `n` metrics of the batch being written were rejected by the peer
+ * and are lost although write returns TOWER_WRITE_OK (a partial write).
+ * They are counted as dropped; the plugin logs why. */
+void tower_ctx_count_rejected(tower_ctx *ctx, uint64_t n);
+
+/* Wall-clock time in ns since the Unix epoch. */
+int64_t tower_now(void);
+
+/* ---- accumulators ----------------------------------------------------- */
+
+/* Hands `m` to the pipeline. Takes ownership in every case (on error the
+ * metric is freed). A metric with TOWER_TIME_UNSET gets the gather's time.
+ * Returns 0, or -ENOMEM. */
+int tower_acc_add(tower_acc *acc, tower_metric *m);
+
+/* Logs an error for the instance and counts it as a gather error, without
+ * ending the gather (one of several sources failed, say). */
+void tower_acc_error(tower_acc *acc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The timestamp of the current gather (rounded to the input's precision). */
+int64_t tower_acc_time(const tower_acc *acc);
+
+/* Service inputs: sends every metric added since the last commit through the
+ * processors into the output buffers. Returns 0 once every output has
+ * accepted them (or filtered them out); the input may then acknowledge the
+ * source (commit a Kafka offset). Metrics of one commit enter each output
+ * buffer together. For gathers the core commits after gather returns. */
+int tower_acc_commit(tower_acc *acc);
+
+/* ---- output batches --------------------------------------------------- */
+
+size_t tower_batch_len(const tower_batch *b);
+/* Metric i (i < len), borrowed during write; tower_metric_retain() keeps it. */
+const tower_metric *tower_batch_at(const tower_batch *b, size_t i);
+/* True when this is the last batch of the current flush: the output may
+ * write files or close transactions now. */
+bool tower_batch_ends_flush(const tower_batch *b);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
