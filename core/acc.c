@@ -1,0 +1,269 @@
+/* Accumulators: where inputs and processors put metrics, and the commit that
+ * moves a gather's metrics through the processors into the output buffers.
+ *
+ * Order of the input-side steps follows Telegraf: the input's selectors and
+ * modifiers first (they see the metric as gathered), then its renames and
+ * tags, then the global tags and the host tag (a tag the metric already has
+ * wins).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format_internal.h"
+#include "metric_internal.h"
+#include "pipeline.h"
+
+typedef struct mvec {
+  tower_metric **v;
+  size_t n, cap;
+} mvec;
+
+typedef enum { ACC_INPUT, ACC_NEXT } acc_kind;
+
+struct tower_acc {
+  acc_kind kind;
+  tower_ctx *ctx; /* the input, or the processor for ACC_NEXT */
+  twi_pipeline *pl;
+  mvec pending, scratch;
+  mvec *next_out; /* ACC_NEXT: where the processor's metrics go */
+  int64_t time;
+  bool service, discard;
+  _Atomic uint64_t errors;
+};
+
+static _Atomic uint64_t next_gather_id = 1;
+
+static int mvec_push(mvec *v, tower_metric *m) {
+  if (v->n == v->cap) {
+    size_t cap = v->cap ? v->cap * 2 : 64;
+    tower_metric **nv = realloc(v->v, cap * sizeof *nv);
+    if (!nv)
+      return -ENOMEM;
+    v->v = nv;
+    v->cap = cap;
+  }
+  v->v[v->n++] = m;
+  return 0;
+}
+
+static void mvec_clear(mvec *v) {
+  for (size_t i = 0; i < v->n; i++)
+    tower_metric_free(v->v[i]);
+  v->n = 0;
+}
+
+tower_acc *twi_acc_new_input(tower_ctx *input, twi_pipeline *pl, bool service) {
+  tower_acc *acc = calloc(1, sizeof *acc);
+  if (!acc)
+    return NULL;
+  acc->kind = ACC_INPUT;
+  acc->ctx = input;
+  acc->pl = pl;
+  acc->service = service;
+  acc->time = tower_now();
+  return acc;
+}
+
+void twi_acc_free(tower_acc *acc) {
+  if (!acc)
+    return;
+  mvec_clear(&acc->pending);
+  mvec_clear(&acc->scratch);
+  free(acc->pending.v);
+  free(acc->scratch.v);
+  free(acc);
+}
+
+/* Go's time.Round: halfway away from zero. */
+static int64_t round_to(int64_t t, int64_t precision) {
+  if (precision <= 1)
+    return t;
+  int64_t r = t % precision;
+  if (r < 0)
+    r += precision;
+  int64_t down = t - r;
+  return r * 2 >= precision ? down + precision : down;
+}
+
+void twi_acc_begin(tower_acc *acc, int64_t time_ns) {
+  acc->time = round_to(time_ns, acc->ctx->precision);
+}
+
+void twi_acc_set_discard(tower_acc *acc, bool discard) { acc->discard = discard; }
+uint64_t twi_acc_errors(const tower_acc *acc) { return atomic_load(&acc->errors); }
+int64_t tower_acc_time(const tower_acc *acc) { return acc->time; }
+
+void tower_acc_error(tower_acc *acc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  tower_vlog(acc->ctx, TOWER_LOG_ERROR, fmt, ap);
+  va_end(ap);
+  atomic_fetch_add(&acc->errors, 1);
+  atomic_fetch_add(&acc->ctx->stats.errors, 1);
+}
+
+/* Global tags, then host: added unless the metric has them. */
+static int add_agent_tags(const twi_settings *set, tower_metric *m) {
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < set->nglobal; i++)
+    if (!tower_metric_tag(m, set->global_keys[i]))
+      rc = tower_metric_add_tag(m, set->global_keys[i], set->global_values[i]);
+  if (rc == 0 && set->hostname && *set->hostname && !tower_metric_tag(m, "host"))
+    rc = tower_metric_add_tag(m, "host", set->hostname);
+  return rc;
+}
+
+/* The input-side steps for one metric. Returns false when it is dropped. */
+static bool prepare_input_metric(tower_acc *acc, tower_metric *m) {
+  tower_ctx *ctx = acc->ctx;
+  if (tower_metric_time(m) == TOWER_TIME_UNSET)
+    tower_metric_set_time(m, acc->time);
+  else if (!acc->service)
+    tower_metric_set_time(m, round_to(tower_metric_time(m), ctx->precision));
+  if (!twi_selector_select(&ctx->sel, m) || !twi_selector_modify(&ctx->sel, m))
+    return false;
+  if (ctx->renames && twi_instance_rename(ctx, m))
+    return false;
+  return add_agent_tags(&acc->pl->set, m) == 0;
+}
+
+int tower_acc_add(tower_acc *acc, tower_metric *m) {
+  if (!m)
+    return -EINVAL;
+  if (acc->kind == ACC_NEXT) {
+    if (tower_metric_time(m) == TOWER_TIME_UNSET)
+      tower_metric_set_time(m, acc->time);
+    int rc = mvec_push(acc->next_out, m);
+    if (rc)
+      tower_metric_free(m);
+    return rc;
+  }
+  if (acc->discard || tower_metric_is_shared(m) || !prepare_input_metric(acc, m)) {
+    tower_metric_free(m);
+    return 0;
+  }
+  int rc = mvec_push(&acc->pending, m);
+  if (rc) {
+    tower_metric_free(m);
+    tower_log(acc->ctx, TOWER_LOG_ERROR, "out of memory: a metric was lost");
+    return rc;
+  }
+  atomic_fetch_add(&acc->ctx->stats.metrics, 1);
+  return 0;
+}
+
+int tower_acc_sink(void *acc, tower_metric *m) { return tower_acc_add(acc, m); }
+
+/* ---- processors ---- */
+
+/* Runs one processor over `in`, leaving its result in `out`. Metrics its
+ * selectors do not pick pass by unchanged, as in Telegraf. */
+static void run_processor(tower_ctx *p, mvec *in, mvec *out, int64_t time) {
+  tower_acc next = {.kind = ACC_NEXT, .ctx = p, .next_out = out, .time = time};
+  pthread_mutex_lock(&p->process_lock);
+  for (size_t i = 0; i < in->n; i++) {
+    tower_metric *m = in->v[i];
+    in->v[i] = NULL;
+    if (!twi_selector_select(&p->sel, m)) {
+      if (mvec_push(out, m))
+        tower_metric_free(m);
+      continue;
+    }
+    if (!twi_selector_modify(&p->sel, m)) {
+      tower_metric_free(m);
+      continue;
+    }
+    if (p->plugin->desc.process(p->state, m, &next) < 0)
+      atomic_fetch_add(&p->stats.errors, 1);
+  }
+  pthread_mutex_unlock(&p->process_lock);
+  in->n = 0;
+}
+
+static void run_processors(tower_acc *acc) {
+  twi_pipeline *pl = acc->pl;
+  for (size_t i = 0; i < pl->nprocessors; i++) {
+    run_processor(pl->processors[i], &acc->pending, &acc->scratch, acc->time);
+    mvec t = acc->pending;
+    acc->pending = acc->scratch;
+    acc->scratch = t;
+  }
+}
+
+/* ---- fan-out ---- */
+
+/* The metric as output `o` receives it: shared when the output changes
+ * nothing, else a private copy. NULL when the output filters it out. */
+static tower_metric *for_output(tower_ctx *o, tower_metric *m) {
+  if (!twi_selector_select(&o->sel, m)) {
+    atomic_fetch_add(&o->stats.filtered, 1);
+    return NULL;
+  }
+  if (!o->renames && !twi_selector_would_modify(&o->sel, m))
+    return (tower_metric *)tower_metric_retain(m);
+  tower_metric *c = tower_metric_clone(m);
+  if (c && twi_selector_modify(&o->sel, c) && twi_instance_rename(o, c) == 0 &&
+      twi_metric_pack(&c) == 0)
+    return c;
+  if (c)
+    atomic_fetch_add(&o->stats.filtered, 1);
+  tower_metric_free(c);
+  return NULL;
+}
+
+static void deliver(twi_pipeline *pl, mvec *ms) {
+  tower_metric *stack[256];
+  for (size_t oi = 0; oi < pl->noutputs; oi++) {
+    tower_ctx *o = pl->outputs[oi];
+    tower_metric **sel = ms->n <= 256 ? stack : malloc(ms->n * sizeof *sel);
+    if (!sel) {
+      tower_log(o, TOWER_LOG_ERROR, "out of memory: %zu metrics lost", ms->n);
+      atomic_fetch_add(&o->stats.dropped, ms->n);
+      continue;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < ms->n; i++) {
+      tower_metric *c = for_output(o, ms->v[i]);
+      if (c)
+        sel[k++] = c;
+    }
+    twi_output_push(o, sel, k);
+    if (sel != stack)
+      free(sel);
+  }
+}
+
+static void print_test(twi_pipeline *pl, mvec *ms) {
+  tower_buf *b = tower_buf_new(4096);
+  if (!b)
+    return;
+  for (size_t i = 0; i < ms->n; i++)
+    tower_lp_write(ms->v[i], b, TOWER_LP_UINT, 1);
+  pthread_mutex_lock(&pl->test_lock);
+  fwrite(tower_buf_data(b), 1, tower_buf_len(b), pl->test_out);
+  fflush(pl->test_out);
+  pthread_mutex_unlock(&pl->test_lock);
+  tower_buf_free(b);
+}
+
+int tower_acc_commit(tower_acc *acc) {
+  if (acc->kind != ACC_INPUT || acc->pending.n == 0)
+    return 0;
+  run_processors(acc);
+  mvec *ms = &acc->pending;
+  uint64_t id = atomic_fetch_add(&next_gather_id, 1);
+  for (size_t i = 0; i < ms->n; i++) {
+    twi_metric_pack(&ms->v[i]); /* on ENOMEM the unpacked metric is kept */
+    twi_metric_set_gather_id(ms->v[i], id);
+  }
+  if (acc->pl->mode == TWI_TEST)
+    print_test(acc->pl, ms);
+  else
+    deliver(acc->pl, ms);
+  mvec_clear(ms);
+  return 0;
+}

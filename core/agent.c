@@ -1,0 +1,211 @@
+/* The agent: load, check, run, reload and stop a pipeline.
+ *
+ * Signals are blocked in every thread and taken synchronously by the main
+ * thread with sigwaitinfo(), so handlers never run in the middle of plugin
+ * code: SIGTERM/SIGINT stop with a final flush bounded by
+ * agent.shutdown_timeout, SIGHUP reloads, SIGUSR1 flushes every output now.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "pipeline.h"
+
+static void print_diag(const twi_diag *d) {
+  if (!d->text)
+    return;
+  /* One log line per problem: each already carries file:line. */
+  char *copy = strdup(d->text);
+  if (!copy)
+    return;
+  char *save = NULL;
+  for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    bool warning = strncmp(line, "warning: ", 9) == 0 || strstr(line, ": warning: ");
+    tower_log(NULL, warning ? TOWER_LOG_WARN : TOWER_LOG_ERROR, "%s", line);
+  }
+  free(copy);
+}
+
+/* Loads and builds a pipeline; logs every problem. */
+static twi_pipeline *load(const twi_agent_opts *o, twi_mode mode) {
+  char err[2048];
+  twi_conf *conf = twi_conf_load(o->config_path, err, sizeof err);
+  if (!conf) {
+    tower_log(NULL, TOWER_LOG_ERROR, "%s", err);
+    return NULL;
+  }
+  twi_diag d = {0};
+  twi_pipeline *pl = twi_pipeline_build(conf, o->plugin_dir, mode, &d);
+  twi_conf_unref(conf);
+  print_diag(&d);
+  if (!pl)
+    tower_log(NULL, TOWER_LOG_ERROR, "%s: %u error(s) in the configuration", o->config_path,
+              d.errors);
+  twi_diag_free(&d);
+  return pl;
+}
+
+static void apply_log_settings(const twi_agent_opts *o, const twi_pipeline *pl) {
+  twi_log_set_level(o->log_level >= 0 ? (tower_log_level)o->log_level
+                                      : (tower_log_level)pl->set.log_level);
+  if (pl->set.logfile && *pl->set.logfile) {
+    int rc = twi_log_set_file(pl->set.logfile);
+    if (rc)
+      tower_log(NULL, TOWER_LOG_ERROR, "cannot open logfile %s: %s; logging to stderr",
+                pl->set.logfile, strerror(-rc));
+  }
+}
+
+static void log_list(const char *what, tower_ctx **list, size_t n) {
+  char names[1024] = "";
+  size_t len = 0;
+  for (size_t i = 0; i < n && list[i] && len + 64 < sizeof names; i++)
+    len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", len ? " " : "",
+                            list[i]->id + strcspn(list[i]->id, ".") + 1);
+  tower_log(NULL, TOWER_LOG_INFO, "loaded %s: %s", what, n ? names : "(none)");
+}
+
+static void log_pipeline(const twi_pipeline *pl) {
+  log_list("inputs", pl->inputs, pl->ninputs);
+  log_list("processors", pl->processors, pl->nprocessors);
+  log_list("outputs", pl->outputs, pl->noutputs);
+}
+
+/* ---- --test / --once ---- */
+
+static int run_once(const twi_agent_opts *o, twi_pipeline *pl) {
+  int errors = 0;
+  for (size_t i = 0; i < pl->ninputs; i++)
+    errors += twi_input_run_once(pl->inputs[i], pl, o->test_wait);
+  if (pl->mode == TWI_TEST)
+    return errors ? 1 : 0;
+  size_t unwritten = 0;
+  for (size_t i = 0; i < pl->noutputs; i++) {
+    size_t left = twi_output_flush_sync(pl->outputs[i]);
+    if (left)
+      tower_log(pl->outputs[i], TOWER_LOG_ERROR, "%zu metrics could not be written", left);
+    unwritten += left;
+  }
+  return unwritten ? 1 : 0;
+}
+
+/* ---- daemon ---- */
+
+/* Replaces *cur with a pipeline built from the file as it is now. The old
+ * pipeline keeps running when the new file is invalid or fails to start. */
+static void reload(const twi_agent_opts *o, twi_pipeline **cur) {
+  tower_log(NULL, TOWER_LOG_INFO, "reloading %s", o->config_path);
+  twi_pipeline *old = *cur, *pl = load(o, TWI_RUN);
+  if (!pl) {
+    tower_log(NULL, TOWER_LOG_ERROR, "reload aborted: the running configuration stays in effect");
+    return;
+  }
+  /* Build and init the new instances while the old ones still run. */
+  twi_pipeline_adopt_outputs(pl, old);
+  if (twi_pipeline_init(pl)) {
+    tower_log(NULL, TOWER_LOG_ERROR, "reload aborted: the running configuration stays in effect");
+    twi_pipeline_return_outputs(pl, old);
+    twi_pipeline_free(pl);
+    return;
+  }
+  size_t lost = twi_pipeline_stop(old);
+  if (lost)
+    tower_log(NULL, TOWER_LOG_WARN, "%zu metrics of removed or changed outputs were lost", lost);
+  twi_pipeline_free(old);
+  apply_log_settings(o, pl);
+  *cur = pl;
+  if (twi_pipeline_start(pl))
+    tower_log(NULL, TOWER_LOG_ERROR, "some plugins did not start after the reload (see above)");
+  log_pipeline(pl);
+}
+
+static int serve(const twi_agent_opts *o, twi_pipeline *pl, const sigset_t *sigs) {
+  if (twi_pipeline_start(pl)) {
+    twi_pipeline_stop(pl);
+    twi_pipeline_free(pl);
+    return 1;
+  }
+  tower_log(NULL, TOWER_LOG_INFO, "tower %s started (pid %d)", PACKAGE_VERSION, (int)getpid());
+  log_pipeline(pl);
+  for (;;) {
+    siginfo_t si;
+    int sig = sigwaitinfo(sigs, &si);
+    if (sig == SIGHUP) {
+      reload(o, &pl);
+    } else if (sig == SIGUSR1) {
+      tower_log(NULL, TOWER_LOG_INFO, "SIGUSR1: flushing every output");
+      twi_pipeline_flush_now(pl);
+    } else if (sig == SIGTERM || sig == SIGINT) {
+      tower_log(NULL, TOWER_LOG_INFO, "%s: stopping; final flush (at most %.1fs)",
+                sig == SIGTERM ? "SIGTERM" : "SIGINT", (double)pl->set.shutdown_timeout / 1e9);
+      break;
+    }
+  }
+  size_t lost = twi_pipeline_stop(pl);
+  if (lost)
+    tower_log(NULL, TOWER_LOG_WARN, "%zu metrics could not be written before exiting", lost);
+  twi_pipeline_free(pl);
+  tower_log(NULL, TOWER_LOG_INFO, "stopped");
+  return lost ? 1 : 0;
+}
+
+static int write_pidfile(const char *path) {
+  FILE *f = fopen(path, "w");
+  if (!f) {
+    tower_log(NULL, TOWER_LOG_ERROR, "cannot write pidfile %s: %s", path, strerror(errno));
+    return -errno;
+  }
+  fprintf(f, "%d\n", (int)getpid());
+  fclose(f);
+  return 0;
+}
+
+int twi_agent_main(const twi_agent_opts *o) {
+  /* Block before any thread exists so every thread inherits the mask. */
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGHUP);
+  sigaddset(&sigs, SIGUSR1);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+  signal(SIGPIPE, SIG_IGN); /* a closed peer is an error return, not a death */
+
+  if (o->log_level >= 0)
+    twi_log_set_level((tower_log_level)o->log_level);
+  twi_pipeline *pl = load(o, o->mode);
+  if (!pl)
+    return 1;
+  apply_log_settings(o, pl);
+  if (o->config_check) {
+    printf("%s: configuration is valid (%zu inputs, %zu processors, %zu outputs)\n",
+           o->config_path, pl->ninputs, pl->nprocessors, pl->noutputs);
+    twi_pipeline_free(pl);
+    return 0;
+  }
+  pl->test_out = stdout;
+  if (twi_pipeline_init(pl)) {
+    twi_pipeline_free(pl);
+    return 1;
+  }
+  if (o->pidfile && write_pidfile(o->pidfile)) {
+    twi_pipeline_free(pl);
+    return 1;
+  }
+  int rc;
+  if (o->mode == TWI_RUN) {
+    rc = serve(o, pl, &sigs);
+  } else {
+    rc = run_once(o, pl);
+    twi_pipeline_free(pl);
+  }
+  if (o->pidfile)
+    unlink(o->pidfile);
+  return rc;
+}

@@ -1,0 +1,528 @@
+/* InfluxDB line protocol parser.
+ *
+ *   measurement[,tag=value...] field=value[,field=value...] [timestamp]
+ *
+ * Follows InfluxDB's own parser (models/points.go) and
+ * influxdata/line-protocol:
+ * - The measurement ends at an unescaped ',' or ' '; "\," and "\ " stand
+ *   for the character. Tag keys, tag values and field keys end at an
+ *   unescaped ',', '=' or ' '; "\,", "\=" and "\ " stand for the character.
+ *   A backslash before any other byte is an ordinary character, so "a\\,b"
+ *   is the two-byte "a\" followed by an escaped ','.
+ * - Field values: floats (-1.5, 1e3, .5, -1.5E-3; nan and inf are not
+ *   values), integers "123i" and unsigned "123u" (range checked), strings
+ *   "..." in which only \" and \\ are escapes (other backslashes stay, as
+ *   InfluxDB keeps them), booleans t T true True TRUE f F false False FALSE.
+ * - One or more spaces separate the sections; spaces may trail the line.
+ *   The optional timestamp is an integer in influx_timestamp_precision units.
+ * - Leading spaces and tabs are skipped; blank lines and lines whose first
+ *   other byte is '#' are comments. A repeated tag or field key: the last
+ *   one wins. A NUL byte outside a comment makes the line invalid (metric
+ *   strings are C strings).
+ *
+ * A malformed line is reported with the 1-based byte column of the problem
+ * and skipped. The scan records token positions in a reusable table, so the
+ * metric is then built with exactly one allocation of the right size, and
+ * tokens are unescaped (into a scratch buffer) only when they hold a
+ * backslash.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format_influx.h"
+#include "metric_internal.h"
+#include "numfmt.h"
+
+/* Limits of one metric (see metric.c): 16-bit counts, 24-bit offsets. */
+#define MAX_ITEMS 65535u
+#define MAX_STR_BYTES ((1u << 24) - 1)
+
+/* Longest key or value quoted in an error message. */
+#define QUOTE_MAX 64
+
+/* Byte classes for the scanners. */
+enum {
+  C_SPACE = 0x01,
+  C_COMMA = 0x02,
+  C_EQ = 0x04,
+  C_BSL = 0x08,
+  C_NUL = 0x10,
+  C_QUOTE = 0x20,
+};
+#define STOP_NAME (C_COMMA | C_SPACE)
+#define STOP_KEY (C_COMMA | C_EQ | C_SPACE)
+
+static const unsigned char cls[256] = {
+    [' '] = C_SPACE, [','] = C_COMMA, ['='] = C_EQ, ['\\'] = C_BSL, [0] = C_NUL, ['"'] = C_QUOTE,
+};
+
+static unsigned char class_of(char c) { return cls[(unsigned char)c]; }
+
+/* One tag or field of the line: offsets into the line. */
+typedef struct lp_tok {
+  uint32_t k, klen, v, vlen;
+  uint64_t raw;     /* numeric and bool fields: the value's bits */
+  uint8_t type;     /* 0 for a tag, else the tower_field_type */
+  uint8_t kesc;     /* the key holds a backslash */
+  uint8_t vesc;     /* the value holds an escape */
+} lp_tok;
+
+typedef struct lp_state {
+  int64_t precision; /* ns per timestamp unit */
+  lp_tok *tok;       /* tags, then fields, of the current line */
+  size_t tok_cap;
+  char *scratch; /* unescaped tokens of lines too long for the stack */
+  size_t scratch_cap;
+} lp_state;
+
+/* What the scan found in one line. */
+typedef struct lp_line {
+  const char *s;
+  size_t len;
+  size_t name, name_len;
+  size_t ntags, nfields;
+  size_t str_bytes; /* keys and values plus NULs, before unescaping */
+  int64_t time;
+  bool name_esc, any_esc;
+} lp_line;
+
+/* ---- state ------------------------------------------------------------ */
+
+int twi_influx_set_precision(tower_parser *p, int64_t ns) {
+  if (ns != 1 && ns != 1000 && ns != 1000000 && ns != 1000000000)
+    return -EINVAL;
+  ((lp_state *)p->state)->precision = ns;
+  return 0;
+}
+
+int twi_influx_parser_init(tower_parser *p, const tower_config *cfg) {
+  lp_state *st = calloc(1, sizeof *st);
+  if (!st)
+    return -ENOMEM;
+  st->precision = 1;
+  p->state = st;
+  if (!cfg)
+    return 0;
+  int64_t prec = tower_config_duration(cfg, "influx_timestamp_precision");
+  if (prec != 0 && twi_influx_set_precision(p, prec) < 0) {
+    free(st);
+    p->state = NULL;
+    return tower_config_error(cfg, tower_config_setting(cfg, "influx_timestamp_precision"),
+                              "influx_timestamp_precision must be 1ns, 1us, 1ms or 1s");
+  }
+  return 0;
+}
+
+void twi_influx_parser_fini(tower_parser *p) {
+  lp_state *st = p->state;
+  if (!st)
+    return;
+  free(st->tok);
+  free(st->scratch);
+  free(st);
+  p->state = NULL;
+}
+
+/* Out of memory: stops the feed (the framework returns sink_rc). */
+static int oom(tower_parser *p) {
+  if (!p->sink_rc)
+    p->sink_rc = -ENOMEM;
+  return -ENOMEM;
+}
+
+static lp_tok *push_tok(lp_state *st, const lp_line *L) {
+  size_t n = L->ntags + L->nfields;
+  if (n == st->tok_cap) {
+    size_t cap = st->tok_cap ? st->tok_cap * 2 : 32;
+    lp_tok *t = realloc(st->tok, cap * sizeof *t);
+    if (!t)
+      return NULL;
+    st->tok = t;
+    st->tok_cap = cap;
+  }
+  lp_tok *t = &st->tok[n];
+  memset(t, 0, sizeof *t);
+  return t;
+}
+
+static int qlen(size_t n) { return n > QUOTE_MAX ? QUOTE_MAX : (int)n; }
+
+/* ---- scanning --------------------------------------------------------- */
+
+/* End of the token at s[i]: the first byte of class `stop` that no
+ * backslash escapes, a NUL, or the end of the line. Sets *esc when the token
+ * holds a backslash. */
+static size_t scan_token(const char *s, size_t i, size_t len, unsigned stop, uint8_t *esc) {
+  for (; i < len; i++) {
+    unsigned c = class_of(s[i]);
+    if (!(c & (stop | C_BSL | C_NUL)))
+      continue;
+    if (!(c & C_BSL))
+      break;
+    *esc = 1;
+    if (i + 1 < len && (class_of(s[i + 1]) & stop))
+      i++;
+  }
+  return i;
+}
+
+static bool nul_at(const lp_line *L, size_t i) { return i < L->len && L->s[i] == '\0'; }
+
+static int nul_error(tower_parser *p, size_t i) {
+  return twi_parser_error(p, i + 1, "NUL byte in line");
+}
+
+static int scan_name(tower_parser *p, lp_line *L, size_t *pi) {
+  uint8_t esc = 0;
+  size_t i = *pi, end = scan_token(L->s, i, L->len, STOP_NAME, &esc);
+  if (nul_at(L, end))
+    return nul_error(p, end);
+  if (end == i)
+    return twi_parser_error(p, i + 1, "missing measurement name");
+  L->name = i;
+  L->name_len = end - i;
+  L->name_esc = L->any_esc = esc;
+  *pi = end;
+  return 0;
+}
+
+/* Reads one ",key=value" tag; *pi is at the ','. */
+static int scan_tag(tower_parser *p, lp_tok *t, lp_line *L, size_t *pi) {
+  const char *s = L->s;
+  size_t len = L->len, i = *pi + 1;
+  size_t kend = scan_token(s, i, len, STOP_KEY, &t->kesc);
+  if (nul_at(L, kend))
+    return nul_error(p, kend);
+  if (kend == i)
+    return twi_parser_error(p, i + 1, "expected tag key after ','");
+  t->k = (uint32_t)i;
+  t->klen = (uint32_t)(kend - i);
+  if (kend == len || s[kend] != '=')
+    return twi_parser_error(p, kend + 1, "expected '=' after tag key \"%.*s\"", qlen(t->klen),
+                            s + i);
+  size_t v = kend + 1, vend = scan_token(s, v, len, STOP_KEY, &t->vesc);
+  if (nul_at(L, vend))
+    return nul_error(p, vend);
+  if (vend == v)
+    return twi_parser_error(p, v + 1, "missing value for tag \"%.*s\"", qlen(t->klen), s + i);
+  if (vend < len && s[vend] == '=')
+    return twi_parser_error(p, vend + 1, "unescaped '=' in value of tag \"%.*s\"", qlen(t->klen),
+                            s + i);
+  t->v = (uint32_t)v;
+  t->vlen = (uint32_t)(vend - v);
+  L->str_bytes += t->klen + t->vlen + 2;
+  L->any_esc |= t->kesc | t->vesc;
+  *pi = vend;
+  return 0;
+}
+
+static int scan_tags(tower_parser *p, lp_state *st, lp_line *L, size_t *pi) {
+  while (*pi < L->len && L->s[*pi] == ',') {
+    lp_tok *t = push_tok(st, L);
+    if (!t)
+      return oom(p);
+    int rc = scan_tag(p, t, L, pi);
+    if (rc)
+      return rc;
+    L->ntags++;
+  }
+  return 0;
+}
+
+/* A quoted string value; v is at the opening quote. */
+static int scan_string(tower_parser *p, lp_tok *t, const lp_line *L, size_t v, size_t *end) {
+  const char *s = L->s;
+  size_t i = v + 1;
+  for (; i < L->len; i++) {
+    unsigned c = class_of(s[i]);
+    if (!(c & (C_QUOTE | C_BSL | C_NUL)))
+      continue;
+    if (c & C_QUOTE)
+      break;
+    if (c & C_NUL)
+      return nul_error(p, i);
+    if (i + 1 < L->len && (s[i + 1] == '"' || s[i + 1] == '\\')) {
+      t->vesc = 1;
+      i++;
+    }
+  }
+  if (i == L->len)
+    return twi_parser_error(p, v + 1, "unterminated string value for field \"%.*s\"",
+                            qlen(t->klen), s + t->k);
+  t->type = TOWER_FIELD_STRING;
+  t->v = (uint32_t)(v + 1);
+  t->vlen = (uint32_t)(i - v - 1);
+  *end = i + 1;
+  return 0;
+}
+
+static int parse_bool(tower_parser *p, lp_tok *t, const char *s, size_t v, size_t n) {
+  static const char *const words[] = {"t",     "T",    "true", "True",  "TRUE",
+                                      "f",     "F",    "false", "False", "FALSE"};
+  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+    if (strlen(words[i]) == n && memcmp(words[i], s + v, n) == 0) {
+      t->type = TOWER_FIELD_BOOL;
+      t->raw = i < 5;
+      return 0;
+    }
+  }
+  return twi_parser_error(p, v + 1, "invalid boolean value \"%.*s\" for field \"%.*s\"", qlen(n),
+                          s + v, qlen(t->klen), s + t->k);
+}
+
+/* Reports a bad number: kind "integer", "unsigned" or "float"/"number". */
+static int number_error(tower_parser *p, const lp_tok *t, const char *s, size_t v, size_t n,
+                        int rc, const char *kind) {
+  if (rc == -ENOMEM)
+    return oom(p);
+  if (rc == -ERANGE)
+    return twi_parser_error(p, v + 1, "%s value \"%.*s\" out of range for field \"%.*s\"", kind,
+                            qlen(n), s + v, qlen(t->klen), s + t->k);
+  return twi_parser_error(p, v + 1, "invalid %s value \"%.*s\" for field \"%.*s\"", kind, qlen(n),
+                          s + v, qlen(t->klen), s + t->k);
+}
+
+static int parse_number(tower_parser *p, lp_tok *t, const char *s, size_t v, size_t n) {
+  int rc;
+  if (s[v + n - 1] == 'i') {
+    int64_t x;
+    if ((rc = twi_parse_int64(s + v, n - 1, &x)))
+      return number_error(p, t, s, v, n, rc, "integer");
+    t->type = TOWER_FIELD_INT;
+    t->raw = (uint64_t)x;
+  } else if (s[v + n - 1] == 'u') {
+    if ((rc = twi_parse_uint64(s + v, n - 1, &t->raw)))
+      return number_error(p, t, s, v, n, rc, "unsigned");
+    t->type = TOWER_FIELD_UINT;
+  } else {
+    double d;
+    if ((rc = twi_parse_double(s + v, n, &d)))
+      return number_error(p, t, s, v, n, rc, "float");
+    t->type = TOWER_FIELD_FLOAT;
+    memcpy(&t->raw, &d, sizeof d);
+  }
+  return 0;
+}
+
+/* The value of field t at s[v]; *end gets the byte after it. */
+static int scan_value(tower_parser *p, lp_tok *t, const lp_line *L, size_t v, size_t *end) {
+  const char *s = L->s;
+  if (v == L->len || s[v] == ',' || s[v] == ' ')
+    return twi_parser_error(p, v + 1, "missing value for field \"%.*s\"", qlen(t->klen), s + t->k);
+  if (s[v] == '"')
+    return scan_string(p, t, L, v, end);
+  size_t e = v;
+  while (e < L->len && !(class_of(s[e]) & (C_COMMA | C_SPACE)))
+    e++;
+  *end = e;
+  char c = s[v];
+  if (c == 't' || c == 'T' || c == 'f' || c == 'F')
+    return parse_bool(p, t, s, v, e - v);
+  if (c == '-' || c == '.' || (c >= '0' && c <= '9'))
+    return parse_number(p, t, s, v, e - v);
+  return twi_parser_error(p, v + 1,
+                          "invalid value \"%.*s\" for field \"%.*s\": expected a number, a "
+                          "quoted string or a boolean",
+                          qlen(e - v), s + v, qlen(t->klen), s + t->k);
+}
+
+/* Reads one "key=value" field at *pi, leaving *pi after the value. */
+static int scan_field(tower_parser *p, lp_tok *t, lp_line *L, size_t *pi) {
+  const char *s = L->s;
+  size_t i = *pi, kend = scan_token(s, i, L->len, STOP_KEY, &t->kesc);
+  if (nul_at(L, kend))
+    return nul_error(p, kend);
+  if (kend == i)
+    return twi_parser_error(p, i + 1, "missing field key");
+  t->k = (uint32_t)i;
+  t->klen = (uint32_t)(kend - i);
+  if (kend == L->len || s[kend] != '=')
+    return twi_parser_error(p, kend + 1, "expected '=' after field key \"%.*s\"", qlen(t->klen),
+                            s + i);
+  int rc = scan_value(p, t, L, kend + 1, pi);
+  if (rc)
+    return rc;
+  L->str_bytes += t->klen + 1 + (t->type == TOWER_FIELD_STRING ? t->vlen + 1 : 0);
+  L->any_esc |= t->kesc | t->vesc;
+  return 0;
+}
+
+static int scan_fields(tower_parser *p, lp_state *st, lp_line *L, size_t *pi) {
+  for (;;) {
+    lp_tok *t = push_tok(st, L);
+    if (!t)
+      return oom(p);
+    int rc = scan_field(p, t, L, pi);
+    if (rc)
+      return rc;
+    L->nfields++;
+    if (*pi == L->len || L->s[*pi] == ' ')
+      return 0;
+    if (L->s[*pi] != ',')
+      return twi_parser_error(p, *pi + 1, "expected ',' or ' ' after value of field \"%.*s\"",
+                              qlen(t->klen), L->s + t->k);
+    (*pi)++;
+  }
+}
+
+static size_t skip_spaces(const char *s, size_t i, size_t len) {
+  while (i < len && s[i] == ' ')
+    i++;
+  return i;
+}
+
+static int scan_time(tower_parser *p, const lp_state *st, lp_line *L, size_t i) {
+  const char *s = L->s;
+  i = skip_spaces(s, i, L->len);
+  if (i == L->len)
+    return 0;
+  size_t e = i;
+  while (e < L->len && s[e] != ' ')
+    e++;
+  int64_t ts;
+  int rc = twi_parse_int64(s + i, e - i, &ts);
+  if (rc == -EINVAL)
+    return twi_parser_error(p, i + 1, "invalid timestamp \"%.*s\"", qlen(e - i), s + i);
+  /* INT64_MIN is TOWER_TIME_UNSET, so it is out of range too. */
+  if (rc || __builtin_mul_overflow(ts, st->precision, &ts) || ts == INT64_MIN)
+    return twi_parser_error(p, i + 1, "timestamp \"%.*s\" out of range", qlen(e - i), s + i);
+  e = skip_spaces(s, e, L->len);
+  if (e < L->len)
+    return twi_parser_error(p, e + 1, "unexpected text after timestamp");
+  L->time = ts;
+  return 0;
+}
+
+static int scan_line(tower_parser *p, lp_state *st, lp_line *L, size_t i) {
+  int rc;
+  if ((rc = scan_name(p, L, &i)) || (rc = scan_tags(p, st, L, &i)))
+    return rc;
+  i = skip_spaces(L->s, i, L->len);
+  if (i == L->len)
+    return twi_parser_error(p, i + 1, "missing fields");
+  if ((rc = scan_fields(p, st, L, &i)))
+    return rc;
+  return scan_time(p, st, L, i);
+}
+
+/* ---- building --------------------------------------------------------- */
+
+/* Copies a key, tag value or measurement without its escapes. */
+static size_t unescape(char *dst, const char *s, size_t n, unsigned stop) {
+  size_t j = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '\\' && i + 1 < n && (class_of(s[i + 1]) & stop))
+      i++;
+    dst[j++] = s[i];
+  }
+  return j;
+}
+
+static size_t unescape_string(char *dst, const char *s, size_t n) {
+  size_t j = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '\\' && i + 1 < n && (s[i + 1] == '"' || s[i + 1] == '\\'))
+      i++;
+    dst[j++] = s[i];
+  }
+  return j;
+}
+
+/* Room for any two unescaped tokens of the line (together at most len). */
+static char *scratch_for(lp_state *st, const lp_line *L, char *stack, size_t stack_size) {
+  if (!L->any_esc || L->len <= stack_size)
+    return stack;
+  if (st->scratch_cap < L->len) {
+    char *s = realloc(st->scratch, L->len);
+    if (!s)
+      return NULL;
+    st->scratch = s;
+    st->scratch_cap = L->len;
+  }
+  return st->scratch;
+}
+
+static int add_tag(tower_metric *m, const lp_line *L, const lp_tok *t, char *buf) {
+  const char *k = L->s + t->k, *v = L->s + t->v;
+  size_t klen = t->klen, vlen = t->vlen;
+  if (t->kesc) {
+    klen = unescape(buf, k, klen, STOP_KEY);
+    k = buf;
+  }
+  if (t->vesc) {
+    vlen = unescape(buf + klen, v, vlen, STOP_KEY);
+    v = buf + klen;
+  }
+  return tower_metric_add_tag_n(m, k, klen, v, vlen);
+}
+
+static int add_field(tower_metric *m, const lp_line *L, const lp_tok *t, char *buf) {
+  const char *k = L->s + t->k;
+  size_t klen = t->klen;
+  if (t->kesc) {
+    klen = unescape(buf, k, klen, STOP_KEY);
+    k = buf;
+  }
+  if (t->type != TOWER_FIELD_STRING)
+    return twi_metric_add_field_n(m, k, klen, (tower_field_type)t->type, t->raw);
+  const char *v = L->s + t->v;
+  size_t vlen = t->vlen;
+  if (t->vesc) {
+    vlen = unescape_string(buf + klen, v, vlen);
+    v = buf + klen;
+  }
+  return tower_metric_add_string_n(m, k, klen, v, vlen);
+}
+
+static tower_metric *new_metric(const lp_line *L, char *buf) {
+  const char *name = L->s + L->name;
+  size_t nlen = L->name_len;
+  if (L->name_esc) {
+    nlen = unescape(buf, name, nlen, STOP_NAME);
+    name = buf;
+  }
+  return twi_metric_new_sized(name, nlen, L->time, L->ntags, L->nfields, L->str_bytes);
+}
+
+static int build(tower_parser *p, lp_state *st, const lp_line *L) {
+  if (L->ntags > MAX_ITEMS || L->nfields > MAX_ITEMS)
+    return twi_parser_error(p, 0, "%zu tags and %zu fields: a metric holds at most %u of each",
+                            L->ntags, L->nfields, MAX_ITEMS);
+  if (L->name_len + 1 + L->str_bytes > MAX_STR_BYTES)
+    return twi_parser_error(p, 0, "line holds more than %u bytes of names and values",
+                            MAX_STR_BYTES);
+  char stack[512];
+  char *buf = scratch_for(st, L, stack, sizeof stack);
+  tower_metric *m = buf ? new_metric(L, buf) : NULL;
+  if (!m)
+    return oom(p);
+  int rc = 0;
+  for (size_t i = 0; i < L->ntags && !rc; i++)
+    rc = add_tag(m, L, &st->tok[i], buf);
+  for (size_t i = L->ntags; i < L->ntags + L->nfields && !rc; i++)
+    rc = add_field(m, L, &st->tok[i], buf);
+  if (rc) {
+    /* Cannot happen with the sizes computed above; never emit half a line. */
+    tower_metric_free(m);
+    return rc == -ENOMEM ? oom(p) : twi_parser_error(p, 0, "cannot build the metric (%d)", rc);
+  }
+  return twi_parser_emit(p, m);
+}
+
+int twi_influx_parse_line(tower_parser *p, const char *line, size_t len) {
+  size_t i = 0;
+  while (i < len && (line[i] == ' ' || line[i] == '\t'))
+    i++;
+  if (i == len || line[i] == '#')
+    return 0;
+  if (len > MAX_STR_BYTES)
+    return twi_parser_error(p, 0, "line longer than %u bytes", MAX_STR_BYTES);
+  lp_line L = {.s = line, .len = len, .time = TOWER_TIME_UNSET};
+  lp_state *st = p->state;
+  int rc = scan_line(p, st, &L, i);
+  return rc ? rc : build(p, st, &L);
+}

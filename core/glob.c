@@ -1,0 +1,296 @@
+/* Anchored globs. Brace alternatives are expanded when a list is compiled,
+ * so matching only deals with '*', '?', classes and escapes; patterns without
+ * any of them compare with strcmp. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <tower/glob.h>
+
+#include "globs.h"
+
+#define MAX_EXPANSIONS 256
+
+struct twi_globs {
+  size_t n;
+  char **pat;
+  bool *literal;
+  char *separators;
+};
+
+static bool is_sep(const char *seps, char c) { return seps && c && strchr(seps, c) != NULL; }
+
+/* Matches the class at *pp ("[...]") against c and advances *pp past it. A
+ * ']' right after the opening (or after '!') is a literal member. */
+static bool match_class(const char **pp, char c) {
+  const char *p = *pp + 1;
+  bool negate = (*p == '!' || *p == '^');
+  if (negate)
+    p++;
+  const char *first = p;
+  bool hit = false;
+  while (*p && (*p != ']' || p == first)) {
+    char lo = *p;
+    if (lo == '\\' && p[1])
+      lo = *++p;
+    char hi = lo;
+    if (p[1] == '-' && p[2] && p[2] != ']') {
+      hi = p[2];
+      p += 2;
+    }
+    if (c >= lo && c <= hi)
+      hit = true;
+    p++;
+  }
+  *pp = *p ? p + 1 : p;
+  return hit != negate;
+}
+
+static bool match_here(const char *p, const char *s, const char *seps) {
+  for (;;) {
+    switch (*p) {
+    case '\0':
+      return *s == '\0';
+    case '*':
+      while (*p == '*')
+        p++;
+      if (!*p && !seps)
+        return true;
+      for (;; s++) {
+        if (match_here(p, s, seps))
+          return true;
+        if (!*s || is_sep(seps, *s))
+          return false;
+      }
+    case '?':
+      if (!*s)
+        return false;
+      p++;
+      s++;
+      break;
+    case '[':
+      if (!*s || !match_class(&p, *s))
+        return false;
+      s++;
+      break;
+    case '\\':
+      if (p[1])
+        p++;
+      /* fall through */
+    default:
+      if (*p != *s)
+        return false;
+      p++;
+      s++;
+    }
+  }
+}
+
+/* Finds the '}' closing the '{' at p and the top-level commas inside. */
+static const char *brace_end(const char *p) {
+  int depth = 0;
+  for (; *p; p++) {
+    if (*p == '\\' && p[1])
+      p++;
+    else if (*p == '{')
+      depth++;
+    else if (*p == '}' && --depth == 0)
+      return p;
+  }
+  return NULL;
+}
+
+/* Expands the first brace group of `pat` into out[]; recursive. */
+static int expand(const char *pat, char **out, size_t *n, size_t cap) {
+  const char *open = NULL;
+  for (const char *p = pat; *p; p++) {
+    if (*p == '\\' && p[1])
+      p++;
+    else if (*p == '{') {
+      open = p;
+      break;
+    }
+  }
+  if (!open) {
+    if (*n >= cap)
+      return -1;
+    out[*n] = strdup(pat);
+    return out[(*n)++] ? 0 : -1;
+  }
+  const char *close = brace_end(open);
+  if (!close)
+    return -1;
+  size_t pre = (size_t)(open - pat), post = strlen(close + 1);
+  const char *alt = open + 1;
+  while (alt <= close) {
+    const char *end = alt;
+    int depth = 0;
+    for (; end < close; end++) {
+      if (*end == '\\' && end + 1 < close)
+        end++;
+      else if (*end == '{')
+        depth++;
+      else if (*end == '}')
+        depth--;
+      else if (*end == ',' && depth == 0)
+        break;
+    }
+    size_t alen = (size_t)(end - alt);
+    char *tmp = malloc(pre + alen + post + 1);
+    if (!tmp)
+      return -1;
+    memcpy(tmp, pat, pre);
+    memcpy(tmp + pre, alt, alen);
+    memcpy(tmp + pre + alen, close + 1, post + 1);
+    int rc = expand(tmp, out, n, cap);
+    free(tmp);
+    if (rc)
+      return rc;
+    alt = end + 1;
+  }
+  return 0;
+}
+
+const char *twi_glob_check(const char *pattern) {
+  int depth = 0;
+  for (const char *p = pattern; *p; p++) {
+    if (*p == '\\') {
+      if (!p[1])
+        return "ends with a lone backslash";
+      p++;
+    } else if (*p == '[') {
+      const char *q = p + 1;
+      if (*q == '!' || *q == '^')
+        q++;
+      if (*q == ']')
+        q++;
+      while (*q && *q != ']')
+        q++;
+      if (!*q)
+        return "has '[' without a closing ']'";
+      p = q;
+    } else if (*p == '{') {
+      depth++;
+    } else if (*p == '}') {
+      if (--depth < 0)
+        return "has '}' without an opening '{'";
+    }
+  }
+  return depth ? "has '{' without a closing '}'" : NULL;
+}
+
+static bool has_meta(const char *p) { return strpbrk(p, "*?[\\") != NULL; }
+
+bool twi_glob_match(const char *pattern, const char *s, const char *separators) {
+  if (!strchr(pattern, '{'))
+    return match_here(pattern, s, separators);
+  twi_globs *g = twi_globs_new(&pattern, 1, separators, NULL);
+  bool hit = g && twi_globs_match(g, s);
+  twi_globs_free(g);
+  return hit;
+}
+
+twi_globs *twi_globs_new(const char *const *patterns, size_t n, const char *separators,
+                         const char **err) {
+  const char *dummy;
+  if (!err)
+    err = &dummy;
+  *err = NULL;
+  twi_globs *g = calloc(1, sizeof *g);
+  char **tmp = calloc(MAX_EXPANSIONS, sizeof *tmp);
+  if (!g || !tmp)
+    goto nomem;
+  for (size_t i = 0; i < n; i++) {
+    if ((*err = twi_glob_check(patterns[i])))
+      goto fail;
+    if (expand(patterns[i], tmp, &g->n, MAX_EXPANSIONS)) {
+      *err = "expands to too many alternatives";
+      goto fail;
+    }
+  }
+  g->pat = tmp;
+  tmp = NULL;
+  g->literal = calloc(g->n ? g->n : 1, sizeof *g->literal);
+  if (!g->literal)
+    goto nomem;
+  for (size_t i = 0; i < g->n; i++)
+    g->literal[i] = !has_meta(g->pat[i]);
+  if (separators && *separators && !(g->separators = strdup(separators)))
+    goto nomem;
+  return g;
+nomem:
+  *err = "out of memory";
+fail:
+  if (tmp) {
+    for (size_t i = 0; i < MAX_EXPANSIONS; i++)
+      free(tmp[i]);
+    free(tmp);
+  }
+  if (g && !g->pat)
+    g->n = 0;
+  twi_globs_free(g);
+  return NULL;
+}
+
+void twi_globs_free(twi_globs *g) {
+  if (!g)
+    return;
+  for (size_t i = 0; i < g->n; i++)
+    free(g->pat[i]);
+  free(g->pat);
+  free(g->literal);
+  free(g->separators);
+  free(g);
+}
+
+bool twi_globs_match(const twi_globs *g, const char *s) {
+  for (size_t i = 0; i < g->n; i++) {
+    if (g->literal[i] ? strcmp(g->pat[i], s) == 0 : match_here(g->pat[i], s, g->separators))
+      return true;
+  }
+  return false;
+}
+
+/* ---- the SDK's view (tower/glob.h): the same lists under public names ---- */
+
+int tower_globs_new(const char *const *patterns, size_t n, tower_globs **out, const char **err) {
+  const char *why = NULL;
+  twi_globs *g = twi_globs_new(patterns, n, NULL, &why);
+  if (err)
+    *err = why;
+  *out = (tower_globs *)g;
+  if (g)
+    return 0;
+  return why && strcmp(why, "out of memory") == 0 ? -ENOMEM : -EINVAL;
+}
+
+int tower_globs_from_config(const tower_config *cfg, const char *key, tower_globs **out) {
+  *out = NULL;
+  size_t n = tower_config_strings_len(cfg, key);
+  if (n == 0 && !tower_config_isset(cfg, key))
+    return 0;
+  const char **pats = calloc(n ? n : 1, sizeof *pats);
+  if (!pats)
+    return -ENOMEM;
+  for (size_t i = 0; i < n; i++)
+    pats[i] = tower_config_strings_at(cfg, key, i);
+  const char *why;
+  int rc = tower_globs_new(pats, n, out, &why);
+  free(pats);
+  if (rc == -EINVAL)
+    return tower_config_error(cfg, tower_config_setting(cfg, key), "option \"%s\": a pattern %s",
+                              key, why);
+  return rc;
+}
+
+void tower_globs_free(tower_globs *g) { twi_globs_free((twi_globs *)g); }
+
+bool tower_globs_match(const tower_globs *g, const char *s) {
+  return g && s && twi_globs_match((const twi_globs *)g, s);
+}
+
+bool tower_glob_match(const char *pattern, const char *s) {
+  return pattern && s && twi_glob_match(pattern, s, NULL);
+}

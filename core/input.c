@@ -1,0 +1,213 @@
+/* Inputs: one thread per polled input, on its own schedule.
+ *
+ * With round_interval the ticks fall on multiples of the interval since the
+ * epoch (plus collection_offset), like Telegraf. Each gather waits a random
+ * collection_jitter after its tick. A gather that runs past the next tick is
+ * logged and the missed ticks are skipped, never stacked; it delays only its
+ * own input. A gather that never returns is abandoned at shutdown.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pipeline.h"
+
+struct twi_input_rt {
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  pthread_t thread;
+  bool started, stop, done, service;
+  tower_acc *acc;
+  twi_pipeline *pl;
+};
+
+static int64_t real_ns(void) { return tower_now(); }
+
+int64_t tower_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* The first tick at or after `now` (wall clock). */
+static int64_t first_tick(const tower_ctx *in, int64_t now) {
+  if (!in->round_interval)
+    return now + in->offset;
+  int64_t t = now - (now % in->interval) + in->offset;
+  while (t < now)
+    t += in->interval;
+  return t;
+}
+
+/* Sleeps until wall-clock `when` or until asked to stop. True to go on. */
+static bool sleep_until(twi_input_rt *rt, int64_t when) {
+  pthread_mutex_lock(&rt->lock);
+  while (!rt->stop) {
+    int64_t left = when - real_ns();
+    if (left <= 0)
+      break;
+    /* Wait on the monotonic clock so that a wall-clock jump does not wedge
+     * the schedule; re-check the wall clock when it ends. */
+    int64_t until = twi_mono_ns() + left;
+    struct timespec ts = {.tv_sec = until / 1000000000LL, .tv_nsec = until % 1000000000LL};
+    pthread_cond_timedwait(&rt->wake, &rt->lock, &ts);
+  }
+  bool go = !rt->stop;
+  pthread_mutex_unlock(&rt->lock);
+  return go;
+}
+
+static void gather_once(tower_ctx *in, tower_acc *acc, int64_t tick) {
+  twi_acc_begin(acc, tick);
+  int64_t t0 = twi_mono_ns();
+  int rc = in->plugin->desc.gather(in->state, acc);
+  atomic_store(&in->stats.last_time_ns, twi_mono_ns() - t0);
+  if (rc < 0) {
+    atomic_fetch_add(&in->stats.errors, 1);
+    tower_log(in, TOWER_LOG_DEBUG, "gather returned %s", strerror(-rc));
+  }
+  tower_acc_commit(acc);
+}
+
+static void *input_main(void *arg) {
+  tower_ctx *in = arg;
+  twi_input_rt *rt = in->in;
+  int64_t tick = first_tick(in, real_ns());
+  while (sleep_until(rt, tick + twi_rand_below(in->jitter))) {
+    gather_once(in, rt->acc, tick);
+    int64_t now = real_ns(), next = tick + in->interval;
+    if (now >= next) {
+      int64_t missed = (now - tick) / in->interval;
+      atomic_fetch_add(&in->stats.overruns, 1);
+      tower_log(in, TOWER_LOG_WARN,
+                "gather took %.3fs, longer than the %.3fs interval; skipping %lld collection(s)",
+                (double)(now - tick) / 1e9, (double)in->interval / 1e9, (long long)missed);
+      next = tick + (missed + 1) * in->interval;
+    }
+    tick = next;
+  }
+  pthread_mutex_lock(&rt->lock);
+  rt->done = true;
+  pthread_cond_broadcast(&rt->wake);
+  pthread_mutex_unlock(&rt->lock);
+  return NULL;
+}
+
+static int init_cond(pthread_cond_t *c) {
+  pthread_condattr_t a;
+  pthread_condattr_init(&a);
+  pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+  int rc = pthread_cond_init(c, &a);
+  pthread_condattr_destroy(&a);
+  return -rc;
+}
+
+static bool is_service(const tower_ctx *in) {
+  return in->plugin->desc.start && in->plugin->desc.stop && !in->plugin->desc.gather;
+}
+
+int twi_input_start(tower_ctx *in, twi_pipeline *pl) {
+  twi_input_rt *rt = calloc(1, sizeof *rt);
+  if (!rt)
+    return -ENOMEM;
+  rt->service = is_service(in);
+  rt->pl = pl;
+  rt->acc = twi_acc_new_input(in, pl, rt->service);
+  if (!rt->acc) {
+    free(rt);
+    return -ENOMEM;
+  }
+  pthread_mutex_init(&rt->lock, NULL);
+  init_cond(&rt->wake);
+  in->in = rt;
+  int rc;
+  if (rt->service) {
+    rc = in->plugin->desc.start(in->state, rt->acc);
+    if (rc < 0)
+      tower_log(in, TOWER_LOG_ERROR, "start failed (%s)", strerror(-rc));
+  } else {
+    rc = -pthread_create(&rt->thread, NULL, input_main, in);
+    if (rc < 0)
+      tower_log(in, TOWER_LOG_ERROR, "cannot start the input thread: %s", strerror(-rc));
+  }
+  rt->started = rc == 0;
+  return rc;
+}
+
+static void free_rt(tower_ctx *in) {
+  twi_input_rt *rt = in->in;
+  twi_acc_free(rt->acc);
+  pthread_mutex_destroy(&rt->lock);
+  pthread_cond_destroy(&rt->wake);
+  free(rt);
+  in->in = NULL;
+}
+
+bool twi_input_stop(tower_ctx *in, int64_t deadline_mono) {
+  twi_input_rt *rt = in->in;
+  if (!rt)
+    return true;
+  atomic_store(&in->stopping, true);
+  if (!rt->started) {
+    free_rt(in);
+    return true;
+  }
+  if (rt->service) {
+    in->plugin->desc.stop(in->state);
+    tower_acc_commit(rt->acc); /* whatever the service added last */
+    free_rt(in);
+    return true;
+  }
+  pthread_mutex_lock(&rt->lock);
+  rt->stop = true;
+  pthread_cond_broadcast(&rt->wake);
+  struct timespec ts = {.tv_sec = deadline_mono / 1000000000LL,
+                        .tv_nsec = deadline_mono % 1000000000LL};
+  while (!rt->done && pthread_cond_timedwait(&rt->wake, &rt->lock, &ts) != ETIMEDOUT)
+    ;
+  bool done = rt->done;
+  pthread_mutex_unlock(&rt->lock);
+  if (!done) {
+    tower_log(in, TOWER_LOG_ERROR,
+              "gather still running when the shutdown timeout ended; abandoning it");
+    pthread_detach(rt->thread);
+    return false;
+  }
+  pthread_join(rt->thread, NULL);
+  free_rt(in);
+  return true;
+}
+
+int twi_input_run_once(tower_ctx *in, twi_pipeline *pl, int64_t service_wait) {
+  tower_acc *acc = twi_acc_new_input(in, pl, is_service(in));
+  if (!acc)
+    return -ENOMEM;
+  if (is_service(in)) {
+    int rc = in->plugin->desc.start(in->state, acc);
+    if (rc == 0) {
+      struct timespec ts = {.tv_sec = service_wait / 1000000000LL,
+                            .tv_nsec = service_wait % 1000000000LL};
+      nanosleep(&ts, NULL);
+      in->plugin->desc.stop(in->state);
+      tower_acc_commit(acc);
+    } else {
+      tower_log(in, TOWER_LOG_ERROR, "start failed (%s)", strerror(-rc));
+      atomic_fetch_add(&in->stats.errors, 1);
+    }
+  } else {
+    if (in->plugin->desc.flags & TOWER_PLUGIN_TWO_SAMPLES) {
+      twi_acc_set_discard(acc, true);
+      gather_once(in, acc, real_ns());
+      twi_acc_set_discard(acc, false);
+      struct timespec half = {0, 500000000L};
+      nanosleep(&half, NULL);
+    }
+    gather_once(in, acc, real_ns());
+  }
+  int errors = (int)twi_acc_errors(acc);
+  twi_acc_free(acc);
+  return errors;
+}

@@ -1,0 +1,233 @@
+/* Plugin instances: one per config block. Creation validates the block and
+ * reads the common options; init hands the block to the plugin. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_view.h"
+#include "pipeline.h"
+
+static const char *const block_ignore[] = {"plugin", NULL};
+
+/* ---- what the logger needs (log_internal.h) ---- */
+
+const char *twi_ctx_log_id(const tower_ctx *ctx) { return ctx->id; }
+int twi_ctx_log_level(const tower_ctx *ctx) { return ctx->log_level; }
+twi_log_limiter *twi_ctx_log_limiter(const tower_ctx *ctx) {
+  return (twi_log_limiter *)&ctx->limiter;
+}
+
+/* ---- SDK accessors ---- */
+
+const char *tower_ctx_id(const tower_ctx *ctx) { return ctx->id; }
+const char *tower_ctx_alias(const tower_ctx *ctx) { return ctx->alias; }
+const char *tower_ctx_hostname(const tower_ctx *ctx) { return ctx->hostname ? ctx->hostname : ""; }
+int64_t tower_ctx_interval(const tower_ctx *ctx) { return ctx->interval; }
+bool tower_ctx_stopping(const tower_ctx *ctx) { return atomic_load(&ctx->stopping); }
+
+void tower_ctx_retry_after(tower_ctx *ctx, int64_t delay_ns) {
+  atomic_store(&ctx->retry_after, delay_ns > 0 ? delay_ns : 0);
+}
+
+void tower_ctx_count_rejected(tower_ctx *ctx, uint64_t n) {
+  atomic_fetch_add(&ctx->stats.rejected, n);
+  atomic_fetch_add(&ctx->stats.dropped, n);
+}
+
+/* ---- creation ---- */
+
+static int64_t duration_or(const tower_config *cfg, const char *key, int64_t fallback) {
+  return tower_config_isset(cfg, key) ? tower_config_duration(cfg, key) : fallback;
+}
+
+static int64_t int_or(const tower_config *cfg, const char *key, int64_t fallback) {
+  return tower_config_isset(cfg, key) ? tower_config_int(cfg, key) : fallback;
+}
+
+/* Telegraf's automatic precision: 1s for intervals of a second or more,
+ * else the unit of the interval. */
+static int64_t auto_precision(int64_t interval) {
+  if (interval >= 1000000000LL)
+    return 1000000000LL;
+  if (interval >= 1000000LL)
+    return 1000000LL;
+  return interval >= 1000LL ? 1000LL : 1;
+}
+
+static void read_kind_options(tower_ctx *ctx, const twi_settings *set) {
+  const tower_config *cfg = ctx->cfg;
+  ctx->interval = set->interval;
+  switch (ctx->kind) {
+  case TOWER_INPUT:
+    ctx->interval = duration_or(cfg, "interval", set->interval);
+    ctx->precision = duration_or(cfg, "precision", set->precision);
+    if (ctx->precision == 0)
+      ctx->precision = auto_precision(ctx->interval);
+    ctx->jitter = duration_or(cfg, "collection_jitter", set->jitter);
+    ctx->offset = duration_or(cfg, "collection_offset", set->offset);
+    ctx->round_interval = set->round_interval;
+    break;
+  case TOWER_PROCESSOR:
+    ctx->order = int_or(cfg, "order", 0);
+    break;
+  case TOWER_OUTPUT:
+    ctx->flush_interval = duration_or(cfg, "flush_interval", set->flush_interval);
+    ctx->flush_jitter = duration_or(cfg, "flush_jitter", set->flush_jitter);
+    ctx->batch_size = int_or(cfg, "metric_batch_size", set->batch_size);
+    ctx->buffer_limit = int_or(cfg, "metric_buffer_limit", set->buffer_limit);
+    ctx->backoff_min = set->backoff_min;
+    ctx->backoff_max = set->backoff_max;
+    break;
+  }
+}
+
+/* An output is "unchanged" across a reload when its block and every agent
+ * setting it inherits are equal. */
+static char *output_fingerprint(const tower_ctx *ctx) {
+  char *block = twi_config_fingerprint(ctx->cfg);
+  if (!block)
+    return NULL;
+  char *fp = NULL;
+  if (asprintf(&fp, "%s|%lld|%lld|%lld|%lld|%lld|%lld|%s", ctx->plugin->path,
+               (long long)ctx->flush_interval, (long long)ctx->flush_jitter,
+               (long long)ctx->batch_size, (long long)ctx->buffer_limit,
+               (long long)ctx->backoff_min, (long long)ctx->backoff_max, block) < 0)
+    fp = NULL;
+  free(block);
+  return fp;
+}
+
+static int set_identity(tower_ctx *ctx, const twi_settings *set) {
+  const char *alias = tower_config_string(ctx->cfg, "alias");
+  const char *level = tower_config_string(ctx->cfg, "log_level");
+  int n = alias ? asprintf(&ctx->id, "%s.%s:%s", twi_kind_dir(ctx->kind), ctx->plugin->desc.name,
+                           alias)
+                : asprintf(&ctx->id, "%s.%s", twi_kind_dir(ctx->kind), ctx->plugin->desc.name);
+  if (n < 0) {
+    ctx->id = NULL;
+    return -ENOMEM;
+  }
+  if (alias && !(ctx->alias = strdup(alias)))
+    return -ENOMEM;
+  if (set->hostname && !(ctx->hostname = strdup(set->hostname)))
+    return -ENOMEM;
+  ctx->log_level = level ? twi_log_parse_level(level) : -1;
+  return 0;
+}
+
+tower_ctx *twi_instance_new(twi_conf *conf, const config_setting_t *block, tower_plugin_kind kind,
+                            const twi_settings *set, twi_diag *d) {
+  const char *name = NULL;
+  char where[64];
+  snprintf(where, sizeof where, "%s[%d]", twi_kind_dir(kind), config_setting_index(block));
+  if (config_setting_type(block) != CONFIG_TYPE_GROUP) {
+    twi_diag_error(d, block, "%s must be a group { plugin = \"...\"; ... }", where);
+    return NULL;
+  }
+  if (!config_setting_lookup_string(block, "plugin", &name)) {
+    twi_diag_error(d, block, "%s has no plugin = \"name\"; setting", where);
+    return NULL;
+  }
+  const twi_plugin *p;
+  char err[2048];
+  if (twi_plugin_get(set->plugin_dir, kind, name, &p, err, sizeof err)) {
+    twi_diag_error(d, config_setting_get_member(block, "plugin"), "%s", err);
+    return NULL;
+  }
+  tower_ctx *ctx = calloc(1, sizeof *ctx);
+  if (!ctx) {
+    twi_diag_error(d, block, "out of memory");
+    return NULL;
+  }
+  ctx->kind = kind;
+  ctx->plugin = p;
+  ctx->conf = twi_conf_ref(conf);
+  ctx->log_level = -1;
+  twi_log_limiter_init(&ctx->limiter);
+  pthread_mutex_init(&ctx->process_lock, NULL);
+  const tower_option *tables[7];
+  twi_block_tables(&p->desc, p->options, tables);
+  char what[256];
+  snprintf(what, sizeof what, "%s.%s", twi_kind_dir(kind), name);
+  ctx->cfg = twi_config_new(block, tables, what, block_ignore, d);
+  if (!ctx->cfg || twi_selector_init(&ctx->sel, ctx->cfg, d) || set_identity(ctx, set))
+    goto fail;
+  twi_config_set_ctx(ctx->cfg, ctx);
+  ctx->name_override = tower_config_string(ctx->cfg, "name_override");
+  ctx->name_prefix = tower_config_string(ctx->cfg, "name_prefix");
+  ctx->name_suffix = tower_config_string(ctx->cfg, "name_suffix");
+  ctx->renames = ctx->name_override || ctx->name_prefix || ctx->name_suffix ||
+                 tower_config_table_len(ctx->cfg, "tags") > 0;
+  read_kind_options(ctx, set);
+  if (kind == TOWER_OUTPUT && !(ctx->fingerprint = output_fingerprint(ctx)))
+    goto fail;
+  return ctx;
+fail:
+  if (d->errors == 0)
+    twi_diag_error(d, block, "%s: out of memory", what);
+  twi_instance_free(ctx);
+  return NULL;
+}
+
+int twi_instance_init(tower_ctx *ctx) {
+  if (ctx->initialized)
+    return 0;
+  int rc = 0;
+  if (ctx->plugin->desc.init)
+    rc = ctx->plugin->desc.init(ctx, ctx->cfg, &ctx->state);
+  if (rc < 0) {
+    tower_log(ctx, TOWER_LOG_ERROR, "initialization failed (%s); fix the error above", strerror(-rc));
+    return rc;
+  }
+  ctx->initialized = true;
+  return 0;
+}
+
+void twi_instance_free(tower_ctx *ctx) {
+  if (!ctx)
+    return;
+  if (ctx->initialized && ctx->plugin->desc.destroy)
+    ctx->plugin->desc.destroy(ctx->state);
+  twi_selector_free(&ctx->sel);
+  twi_config_free(ctx->cfg);
+  if (ctx->conf)
+    twi_conf_unref(ctx->conf);
+  pthread_mutex_destroy(&ctx->process_lock);
+  twi_log_limiter_destroy(&ctx->limiter);
+  free(ctx->fingerprint);
+  free(ctx->hostname);
+  free(ctx->alias);
+  free(ctx->id);
+  free(ctx);
+}
+
+/* ---- per-metric ---- */
+
+int twi_instance_rename(const tower_ctx *ctx, tower_metric *m) {
+  int rc = 0;
+  if (ctx->name_override || ctx->name_prefix || ctx->name_suffix) {
+    const char *base = ctx->name_override ? ctx->name_override : tower_metric_name(m);
+    const char *pre = ctx->name_prefix ? ctx->name_prefix : "";
+    const char *suf = ctx->name_suffix ? ctx->name_suffix : "";
+    size_t len = strlen(pre) + strlen(base) + strlen(suf) + 1;
+    char stackbuf[256];
+    char *name = len <= sizeof stackbuf ? stackbuf : malloc(len);
+    if (!name)
+      return -ENOMEM;
+    snprintf(name, len, "%s%s%s", pre, base, suf);
+    rc = tower_metric_set_name(m, name);
+    if (name != stackbuf)
+      free(name);
+  }
+  size_t n = tower_config_table_len(ctx->cfg, "tags");
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    const char *k = tower_config_table_key(ctx->cfg, "tags", i);
+    const char *v = tower_config_table_value(ctx->cfg, "tags", i);
+    if (*v && !tower_metric_tag(m, k)) /* an empty tag cannot be written anywhere */
+      rc = tower_metric_add_tag(m, k, v);
+  }
+  return rc;
+}

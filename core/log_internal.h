@@ -1,0 +1,44 @@
+/* Logging internals: agent-wide settings and the per-instance state the
+ * logger keeps (level override, repeat limiter). */
+#ifndef TOWER_LOG_INTERNAL_H
+#define TOWER_LOG_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <tower/log.h>
+
+/* Repeat limiter: per message format, the first LOG_BURST lines of a window
+ * print, later ones are counted and the count is reported on the next line
+ * that prints. */
+#define TWI_LOG_SLOTS 8
+typedef struct twi_log_limiter {
+  pthread_mutex_t lock;
+  struct {
+    const char *fmt;
+    int64_t window_start;
+    uint32_t count;
+    uint32_t suppressed;
+  } slot[TWI_LOG_SLOTS];
+} twi_log_limiter;
+
+void twi_log_limiter_init(twi_log_limiter *l);
+void twi_log_limiter_destroy(twi_log_limiter *l);
+
+/* Agent-wide level (default info) and destination (default stderr). */
+void twi_log_set_level(tower_log_level level);
+tower_log_level twi_log_level(void);
+/* Parses error|warn|info|debug|trace; -1 when unknown. */
+int twi_log_parse_level(const char *name);
+/* Sends log lines to `path` (appending), or to stderr for NULL/"" or
+ * "stderr". 0 or -errno. */
+int twi_log_set_file(const char *path);
+/* Length of a repeat window in ns (tests shorten it). */
+void twi_log_set_window(int64_t ns);
+
+/* Implemented by the instance module: what the logger needs of a ctx. */
+const char *twi_ctx_log_id(const tower_ctx *ctx);
+int twi_ctx_log_level(const tower_ctx *ctx); /* -1: agent level */
+twi_log_limiter *twi_ctx_log_limiter(const tower_ctx *ctx);
+
+#endif

@@ -1,0 +1,559 @@
+/* The metric: one heap block per metric.
+ *
+ * Layout of the data area (8-byte aligned), capacities in the header:
+ *   uint64_t values[field_cap]   field values; string fields hold a string offset
+ *   uint32_t fkeys[field_cap]    key offset (low 24 bits) | field type (high 8)
+ *   uint32_t tags[2 * tag_cap]   key offset, value offset
+ *   char     strings[str_cap]    NUL-terminated strings, referenced by offset
+ * The data area follows the header in the same allocation until the metric
+ * outgrows it; it then moves to a block of its own. twi_metric_pack() puts a
+ * metric back into one exact-size block when it enters the output buffers,
+ * where it may stay for a long time.
+ *
+ * Offsets instead of pointers keep entries small (a field costs 12 bytes plus
+ * its key) and let the areas move on growth without fix-ups. Replaced or
+ * removed strings stay in the area as garbage until the next pack.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metric_internal.h"
+
+#define STR_LIMIT (1u << 24) /* 24-bit string offsets */
+#define KEY_MASK 0x00ffffffu
+#define TYPE_SHIFT 24
+
+struct tower_metric {
+  _Atomic uint32_t refs;
+  uint16_t ntags, tag_cap;
+  uint16_t nfields, field_cap;
+  uint8_t vtype;
+  uint8_t external; /* data is a block of its own */
+  uint32_t str_used, str_cap;
+  uint32_t name;
+  int64_t time;
+  uint64_t gather_id;
+  char *data;
+};
+
+static inline uint64_t *values(const tower_metric *m) { return (uint64_t *)(void *)m->data; }
+
+static inline uint32_t *fkeys(const tower_metric *m) {
+  return (uint32_t *)(void *)(m->data + (size_t)m->field_cap * 8);
+}
+
+static inline uint32_t *tags(const tower_metric *m) {
+  return (uint32_t *)(void *)(m->data + (size_t)m->field_cap * 12);
+}
+
+static inline char *strings(const tower_metric *m) {
+  return m->data + (size_t)m->field_cap * 12 + (size_t)m->tag_cap * 8;
+}
+
+static inline const char *str_at(const tower_metric *m, uint32_t off) { return strings(m) + off; }
+
+static size_t data_size(size_t field_cap, size_t tag_cap, size_t str_cap) {
+  return field_cap * 12 + tag_cap * 8 + str_cap;
+}
+
+static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+/* ---- construction ----------------------------------------------------- */
+
+static tower_metric *alloc_metric(size_t field_cap, size_t tag_cap, size_t str_cap) {
+  if (field_cap > UINT16_MAX || tag_cap > UINT16_MAX || str_cap >= STR_LIMIT)
+    return NULL;
+  size_t dsize = align8(data_size(field_cap, tag_cap, str_cap));
+  tower_metric *m = malloc(sizeof(*m) + dsize);
+  if (!m)
+    return NULL;
+  memset(m, 0, sizeof(*m));
+  atomic_init(&m->refs, 1);
+  m->field_cap = (uint16_t)field_cap;
+  m->tag_cap = (uint16_t)tag_cap;
+  m->str_cap = (uint32_t)(dsize - data_size(field_cap, tag_cap, 0));
+  m->data = (char *)(m + 1);
+  return m;
+}
+
+/* Appends `len` bytes plus a NUL to the string area, which the caller made
+ * large enough. Returns the offset. */
+static uint32_t put_str(tower_metric *m, const char *s, size_t len) {
+  uint32_t off = m->str_used;
+  char *dst = strings(m) + off;
+  memcpy(dst, s, len);
+  dst[len] = '\0';
+  m->str_used += (uint32_t)len + 1;
+  return off;
+}
+
+tower_metric *twi_metric_new_sized(const char *name, size_t name_len, int64_t time_ns,
+                                   size_t ntags, size_t nfields, size_t str_bytes) {
+  if (!name || name_len == 0)
+    return NULL;
+  tower_metric *m = alloc_metric(nfields, ntags, name_len + 1 + str_bytes);
+  if (!m)
+    return NULL;
+  m->name = put_str(m, name, name_len);
+  m->time = time_ns;
+  return m;
+}
+
+tower_metric *tower_metric_new(const char *name, int64_t time_ns) {
+  if (!name)
+    return NULL;
+  /* Room for a typical small metric without regrowth. */
+  return twi_metric_new_sized(name, strlen(name), time_ns, 4, 8, 160);
+}
+
+/* Copies name, fields and tags of `src` into the empty areas of `dst`, whose
+ * capacities must hold them; garbage strings are left behind. */
+static void copy_content(tower_metric *dst, const tower_metric *src) {
+  dst->str_used = 0;
+  dst->name = put_str(dst, str_at(src, src->name), strlen(str_at(src, src->name)));
+  for (size_t i = 0; i < src->nfields; i++) {
+    uint32_t k = fkeys(src)[i];
+    const char *key = str_at(src, k & KEY_MASK);
+    uint8_t type = (uint8_t)(k >> TYPE_SHIFT);
+    uint64_t v = values(src)[i];
+    if (type == TOWER_FIELD_STRING) {
+      const char *s = str_at(src, (uint32_t)v);
+      v = put_str(dst, s, strlen(s));
+    }
+    fkeys(dst)[i] = put_str(dst, key, strlen(key)) | ((uint32_t)type << TYPE_SHIFT);
+    values(dst)[i] = v;
+  }
+  for (size_t i = 0; i < 2u * src->ntags; i++) {
+    const char *s = str_at(src, tags(src)[i]);
+    tags(dst)[i] = put_str(dst, s, strlen(s));
+  }
+  dst->nfields = src->nfields;
+  dst->ntags = src->ntags;
+  dst->vtype = src->vtype;
+  dst->time = src->time;
+  dst->gather_id = src->gather_id;
+}
+
+/* Moves the content into a data block of its own with at least the given
+ * capacities, dropping garbage strings. The header (and so the caller's
+ * pointer) stays where it is. */
+static int relocate(tower_metric *m, size_t field_cap, size_t tag_cap, size_t str_cap) {
+  if (field_cap > UINT16_MAX || tag_cap > UINT16_MAX || str_cap >= STR_LIMIT)
+    return -E2BIG;
+  size_t dsize = align8(data_size(field_cap, tag_cap, str_cap));
+  char *nd = malloc(dsize);
+  if (!nd)
+    return -ENOMEM;
+  /* A header-only view of the old areas to copy from. */
+  tower_metric old;
+  memset(&old, 0, sizeof old);
+  old.data = m->data;
+  old.field_cap = m->field_cap;
+  old.tag_cap = m->tag_cap;
+  old.nfields = m->nfields;
+  old.ntags = m->ntags;
+  old.name = m->name;
+  old.vtype = m->vtype;
+  old.time = m->time;
+  old.gather_id = m->gather_id;
+  bool was_external = m->external;
+
+  m->data = nd;
+  m->field_cap = (uint16_t)field_cap;
+  m->tag_cap = (uint16_t)tag_cap;
+  m->str_cap = (uint32_t)(dsize - data_size(field_cap, tag_cap, 0));
+  copy_content(m, &old);
+  if (was_external)
+    free(old.data);
+  m->external = 1;
+  return 0;
+}
+
+/* Live string bytes: what the area holds once garbage is dropped. */
+static size_t live_str_bytes(const tower_metric *m) {
+  size_t n = strlen(str_at(m, m->name)) + 1;
+  for (size_t i = 0; i < m->nfields; i++) {
+    uint32_t k = fkeys(m)[i];
+    n += strlen(str_at(m, k & KEY_MASK)) + 1;
+    if ((k >> TYPE_SHIFT) == TOWER_FIELD_STRING)
+      n += strlen(str_at(m, (uint32_t)values(m)[i])) + 1;
+  }
+  for (size_t i = 0; i < 2u * m->ntags; i++)
+    n += strlen(str_at(m, tags(m)[i])) + 1;
+  return n;
+}
+
+static size_t grow_to(size_t cap, size_t need) {
+  size_t c = cap * 2 > need ? cap * 2 : need;
+  return c < 4 ? 4 : c;
+}
+
+/* Makes room for more fields/tags and `str_bytes` of strings. */
+static int reserve(tower_metric *m, size_t more_fields, size_t more_tags, size_t str_bytes) {
+  size_t nf = m->nfields + more_fields, nt = m->ntags + more_tags;
+  if (nf <= m->field_cap && nt <= m->tag_cap && m->str_used + str_bytes <= m->str_cap)
+    return 0;
+  if (nf > UINT16_MAX || nt > UINT16_MAX)
+    return -E2BIG;
+  size_t fc = nf <= m->field_cap ? m->field_cap : grow_to(m->field_cap, nf);
+  size_t tc = nt <= m->tag_cap ? m->tag_cap : grow_to(m->tag_cap, nt);
+  size_t need = live_str_bytes(m) + str_bytes;
+  if (need >= STR_LIMIT)
+    return -E2BIG;
+  size_t sc = need <= m->str_cap ? m->str_cap : grow_to(m->str_cap, need);
+  if (fc > UINT16_MAX)
+    fc = UINT16_MAX;
+  if (tc > UINT16_MAX)
+    tc = UINT16_MAX;
+  if (sc >= STR_LIMIT)
+    sc = STR_LIMIT - 1;
+  return relocate(m, fc, tc, sc);
+}
+
+int twi_metric_pack(tower_metric **pm) {
+  tower_metric *m = *pm;
+  size_t live = live_str_bytes(m);
+  size_t slack = (size_t)(m->field_cap - m->nfields) * 12 +
+                 (size_t)(m->tag_cap - m->ntags) * 8 + (m->str_cap - live);
+  if (!m->external && slack < 32)
+    return 0;
+  tower_metric *n = alloc_metric(m->nfields, m->ntags, live);
+  if (!n)
+    return -ENOMEM;
+  copy_content(n, m);
+  tower_metric_free(m);
+  *pm = n;
+  return 0;
+}
+
+tower_metric *tower_metric_clone(const tower_metric *m) {
+  if (!m)
+    return NULL;
+  tower_metric *n = alloc_metric(m->nfields, m->ntags, live_str_bytes(m));
+  if (n)
+    copy_content(n, m);
+  return n;
+}
+
+void tower_metric_free(tower_metric *m) {
+  if (!m)
+    return;
+  if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
+    return;
+  if (m->external)
+    free(m->data);
+  free(m);
+}
+
+const tower_metric *tower_metric_retain(const tower_metric *m) {
+  atomic_fetch_add_explicit(&((tower_metric *)m)->refs, 1, memory_order_relaxed);
+  return m;
+}
+
+void tower_metric_release(const tower_metric *m) { tower_metric_free((tower_metric *)m); }
+
+bool tower_metric_is_shared(const tower_metric *m) {
+  return atomic_load_explicit(&((tower_metric *)m)->refs, memory_order_acquire) > 1;
+}
+
+size_t twi_metric_bytes(const tower_metric *m) {
+  size_t d = align8(data_size(m->field_cap, m->tag_cap, m->str_cap));
+  return sizeof(*m) + d;
+}
+
+void twi_metric_set_gather_id(tower_metric *m, uint64_t id) { m->gather_id = id; }
+
+/* ---- reading ---------------------------------------------------------- */
+
+const char *tower_metric_name(const tower_metric *m) { return str_at(m, m->name); }
+int64_t tower_metric_time(const tower_metric *m) { return m->time; }
+tower_value_type tower_metric_type(const tower_metric *m) { return (tower_value_type)m->vtype; }
+uint64_t tower_metric_gather_id(const tower_metric *m) { return m->gather_id; }
+size_t tower_metric_tag_count(const tower_metric *m) { return m->ntags; }
+size_t tower_metric_field_count(const tower_metric *m) { return m->nfields; }
+
+const char *tower_metric_tag_key(const tower_metric *m, size_t i) {
+  return i < m->ntags ? str_at(m, tags(m)[2 * i]) : NULL;
+}
+
+const char *tower_metric_tag_value(const tower_metric *m, size_t i) {
+  return i < m->ntags ? str_at(m, tags(m)[2 * i + 1]) : NULL;
+}
+
+/* strcmp() of NUL-terminated `k` against the klen bytes of `key`. */
+static int cmp_key(const char *k, const char *key, size_t klen) {
+  int c = strncmp(k, key, klen);
+  return c != 0 ? c : (k[klen] != '\0');
+}
+
+/* Binary search over sorted keys: returns the index of `key` or, as -(i+1),
+ * the index where it would be inserted. Keys often arrive in sorted order, so
+ * the last key is checked first to make appending O(1). */
+static ptrdiff_t search(const tower_metric *m, const uint32_t *offs, size_t stride, size_t n,
+                        const char *key, size_t klen) {
+  if (n > 0 && cmp_key(str_at(m, offs[stride * (n - 1)] & KEY_MASK), key, klen) < 0)
+    return -(ptrdiff_t)n - 1;
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = cmp_key(str_at(m, offs[stride * mid] & KEY_MASK), key, klen);
+    if (c == 0)
+      return (ptrdiff_t)mid;
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return -(ptrdiff_t)lo - 1;
+}
+
+static ptrdiff_t find_tag(const tower_metric *m, const char *key, size_t klen) {
+  return search(m, tags(m), 2, m->ntags, key, klen);
+}
+
+static ptrdiff_t find_field(const tower_metric *m, const char *key, size_t klen) {
+  return search(m, fkeys(m), 1, m->nfields, key, klen);
+}
+
+const char *tower_metric_tag(const tower_metric *m, const char *key) {
+  if (!key)
+    return NULL;
+  ptrdiff_t i = find_tag(m, key, strlen(key));
+  return i >= 0 ? str_at(m, tags(m)[2 * i + 1]) : NULL;
+}
+
+const char *tower_metric_field_key(const tower_metric *m, size_t i) {
+  return i < m->nfields ? str_at(m, fkeys(m)[i] & KEY_MASK) : NULL;
+}
+
+tower_field_type tower_metric_field_type(const tower_metric *m, size_t i) {
+  return i < m->nfields ? (tower_field_type)(fkeys(m)[i] >> TYPE_SHIFT) : (tower_field_type)0;
+}
+
+static bool field_is(const tower_metric *m, size_t i, tower_field_type t) {
+  return i < m->nfields && (fkeys(m)[i] >> TYPE_SHIFT) == (uint32_t)t;
+}
+
+double tower_metric_field_float(const tower_metric *m, size_t i) {
+  double d = 0;
+  if (field_is(m, i, TOWER_FIELD_FLOAT))
+    memcpy(&d, &values(m)[i], sizeof d);
+  return d;
+}
+
+int64_t tower_metric_field_int(const tower_metric *m, size_t i) {
+  return field_is(m, i, TOWER_FIELD_INT) ? (int64_t)values(m)[i] : 0;
+}
+
+uint64_t tower_metric_field_uint(const tower_metric *m, size_t i) {
+  return field_is(m, i, TOWER_FIELD_UINT) ? values(m)[i] : 0;
+}
+
+bool tower_metric_field_bool(const tower_metric *m, size_t i) {
+  return field_is(m, i, TOWER_FIELD_BOOL) ? values(m)[i] != 0 : false;
+}
+
+const char *tower_metric_field_string(const tower_metric *m, size_t i) {
+  return field_is(m, i, TOWER_FIELD_STRING) ? str_at(m, (uint32_t)values(m)[i]) : NULL;
+}
+
+ptrdiff_t tower_metric_field_index(const tower_metric *m, const char *key) {
+  if (!key)
+    return -1;
+  ptrdiff_t i = find_field(m, key, strlen(key));
+  return i >= 0 ? i : -1;
+}
+
+bool tower_metric_field_number(const tower_metric *m, size_t i, double *out) {
+  if (i >= m->nfields)
+    return false;
+  uint64_t v = values(m)[i];
+  switch (fkeys(m)[i] >> TYPE_SHIFT) {
+  case TOWER_FIELD_FLOAT:
+    memcpy(out, &v, sizeof *out);
+    return true;
+  case TOWER_FIELD_INT:
+    *out = (double)(int64_t)v;
+    return true;
+  case TOWER_FIELD_UINT:
+    *out = (double)v;
+    return true;
+  case TOWER_FIELD_BOOL:
+    *out = v ? 1.0 : 0.0;
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* ---- changing --------------------------------------------------------- */
+
+static int check_writable(const tower_metric *m) {
+  if (!m)
+    return -EINVAL;
+  return tower_metric_is_shared(m) ? -EBUSY : 0;
+}
+
+int tower_metric_set_name(tower_metric *m, const char *name) {
+  int rc = check_writable(m);
+  if (rc)
+    return rc;
+  if (!name || !*name)
+    return -EINVAL;
+  size_t len = strlen(name);
+  if ((rc = reserve(m, 0, 0, len + 1)))
+    return rc;
+  m->name = put_str(m, name, len);
+  return 0;
+}
+
+int tower_metric_set_time(tower_metric *m, int64_t time_ns) {
+  int rc = check_writable(m);
+  if (rc)
+    return rc;
+  m->time = time_ns;
+  return 0;
+}
+
+int tower_metric_set_type(tower_metric *m, tower_value_type type) {
+  int rc = check_writable(m);
+  if (rc)
+    return rc;
+  if ((unsigned)type > TOWER_HISTOGRAM)
+    return -EINVAL;
+  m->vtype = (uint8_t)type;
+  return 0;
+}
+
+int tower_metric_add_tag_n(tower_metric *m, const char *key, size_t klen, const char *value,
+                           size_t vlen) {
+  int rc = check_writable(m);
+  if (rc)
+    return rc;
+  if (!key || !value || klen == 0 || vlen == 0)
+    return -EINVAL;
+  ptrdiff_t i = find_tag(m, key, klen);
+  if (i >= 0) {
+    if ((rc = reserve(m, 0, 0, vlen + 1)))
+      return rc;
+    tags(m)[2 * i + 1] = put_str(m, value, vlen);
+    return 0;
+  }
+  if ((rc = reserve(m, 0, 1, klen + vlen + 2)))
+    return rc;
+  size_t at = (size_t)(-i - 1);
+  uint32_t *t = tags(m);
+  memmove(&t[2 * at + 2], &t[2 * at], (m->ntags - at) * 2 * sizeof *t);
+  t[2 * at] = put_str(m, key, klen);
+  t[2 * at + 1] = put_str(m, value, vlen);
+  m->ntags++;
+  return 0;
+}
+
+int tower_metric_add_tag(tower_metric *m, const char *key, const char *value) {
+  if (!key || !value)
+    return -EINVAL;
+  return tower_metric_add_tag_n(m, key, strlen(key), value, strlen(value));
+}
+
+int tower_metric_remove_tag(tower_metric *m, const char *key) {
+  int rc = check_writable(m);
+  if (rc)
+    return rc;
+  if (!key)
+    return -EINVAL;
+  ptrdiff_t i = find_tag(m, key, strlen(key));
+  if (i < 0)
+    return -ENOENT;
+  uint32_t *t = tags(m);
+  memmove(&t[2 * i], &t[2 * i + 2], (m->ntags - (size_t)i - 1) * 2 * sizeof *t);
+  m->ntags--;
+  return 0;
+}
+
+/* Inserts or replaces field `key` with raw value `v` of `type`. For string
+ * fields `s`/`slen` is the string (v is ignored). */
+static int put_field(tower_metric *m, const char *key, size_t klen, uint8_t type, uint64_t v,
+                     const char *s, size_t slen) {
+  int rc = check_writable(m);
+  if (rc)
+    return rc;
+  if (!key || klen == 0)
+    return -EINVAL;
+  size_t sbytes = type == TOWER_FIELD_STRING ? slen + 1 : 0;
+  ptrdiff_t i = find_field(m, key, klen);
+  if (i < 0) {
+    if ((rc = reserve(m, 1, 0, klen + 1 + sbytes)))
+      return rc;
+    size_t at = (size_t)(-i - 1);
+    memmove(&values(m)[at + 1], &values(m)[at], (m->nfields - at) * sizeof(uint64_t));
+    memmove(&fkeys(m)[at + 1], &fkeys(m)[at], (m->nfields - at) * sizeof(uint32_t));
+    fkeys(m)[at] = put_str(m, key, klen);
+    m->nfields++;
+    i = (ptrdiff_t)at;
+  } else if (sbytes && (rc = reserve(m, 0, 0, sbytes))) {
+    return rc;
+  }
+  if (type == TOWER_FIELD_STRING)
+    v = put_str(m, s, slen);
+  fkeys(m)[i] = (fkeys(m)[i] & KEY_MASK) | ((uint32_t)type << TYPE_SHIFT);
+  values(m)[i] = v;
+  return 0;
+}
+
+int tower_metric_add_float(tower_metric *m, const char *key, double value) {
+  uint64_t v;
+  memcpy(&v, &value, sizeof v);
+  return put_field(m, key, key ? strlen(key) : 0, TOWER_FIELD_FLOAT, v, NULL, 0);
+}
+
+int tower_metric_add_int(tower_metric *m, const char *key, int64_t value) {
+  return put_field(m, key, key ? strlen(key) : 0, TOWER_FIELD_INT, (uint64_t)value, NULL, 0);
+}
+
+int tower_metric_add_uint(tower_metric *m, const char *key, uint64_t value) {
+  return put_field(m, key, key ? strlen(key) : 0, TOWER_FIELD_UINT, value, NULL, 0);
+}
+
+int tower_metric_add_bool(tower_metric *m, const char *key, bool value) {
+  return put_field(m, key, key ? strlen(key) : 0, TOWER_FIELD_BOOL, value ? 1 : 0, NULL, 0);
+}
+
+int tower_metric_add_string_n(tower_metric *m, const char *key, size_t klen, const char *value,
+                              size_t vlen) {
+  if (!value)
+    return -EINVAL;
+  return put_field(m, key, klen, TOWER_FIELD_STRING, 0, value, vlen);
+}
+
+int tower_metric_add_string(tower_metric *m, const char *key, const char *value) {
+  if (!key || !value)
+    return -EINVAL;
+  return tower_metric_add_string_n(m, key, strlen(key), value, strlen(value));
+}
+
+int twi_metric_add_field_n(tower_metric *m, const char *key, size_t klen, tower_field_type type,
+                           uint64_t raw) {
+  return put_field(m, key, klen, (uint8_t)type, raw, NULL, 0);
+}
+
+int tower_metric_remove_field(tower_metric *m, const char *key) {
+  int rc = check_writable(m);
+  if (rc)
+    return rc;
+  if (!key)
+    return -EINVAL;
+  ptrdiff_t i = find_field(m, key, strlen(key));
+  if (i < 0)
+    return -ENOENT;
+  size_t n = m->nfields - (size_t)i - 1;
+  memmove(&values(m)[i], &values(m)[i + 1], n * sizeof(uint64_t));
+  memmove(&fkeys(m)[i], &fkeys(m)[i + 1], n * sizeof(uint32_t));
+  m->nfields--;
+  return 0;
+}

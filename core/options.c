@@ -1,0 +1,400 @@
+/* Option tables: common options, checks, normalization. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+
+#define O(n, t, def, h)                                                                            \
+  { .name = (n), .type = (t), .default_value = (def), .help = (h) }
+
+/* Selectors and modifiers follow Telegraf's meaning (docs/CONFIGURATION.md
+ * "Metric Filtering"): selectors decide whether a metric is handled at all,
+ * modifiers remove tags/fields from the metrics that are. */
+const tower_option twi_common_options[] = {
+    O("alias", TOWER_OPT_STRING, NULL, "name of this instance in logs and internal metrics"),
+    {.name = "log_level",
+     .type = TOWER_OPT_ENUM,
+     .choices = "error|warn|info|debug|trace",
+     .help = "log level of this instance (default: the agent's)"},
+    O("name_override", TOWER_OPT_STRING, NULL, "replace the measurement name"),
+    O("name_prefix", TOWER_OPT_STRING, NULL, "prepend to the measurement name"),
+    O("name_suffix", TOWER_OPT_STRING, NULL, "append to the measurement name"),
+    O("tags", TOWER_OPT_TABLE, NULL, "tags added to every metric (a tag the metric has wins)"),
+    O("namepass", TOWER_OPT_STRINGS, NULL, "only metrics whose name matches one of these globs"),
+    O("namedrop", TOWER_OPT_STRINGS, NULL, "drop metrics whose name matches one of these globs"),
+    O("namepass_separator", TOWER_OPT_STRING, NULL, "characters '*' does not cross in namepass"),
+    O("namedrop_separator", TOWER_OPT_STRING, NULL, "characters '*' does not cross in namedrop"),
+    O("tagpass", TOWER_OPT_ANY, NULL,
+      "{ key = [\"glob\", ...]; }: only metrics with one of these tags matching"),
+    O("tagdrop", TOWER_OPT_ANY, NULL,
+      "{ key = [\"glob\", ...]; }: drop metrics with one of these tags matching"),
+    O("fieldinclude", TOWER_OPT_STRINGS, NULL, "keep only the fields matching these globs"),
+    O("fieldexclude", TOWER_OPT_STRINGS, NULL, "remove the fields matching these globs"),
+    O("taginclude", TOWER_OPT_STRINGS, NULL, "keep only the tags matching these globs"),
+    O("tagexclude", TOWER_OPT_STRINGS, NULL, "remove the tags matching these globs"),
+    TOWER_OPTION_END,
+};
+
+/* Defaults of these come from the agent block, so the tables carry none. */
+static const tower_option input_options[] = {
+    {.name = "interval",
+     .type = TOWER_OPT_DURATION,
+     .min = "1ms",
+     .help = "how often to gather (default: agent.interval)"},
+    O("precision", TOWER_OPT_DURATION, NULL,
+      "round timestamps to this (default: agent.precision)"),
+    O("collection_jitter", TOWER_OPT_DURATION, NULL,
+      "random delay before each gather (default: agent.collection_jitter)"),
+    O("collection_offset", TOWER_OPT_DURATION, NULL,
+      "fixed shift of the schedule (default: agent.collection_offset)"),
+    TOWER_OPTION_END,
+};
+
+static const tower_option processor_options[] = {
+    O("order", TOWER_OPT_INT, NULL,
+      "position among processors (those without order run first, then by order, ties in file "
+      "order)"),
+    TOWER_OPTION_END,
+};
+
+static const tower_option output_options[] = {
+    {.name = "flush_interval",
+     .type = TOWER_OPT_DURATION,
+     .min = "1ms",
+     .help = "how often to write (default: agent.flush_interval)"},
+    O("flush_jitter", TOWER_OPT_DURATION, NULL,
+      "random delay added to each flush (default: agent.flush_jitter)"),
+    {.name = "metric_batch_size",
+     .type = TOWER_OPT_INT,
+     .min = "1",
+     .help = "metrics per write; a full batch is written at once (default: agent's)"},
+    {.name = "metric_buffer_limit",
+     .type = TOWER_OPT_INT,
+     .min = "1",
+     .help = "metrics kept while the output cannot write; the oldest are dropped beyond "
+             "(default: agent's)"},
+    TOWER_OPTION_END,
+};
+
+const tower_option twi_agent_options[] = {
+    {.name = "interval",
+     .type = TOWER_OPT_DURATION,
+     .default_value = "10s",
+     .min = "1ms",
+     .help = "default gather interval of inputs"},
+    O("round_interval", TOWER_OPT_BOOL, "true",
+      "align gathers to multiples of the interval (:00, :10, :20...)"),
+    O("collection_jitter", TOWER_OPT_DURATION, "0s", "random delay before each gather"),
+    O("collection_offset", TOWER_OPT_DURATION, "0s", "fixed shift of the gather schedule"),
+    O("precision", TOWER_OPT_DURATION, "0s",
+      "round gathered timestamps to this; 0s: 1s for intervals of 1s and more, else 1ms/1us"),
+    {.name = "flush_interval",
+     .type = TOWER_OPT_DURATION,
+     .default_value = "10s",
+     .min = "1ms",
+     .help = "default write interval of outputs"},
+    O("flush_jitter", TOWER_OPT_DURATION, "0s", "random delay added to each flush"),
+    {.name = "metric_batch_size",
+     .type = TOWER_OPT_INT,
+     .default_value = "1000",
+     .min = "1",
+     .help = "metrics per write"},
+    {.name = "metric_buffer_limit",
+     .type = TOWER_OPT_INT,
+     .default_value = "10000",
+     .min = "1",
+     .help = "metrics each output keeps while it cannot write (oldest dropped beyond)"},
+    O("hostname", TOWER_OPT_STRING, "", "value of the host tag (empty: the system's host name)"),
+    O("omit_hostname", TOWER_OPT_BOOL, "false", "do not add the host tag"),
+    {.name = "log_level",
+     .type = TOWER_OPT_ENUM,
+     .default_value = "info",
+     .choices = "error|warn|info|debug|trace",
+     .help = "agent log level (--log-level overrides)"},
+    O("logfile", TOWER_OPT_STRING, "", "log to this file instead of stderr"),
+    O("plugin_dir", TOWER_OPT_STRING, "",
+      "where plugins are found (--plugin-dir and TOWER_PLUGIN_DIR override)"),
+    {.name = "shutdown_timeout",
+     .type = TOWER_OPT_DURATION,
+     .default_value = "10s",
+     .min = "0s",
+     .help = "longest wait for inputs to stop and outputs to write their last metrics"},
+    {.name = "retry_backoff_min",
+     .type = TOWER_OPT_DURATION,
+     .default_value = "1s",
+     .min = "1ms",
+     .help = "first wait before retrying a failed write (doubles per failure, with jitter)"},
+    {.name = "retry_backoff_max",
+     .type = TOWER_OPT_DURATION,
+     .default_value = "60s",
+     .min = "1ms",
+     .help = "longest wait between write retries"},
+    TOWER_OPTION_END,
+};
+
+const tower_option *twi_kind_options(tower_plugin_kind kind) {
+  switch (kind) {
+  case TOWER_INPUT:
+    return input_options;
+  case TOWER_PROCESSOR:
+    return processor_options;
+  case TOWER_OUTPUT:
+    return output_options;
+  }
+  return NULL;
+}
+
+const tower_option *twi_option_find(const tower_option *opts, const char *name) {
+  for (; opts && opts->name; opts++)
+    if (strcmp(opts->name, name) == 0)
+      return opts;
+  return NULL;
+}
+
+const char *twi_option_type_name(tower_option_type t) {
+  switch (t) {
+  case TOWER_OPT_BOOL:
+    return "boolean";
+  case TOWER_OPT_INT:
+    return "integer";
+  case TOWER_OPT_FLOAT:
+    return "number";
+  case TOWER_OPT_STRING:
+    return "string";
+  case TOWER_OPT_DURATION:
+    return "duration";
+  case TOWER_OPT_SIZE:
+    return "size";
+  case TOWER_OPT_ENUM:
+    return "choice";
+  case TOWER_OPT_STRINGS:
+    return "list of strings";
+  case TOWER_OPT_TABLE:
+    return "table of strings";
+  case TOWER_OPT_GROUPS:
+    return "list of groups";
+  case TOWER_OPT_GROUP:
+    return "group";
+  case TOWER_OPT_ANY:
+    return "setting";
+  }
+  return "unknown";
+}
+
+/* ---- values as text ---------------------------------------------------- */
+
+static bool enum_has(const char *choices, const char *value) {
+  size_t vlen = strlen(value);
+  for (const char *p = choices; p && *p;) {
+    size_t n = strcspn(p, "|");
+    if (n == vlen && strncmp(p, value, n) == 0)
+      return true;
+    p += n + (p[n] == '|');
+  }
+  return false;
+}
+
+/* Parses a bound or value of a numeric option into a double for comparing. */
+static int numeric(const tower_option *o, const char *text, double *out) {
+  char *end;
+  switch (o->type) {
+  case TOWER_OPT_INT:
+  case TOWER_OPT_FLOAT:
+    errno = 0;
+    *out = o->type == TOWER_OPT_INT ? (double)strtoll(text, &end, 10) : strtod(text, &end);
+    return (end == text || *end || errno) ? -EINVAL : 0;
+  case TOWER_OPT_DURATION: {
+    int64_t ns;
+    if (tower_parse_duration(text, &ns))
+      return -EINVAL;
+    *out = (double)ns;
+    return 0;
+  }
+  case TOWER_OPT_SIZE: {
+    uint64_t b;
+    if (tower_parse_size(text, &b))
+      return -EINVAL;
+    *out = (double)b;
+    return 0;
+  }
+  default:
+    return -EINVAL;
+  }
+}
+
+static const char *syntax_hint(tower_option_type t) {
+  switch (t) {
+  case TOWER_OPT_DURATION:
+    return "a duration such as \"500ms\", \"10s\" or \"1h30m\"";
+  case TOWER_OPT_SIZE:
+    return "a size such as \"512\", \"64kB\" or \"16MiB\"";
+  case TOWER_OPT_BOOL:
+    return "true or false";
+  case TOWER_OPT_INT:
+    return "an integer";
+  case TOWER_OPT_FLOAT:
+    return "a number";
+  default:
+    return "a value";
+  }
+}
+
+int twi_option_check_text(const tower_option *o, const char *value, char *err, size_t errlen) {
+  switch (o->type) {
+  case TOWER_OPT_BOOL:
+    if (strcmp(value, "true") && strcmp(value, "false")) {
+      snprintf(err, errlen, "\"%s\" is not true or false", value);
+      return -EINVAL;
+    }
+    return 0;
+  case TOWER_OPT_ENUM:
+    if (!enum_has(o->choices, value)) {
+      snprintf(err, errlen, "\"%s\" is not one of %s", value, o->choices ? o->choices : "");
+      return -EINVAL;
+    }
+    return 0;
+  case TOWER_OPT_INT:
+  case TOWER_OPT_FLOAT:
+  case TOWER_OPT_DURATION:
+  case TOWER_OPT_SIZE: {
+    double v, bound;
+    if (numeric(o, value, &v)) {
+      snprintf(err, errlen, "\"%s\" is not %s", value, syntax_hint(o->type));
+      return -EINVAL;
+    }
+    if (o->min && numeric(o, o->min, &bound) == 0 && v < bound) {
+      snprintf(err, errlen, "%s is below the minimum %s", value, o->min);
+      return -ERANGE;
+    }
+    if (o->max && numeric(o, o->max, &bound) == 0 && v > bound) {
+      snprintf(err, errlen, "%s is above the maximum %s", value, o->max);
+      return -ERANGE;
+    }
+    return 0;
+  }
+  default:
+    return 0;
+  }
+}
+
+/* ---- table checks ------------------------------------------------------- */
+
+static bool valid_name(const char *n) {
+  if (!n || !(*n >= 'a' && *n <= 'z'))
+    return false;
+  for (; *n; n++)
+    if (!((*n >= 'a' && *n <= 'z') || (*n >= '0' && *n <= '9') || *n == '_'))
+      return false;
+  return true;
+}
+
+static int check_default(const tower_option *o, char *err, size_t errlen) {
+  char why[256];
+  const char *d = o->default_value;
+  if (o->type == TOWER_OPT_STRINGS) {
+    /* comma-separated elements: nothing to check beyond being a string */
+    return 0;
+  }
+  if (o->type == TOWER_OPT_STRING || o->type == TOWER_OPT_TABLE || o->type >= TOWER_OPT_GROUPS)
+    return 0;
+  if (twi_option_check_text(o, d, why, sizeof why)) {
+    snprintf(err, errlen, "option \"%s\": default %s", o->name, why);
+    return -EINVAL;
+  }
+  return 0;
+}
+
+static int check_one(const tower_option *o, const tower_option *table,
+                     const tower_option *const *reserved, char *err, size_t errlen) {
+  if (!valid_name(o->name)) {
+    snprintf(err, errlen, "option name \"%s\" is not [a-z][a-z0-9_]*", o->name);
+    return -EINVAL;
+  }
+  for (const tower_option *p = table; p < o; p++)
+    if (strcmp(p->name, o->name) == 0) {
+      snprintf(err, errlen, "option \"%s\" is declared twice", o->name);
+      return -EINVAL;
+    }
+  for (size_t i = 0; reserved && reserved[i]; i++)
+    if (twi_option_find(reserved[i], o->name)) {
+      snprintf(err, errlen, "option \"%s\" is reserved: the core handles it for every plugin",
+               o->name);
+      return -EINVAL;
+    }
+  if (o->type < TOWER_OPT_BOOL || o->type > TOWER_OPT_ANY) {
+    snprintf(err, errlen, "option \"%s\" has unknown type %u", o->name, o->type);
+    return -EINVAL;
+  }
+  if (o->type == TOWER_OPT_ENUM && (!o->choices || !*o->choices)) {
+    snprintf(err, errlen, "option \"%s\" is an enum without choices", o->name);
+    return -EINVAL;
+  }
+  if ((o->type == TOWER_OPT_GROUPS || o->type == TOWER_OPT_GROUP) && !o->children) {
+    snprintf(err, errlen, "option \"%s\" is a group without a children table", o->name);
+    return -EINVAL;
+  }
+  const char *bounds[] = {o->min, o->max};
+  for (int i = 0; i < 2; i++) {
+    double v;
+    if (!bounds[i])
+      continue;
+    if (numeric(o, bounds[i], &v)) {
+      snprintf(err, errlen, "option \"%s\": bound \"%s\" is not %s", o->name, bounds[i],
+               syntax_hint(o->type));
+      return -EINVAL;
+    }
+  }
+  if (o->default_value && check_default(o, err, errlen))
+    return -EINVAL;
+  if (o->children)
+    return twi_options_check(o->children, NULL, err, errlen);
+  return 0;
+}
+
+int twi_options_check(const tower_option *opts, const tower_option *const *reserved, char *err,
+                      size_t errlen) {
+  for (const tower_option *o = opts; o && o->name; o++)
+    if (check_one(o, opts, reserved, err, errlen))
+      return -EINVAL;
+  return 0;
+}
+
+/* ---- normalization ------------------------------------------------------ */
+
+tower_option *twi_options_normalize(const void *table, size_t stride) {
+  if (!table)
+    return calloc(1, sizeof(tower_option));
+  size_t min_stride = offsetof(tower_option, type) + sizeof(uint32_t);
+  if (stride < min_stride)
+    return NULL;
+  size_t n = 0;
+  const char *p = table;
+  while (*(const char *const *)(const void *)(p + n * stride))
+    n++;
+  tower_option *out = calloc(n + 1, sizeof *out);
+  if (!out)
+    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    memcpy(&out[i], p + i * stride, stride < sizeof *out ? stride : sizeof *out);
+    if (out[i].children) {
+      out[i].children = twi_options_normalize(out[i].children, stride);
+      if (!out[i].children) {
+        twi_options_free(out);
+        return NULL;
+      }
+    }
+  }
+  return out;
+}
+
+void twi_options_free(tower_option *opts) {
+  if (!opts)
+    return;
+  for (tower_option *o = opts; o->name; o++)
+    twi_options_free((tower_option *)o->children);
+  free(opts);
+}

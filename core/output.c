@@ -1,0 +1,412 @@
+/* Outputs: a bounded buffer and a flush thread per output.
+ *
+ * The buffer is a ring of metric references that grows on demand up to
+ * metric_buffer_limit; beyond it the oldest metrics are dropped and counted
+ * (Telegraf's behaviour). A batch being written is taken out of the ring, so
+ * memory is bounded by limit + batch size; on RETRY it goes back to the front
+ * (dropping the oldest if the buffer filled up meanwhile), on DROP it is
+ * counted and logged. Inputs only ever take the buffer lock for a push, so a
+ * slow or dead output never blocks them or another output.
+ *
+ * A flush happens on the timer (flush_interval + random flush_jitter), at
+ * once when a full batch is buffered, or on SIGUSR1. After a RETRY the
+ * output backs off exponentially (retry_backoff_min doubling up to
+ * retry_backoff_max, with jitter, at least the plugin's retry-after hint);
+ * timers and full batches wait for the backoff to end, SIGUSR1 does not.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pipeline.h"
+
+struct twi_output_rt {
+  pthread_mutex_t lock;
+  pthread_cond_t wake, done_cond;
+  pthread_t thread;
+  bool started, stop, flush_now, done;
+  int64_t deadline; /* of the final flush, monotonic */
+
+  tower_metric **ring;
+  size_t cap, head, count;
+  uint64_t overflow_unlogged;
+
+  unsigned retries;
+  int64_t retry_at; /* monotonic; 0: not backing off */
+
+  tower_metric **batch;
+};
+
+struct tower_batch {
+  tower_metric *const *m;
+  size_t n;
+  bool ends_flush;
+};
+
+size_t tower_batch_len(const tower_batch *b) { return b->n; }
+const tower_metric *tower_batch_at(const tower_batch *b, size_t i) {
+  return i < b->n ? b->m[i] : NULL;
+}
+bool tower_batch_ends_flush(const tower_batch *b) { return b->ends_flush; }
+
+static void fmt_duration(char *buf, size_t len, int64_t ns) {
+  if (ns >= 1000000000LL)
+    snprintf(buf, len, "%.1fs", (double)ns / 1e9);
+  else
+    snprintf(buf, len, "%lldms", (long long)(ns / 1000000));
+}
+
+/* ---- the ring (called with the lock held) ---- */
+
+static int ring_grow(twi_output_rt *rt, size_t need, size_t limit) {
+  if (need <= rt->cap)
+    return 0;
+  size_t cap = rt->cap ? rt->cap : 256;
+  while (cap < need)
+    cap *= 2;
+  if (cap > limit)
+    cap = limit;
+  if (cap < need)
+    return -ENOBUFS;
+  tower_metric **r = malloc(cap * sizeof *r);
+  if (!r)
+    return -ENOMEM;
+  for (size_t i = 0; i < rt->count; i++)
+    r[i] = rt->ring[(rt->head + i) % rt->cap];
+  free(rt->ring);
+  rt->ring = r;
+  rt->cap = cap;
+  rt->head = 0;
+  return 0;
+}
+
+static void drop_oldest(tower_ctx *o, size_t n) {
+  twi_output_rt *rt = o->out;
+  for (size_t i = 0; i < n && rt->count; i++) {
+    tower_metric_free(rt->ring[rt->head]);
+    rt->head = (rt->head + 1) % rt->cap;
+    rt->count--;
+  }
+  atomic_fetch_add(&o->stats.dropped, n);
+  rt->overflow_unlogged += n;
+}
+
+void twi_output_push(tower_ctx *o, tower_metric **ms, size_t n) {
+  twi_output_rt *rt = o->out;
+  size_t limit = (size_t)o->buffer_limit;
+  pthread_mutex_lock(&rt->lock);
+  for (size_t i = 0; i < n; i++) {
+    if (rt->count == limit)
+      drop_oldest(o, 1);
+    if (rt->count == rt->cap && ring_grow(rt, rt->count + 1, limit)) {
+      /* no memory for a bigger ring: make room the only way left */
+      if (rt->count == 0) {
+        tower_metric_free(ms[i]);
+        atomic_fetch_add(&o->stats.dropped, 1);
+        continue;
+      }
+      drop_oldest(o, 1);
+    }
+    rt->ring[(rt->head + rt->count) % rt->cap] = ms[i];
+    rt->count++;
+  }
+  atomic_fetch_add(&o->stats.metrics, n);
+  atomic_store(&o->stats.buffer_size, (int64_t)rt->count);
+  if (rt->count >= (size_t)o->batch_size)
+    pthread_cond_signal(&rt->wake);
+  pthread_mutex_unlock(&rt->lock);
+}
+
+static size_t take_batch(twi_output_rt *rt, size_t k) {
+  for (size_t i = 0; i < k; i++) {
+    rt->batch[i] = rt->ring[rt->head];
+    rt->head = (rt->head + 1) % rt->cap;
+  }
+  rt->count -= k;
+  return k;
+}
+
+/* Puts a failed batch back in front of newer metrics. */
+static void put_back(tower_ctx *o, size_t k) {
+  twi_output_rt *rt = o->out;
+  size_t limit = (size_t)o->buffer_limit;
+  size_t room = limit - rt->count, skip = 0;
+  if (k > room) { /* the oldest of the batch are the oldest overall */
+    skip = k - room;
+    for (size_t i = 0; i < skip; i++)
+      tower_metric_free(rt->batch[i]);
+    atomic_fetch_add(&o->stats.dropped, skip);
+    rt->overflow_unlogged += skip;
+  }
+  if (ring_grow(rt, rt->count + (k - skip), limit)) {
+    for (size_t i = skip; i < k; i++)
+      tower_metric_free(rt->batch[i]);
+    atomic_fetch_add(&o->stats.dropped, k - skip);
+    rt->overflow_unlogged += k - skip;
+    return;
+  }
+  for (size_t i = k; i-- > skip;) {
+    rt->head = (rt->head + rt->cap - 1) % rt->cap;
+    rt->ring[rt->head] = rt->batch[i];
+    rt->count++;
+  }
+}
+
+/* ---- writing ---- */
+
+static void schedule_retry(tower_ctx *o) {
+  twi_output_rt *rt = o->out;
+  int64_t b = o->backoff_min;
+  for (unsigned i = 0; i < rt->retries && b < o->backoff_max; i++)
+    b *= 2;
+  if (b > o->backoff_max)
+    b = o->backoff_max;
+  int64_t delay = b / 2 + twi_rand_below(b / 2 + 1);
+  int64_t hint = atomic_load(&o->retry_after);
+  if (hint > delay)
+    delay = hint;
+  rt->retries++;
+  rt->retry_at = twi_mono_ns() + delay;
+  char d[32];
+  fmt_duration(d, sizeof d, delay);
+  tower_log(o, TOWER_LOG_WARN, "write failed; %zu metrics kept in the buffer, retrying in %s",
+            rt->count, d);
+}
+
+/* Writes one batch of k metrics (lock held on entry and exit, released
+ * during the write). Returns the plugin's verdict. */
+static tower_write_result write_batch(tower_ctx *o, size_t k, bool ends) {
+  twi_output_rt *rt = o->out;
+  tower_batch b = {.m = rt->batch, .n = k, .ends_flush = ends};
+  atomic_store(&o->retry_after, 0);
+  uint64_t rejected_before = atomic_load(&o->stats.rejected);
+  atomic_store(&o->stats.buffer_size, (int64_t)rt->count);
+  pthread_mutex_unlock(&rt->lock);
+  int64_t t0 = twi_mono_ns();
+  tower_write_result r = o->plugin->desc.write(o->state, &b);
+  atomic_store(&o->stats.last_time_ns, twi_mono_ns() - t0);
+  pthread_mutex_lock(&rt->lock);
+  switch (r) {
+  case TOWER_WRITE_OK: {
+    uint64_t rejected = atomic_load(&o->stats.rejected) - rejected_before;
+    atomic_fetch_add(&o->stats.written, k > rejected ? k - rejected : 0);
+    for (size_t i = 0; i < k; i++)
+      tower_metric_free(rt->batch[i]);
+    rt->retries = 0;
+    rt->retry_at = 0;
+    break;
+  }
+  case TOWER_WRITE_DROP:
+    atomic_fetch_add(&o->stats.errors, 1);
+    atomic_fetch_add(&o->stats.dropped, k);
+    for (size_t i = 0; i < k; i++)
+      tower_metric_free(rt->batch[i]);
+    tower_log(o, TOWER_LOG_ERROR,
+              "%zu metrics dropped: the output reported a permanent failure (see above)", k);
+    break;
+  default:
+    r = TOWER_WRITE_RETRY;
+    atomic_fetch_add(&o->stats.errors, 1);
+    put_back(o, k);
+    break;
+  }
+  atomic_store(&o->stats.buffer_size, (int64_t)rt->count);
+  return r;
+}
+
+static void log_overflow(tower_ctx *o) {
+  twi_output_rt *rt = o->out;
+  if (!rt->overflow_unlogged)
+    return;
+  tower_log(o, TOWER_LOG_WARN,
+            "metric buffer overflow; %llu metrics have been dropped (metric_buffer_limit = %lld)",
+            (unsigned long long)rt->overflow_unlogged, (long long)o->buffer_limit);
+  rt->overflow_unlogged = 0;
+}
+
+/* One flush: writes what was buffered when it started, batch by batch.
+ * full_only: only full batches (a batch-ready wake-up). final: ignore
+ * backoff, stop at the deadline. Returns false when a write asked to retry. */
+static bool flush_cycle(tower_ctx *o, bool full_only, bool final) {
+  twi_output_rt *rt = o->out;
+  size_t bs = (size_t)o->batch_size, todo = rt->count;
+  bool ok = true;
+  while (todo > 0 && (!full_only || rt->count >= bs)) {
+    if (final && twi_mono_ns() > rt->deadline)
+      break;
+    size_t k = take_batch(rt, todo < bs ? todo : bs);
+    todo -= k;
+    if (write_batch(o, k, todo == 0) == TOWER_WRITE_RETRY) {
+      if (!final)
+        schedule_retry(o);
+      ok = false;
+      break;
+    }
+    todo = todo < rt->count ? todo : rt->count; /* overflow may have taken some */
+  }
+  log_overflow(o);
+  return ok;
+}
+
+static int64_t next_flush_time(const tower_ctx *o) {
+  return twi_mono_ns() + o->flush_interval + twi_rand_below(o->flush_jitter);
+}
+
+static void wait_until(twi_output_rt *rt, int64_t mono) {
+  struct timespec ts = {.tv_sec = mono / 1000000000LL, .tv_nsec = mono % 1000000000LL};
+  pthread_cond_timedwait(&rt->wake, &rt->lock, &ts);
+}
+
+static void *output_main(void *arg) {
+  tower_ctx *o = arg;
+  twi_output_rt *rt = o->out;
+  pthread_mutex_lock(&rt->lock);
+  int64_t next_flush = next_flush_time(o);
+  while (!rt->stop) {
+    int64_t now = twi_mono_ns();
+    bool backing_off = rt->retry_at && now < rt->retry_at;
+    bool timer = now >= next_flush || (rt->retry_at && !backing_off);
+    bool full = rt->count >= (size_t)o->batch_size;
+    if (rt->flush_now || (!backing_off && (timer || full))) {
+      bool whole = rt->flush_now || timer;
+      rt->flush_now = false;
+      flush_cycle(o, !whole, false);
+      if (whole)
+        next_flush = next_flush_time(o);
+      continue;
+    }
+    wait_until(rt, backing_off ? rt->retry_at : next_flush);
+  }
+  flush_cycle(o, false, true);
+  rt->done = true;
+  pthread_cond_broadcast(&rt->done_cond);
+  pthread_mutex_unlock(&rt->lock);
+  return NULL;
+}
+
+/* ---- lifecycle ---- */
+
+static int init_cond(pthread_cond_t *c) {
+  pthread_condattr_t a;
+  pthread_condattr_init(&a);
+  pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+  int rc = pthread_cond_init(c, &a);
+  pthread_condattr_destroy(&a);
+  return -rc;
+}
+
+int twi_output_create(tower_ctx *o) {
+  twi_output_rt *rt = calloc(1, sizeof *rt);
+  if (!rt)
+    return -ENOMEM;
+  rt->batch = malloc((size_t)o->batch_size * sizeof *rt->batch);
+  if (!rt->batch) {
+    free(rt);
+    return -ENOMEM;
+  }
+  pthread_mutex_init(&rt->lock, NULL);
+  init_cond(&rt->wake);
+  init_cond(&rt->done_cond);
+  o->out = rt;
+  atomic_store(&o->stats.buffer_size, 0);
+  return 0;
+}
+
+int twi_output_start(tower_ctx *o) {
+  twi_output_rt *rt = o->out;
+  if (rt->started) /* kept running across a reload */
+    return 0;
+  int rc = pthread_create(&rt->thread, NULL, output_main, o);
+  if (rc) {
+    tower_log(o, TOWER_LOG_ERROR, "cannot start the flush thread: %s", strerror(rc));
+    return -rc;
+  }
+  rt->started = true;
+  return 0;
+}
+
+void twi_output_flush_now(tower_ctx *o) {
+  twi_output_rt *rt = o->out;
+  pthread_mutex_lock(&rt->lock);
+  rt->flush_now = true;
+  pthread_cond_signal(&rt->wake);
+  pthread_mutex_unlock(&rt->lock);
+}
+
+size_t twi_output_buffered(tower_ctx *o) {
+  pthread_mutex_lock(&o->out->lock);
+  size_t n = o->out->count;
+  pthread_mutex_unlock(&o->out->lock);
+  return n;
+}
+
+void twi_output_begin_stop(tower_ctx *o, int64_t deadline_mono) {
+  twi_output_rt *rt = o->out;
+  if (!rt || !rt->started)
+    return;
+  pthread_mutex_lock(&rt->lock);
+  if (!rt->stop) {
+    rt->stop = true;
+    rt->deadline = deadline_mono;
+    pthread_cond_signal(&rt->wake);
+  }
+  pthread_mutex_unlock(&rt->lock);
+}
+
+bool twi_output_stop(tower_ctx *o, int64_t deadline_mono) {
+  twi_output_rt *rt = o->out;
+  if (!rt || !rt->started)
+    return true;
+  twi_output_begin_stop(o, deadline_mono);
+  pthread_mutex_lock(&rt->lock);
+  struct timespec ts = {.tv_sec = deadline_mono / 1000000000LL,
+                        .tv_nsec = deadline_mono % 1000000000LL};
+  while (!rt->done && pthread_cond_timedwait(&rt->done_cond, &rt->lock, &ts) != ETIMEDOUT)
+    ;
+  bool done = rt->done;
+  size_t left = rt->count;
+  pthread_mutex_unlock(&rt->lock);
+  if (!done) {
+    tower_log(o, TOWER_LOG_ERROR,
+              "still writing when the shutdown timeout ended; abandoning it with %zu metrics "
+              "unwritten",
+              left);
+    pthread_detach(rt->thread);
+    return false;
+  }
+  pthread_join(rt->thread, NULL);
+  rt->started = false;
+  return true;
+}
+
+size_t twi_output_flush_sync(tower_ctx *o) {
+  twi_output_rt *rt = o->out;
+  uint64_t dropped = atomic_load(&o->stats.dropped);
+  pthread_mutex_lock(&rt->lock);
+  rt->deadline = INT64_MAX;
+  flush_cycle(o, false, true);
+  size_t left = rt->count;
+  pthread_mutex_unlock(&rt->lock);
+  return left + (size_t)(atomic_load(&o->stats.dropped) - dropped);
+}
+
+void twi_output_destroy(tower_ctx *o) {
+  twi_output_rt *rt = o->out;
+  if (!rt)
+    return;
+  if (rt->count)
+    tower_log(o, TOWER_LOG_ERROR, "%zu buffered metrics were never written and are lost",
+              rt->count);
+  for (size_t i = 0; i < rt->count; i++)
+    tower_metric_free(rt->ring[(rt->head + i) % rt->cap]);
+  free(rt->ring);
+  free(rt->batch);
+  pthread_mutex_destroy(&rt->lock);
+  pthread_cond_destroy(&rt->wake);
+  pthread_cond_destroy(&rt->done_cond);
+  free(rt);
+  o->out = NULL;
+}

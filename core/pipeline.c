@@ -1,0 +1,322 @@
+/* Building and running a pipeline from a loaded config file. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config_view.h"
+#include "options.h"
+#include "pipeline.h"
+
+static const char *const root_keys[] = {"agent", "global_tags", "inputs", "processors", "outputs",
+                                        NULL};
+
+/* ---- settings ---- */
+
+static int read_global_tags(twi_settings *s, const config_setting_t *g, twi_diag *d) {
+  if (!g)
+    return 0;
+  if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+    twi_diag_error(d, g, "global_tags must be a group { key = \"value\"; }");
+    return -EINVAL;
+  }
+  size_t n = (size_t)config_setting_length(g);
+  s->global_keys = calloc(n + 1, sizeof(char *));
+  s->global_values = calloc(n + 1, sizeof(char *));
+  if (!s->global_keys || !s->global_values)
+    return -ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    const config_setting_t *e = config_setting_get_elem(g, (unsigned)i);
+    const char *v = config_setting_get_string(e);
+    if (!v || !*v) {
+      twi_diag_error(d, e, "global_tags.%s must be a non-empty string", config_setting_name(e));
+      continue;
+    }
+    s->global_keys[s->nglobal] = strdup(config_setting_name(e));
+    s->global_values[s->nglobal] = strdup(v);
+    if (!s->global_keys[s->nglobal] || !s->global_values[s->nglobal++])
+      return -ENOMEM;
+  }
+  return 0;
+}
+
+static char *system_hostname(void) {
+  char buf[256];
+  if (gethostname(buf, sizeof buf) != 0)
+    return strdup("localhost");
+  buf[sizeof buf - 1] = '\0';
+  return strdup(buf);
+}
+
+int twi_settings_load(twi_settings *s, const config_setting_t *root, twi_diag *d) {
+  memset(s, 0, sizeof *s);
+  static config_setting_t empty; /* an absent agent block reads as all defaults */
+  const config_setting_t *agent = config_setting_get_member(root, "agent");
+  const tower_option *tables[2] = {twi_agent_options, NULL};
+  if (!agent) {
+    empty.type = CONFIG_TYPE_GROUP;
+    agent = &empty;
+  }
+  tower_config *c = twi_config_new(agent, tables, "agent", NULL, d);
+  if (!c)
+    return -EINVAL;
+  s->interval = tower_config_duration(c, "interval");
+  s->round_interval = tower_config_bool(c, "round_interval");
+  s->jitter = tower_config_duration(c, "collection_jitter");
+  s->offset = tower_config_duration(c, "collection_offset");
+  s->precision = tower_config_duration(c, "precision");
+  s->flush_interval = tower_config_duration(c, "flush_interval");
+  s->flush_jitter = tower_config_duration(c, "flush_jitter");
+  s->batch_size = tower_config_int(c, "metric_batch_size");
+  s->buffer_limit = tower_config_int(c, "metric_buffer_limit");
+  s->shutdown_timeout = tower_config_duration(c, "shutdown_timeout");
+  s->backoff_min = tower_config_duration(c, "retry_backoff_min");
+  s->backoff_max = tower_config_duration(c, "retry_backoff_max");
+  s->log_level = twi_log_parse_level(tower_config_string(c, "log_level"));
+  s->logfile = strdup(tower_config_string(c, "logfile"));
+  s->plugin_dir = strdup(tower_config_string(c, "plugin_dir"));
+  const char *host = tower_config_string(c, "hostname");
+  if (!tower_config_bool(c, "omit_hostname"))
+    s->hostname = *host ? strdup(host) : system_hostname();
+  if (s->backoff_max < s->backoff_min)
+    twi_diag_error(d, config_setting_get_member(agent, "retry_backoff_max"),
+                   "agent: retry_backoff_max is below retry_backoff_min");
+  twi_config_free(c);
+  int rc = read_global_tags(s, config_setting_get_member(root, "global_tags"), d);
+  if (rc == -ENOMEM || !s->logfile || !s->plugin_dir)
+    twi_diag_error(d, NULL, "out of memory reading the agent settings");
+  return d->errors ? -EINVAL : 0;
+}
+
+void twi_settings_free(twi_settings *s) {
+  for (size_t i = 0; i < s->nglobal; i++) {
+    free(s->global_keys[i]);
+    free(s->global_values[i]);
+  }
+  free(s->global_keys);
+  free(s->global_values);
+  free(s->hostname);
+  free(s->logfile);
+  free(s->plugin_dir);
+  memset(s, 0, sizeof *s);
+}
+
+/* ---- building ---- */
+
+static void check_root(const config_setting_t *root, twi_diag *d) {
+  for (int i = 0; i < config_setting_length(root); i++) {
+    const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+    const char *name = config_setting_name(s);
+    bool known = false;
+    for (size_t k = 0; root_keys[k]; k++)
+      known |= strcmp(name, root_keys[k]) == 0;
+    if (!known)
+      twi_diag_error(d, s,
+                     "unknown top-level setting \"%s\"; the file holds agent, global_tags, inputs, "
+                     "processors and outputs",
+                     name);
+  }
+}
+
+static int build_list(twi_pipeline *pl, const config_setting_t *root, tower_plugin_kind kind,
+                      tower_ctx ***out, size_t *nout, twi_diag *d) {
+  const char *key = twi_kind_dir(kind);
+  const config_setting_t *list = config_setting_get_member(root, key);
+  if (!list)
+    return 0;
+  if (config_setting_type(list) != CONFIG_TYPE_LIST) {
+    twi_diag_error(d, list, "%s must be a list ( { plugin = \"...\"; }, ... )", key);
+    return -EINVAL;
+  }
+  size_t n = (size_t)config_setting_length(list);
+  *out = calloc(n + 1, sizeof **out);
+  if (!*out)
+    return -ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    const config_setting_t *block = config_setting_get_elem(list, (unsigned)i);
+    tower_ctx *ctx = twi_instance_new(pl->conf, block, kind, &pl->set, d);
+    if (!ctx)
+      continue;
+    ctx->index = (int)*nout;
+    (*out)[(*nout)++] = ctx;
+    if (kind == TOWER_OUTPUT && twi_output_create(ctx))
+      twi_diag_error(d, block, "out of memory creating the output buffer");
+  }
+  return 0;
+}
+
+/* Telegraf's processor order: stable by `order` (default 0), ties in file
+ * order. */
+static int cmp_order(const void *a, const void *b) {
+  const tower_ctx *x = *(tower_ctx *const *)a, *y = *(tower_ctx *const *)b;
+  if (x->order != y->order)
+    return x->order < y->order ? -1 : 1;
+  return x->index - y->index;
+}
+
+twi_pipeline *twi_pipeline_build(twi_conf *conf, const char *plugin_dir, twi_mode mode,
+                                 twi_diag *d) {
+  twi_pipeline *pl = calloc(1, sizeof *pl);
+  if (!pl) {
+    twi_diag_error(d, NULL, "out of memory");
+    return NULL;
+  }
+  pl->conf = twi_conf_ref(conf);
+  pl->mode = mode;
+  pthread_mutex_init(&pl->test_lock, NULL);
+  const config_setting_t *root = twi_conf_root(conf);
+  check_root(root, d);
+  if (twi_settings_load(&pl->set, root, d) == 0) {
+    if (plugin_dir && *plugin_dir) {
+      free(pl->set.plugin_dir);
+      pl->set.plugin_dir = strdup(plugin_dir);
+    } else if (!*pl->set.plugin_dir) {
+      free(pl->set.plugin_dir);
+      pl->set.plugin_dir = strdup(TOWER_DEFAULT_PLUGIN_DIR);
+    }
+    build_list(pl, root, TOWER_OUTPUT, &pl->outputs, &pl->noutputs, d);
+    build_list(pl, root, TOWER_PROCESSOR, &pl->processors, &pl->nprocessors, d);
+    build_list(pl, root, TOWER_INPUT, &pl->inputs, &pl->ninputs, d);
+  }
+  if (pl->nprocessors > 1)
+    qsort(pl->processors, pl->nprocessors, sizeof *pl->processors, cmp_order);
+  if (!d->errors && pl->ninputs == 0)
+    twi_diag_error(d, NULL, "%s: no inputs configured; add inputs = ( { plugin = \"cpu\"; } );",
+                   twi_conf_path(conf));
+  if (!d->errors && pl->noutputs == 0 && mode != TWI_TEST)
+    twi_diag_error(d, NULL,
+                   "%s: no outputs configured; add outputs = ( { plugin = \"...\"; } ); (or run "
+                   "with --test)",
+                   twi_conf_path(conf));
+  if (d->errors) {
+    twi_pipeline_free(pl);
+    return NULL;
+  }
+  return pl;
+}
+
+/* ---- running ---- */
+
+int twi_pipeline_init(twi_pipeline *pl) {
+  int rc = 0;
+  if (pl->mode != TWI_TEST)
+    for (size_t i = 0; i < pl->noutputs && rc == 0; i++)
+      rc = twi_instance_init(pl->outputs[i]);
+  for (size_t i = 0; i < pl->nprocessors && rc == 0; i++)
+    rc = twi_instance_init(pl->processors[i]);
+  for (size_t i = 0; i < pl->ninputs && rc == 0; i++)
+    rc = twi_instance_init(pl->inputs[i]);
+  return rc;
+}
+
+int twi_pipeline_start(twi_pipeline *pl) {
+  for (size_t i = 0; i < pl->noutputs; i++) {
+    int rc = twi_output_start(pl->outputs[i]);
+    if (rc)
+      return rc;
+  }
+  int failed = 0;
+  for (size_t i = 0; i < pl->ninputs; i++)
+    if (twi_input_start(pl->inputs[i], pl))
+      failed++; /* logged; the other inputs go on */
+  if (failed && failed == (int)pl->ninputs)
+    return -EIO;
+  return 0;
+}
+
+static void stop_inputs(twi_pipeline *pl, int64_t deadline) {
+  for (size_t i = 0; i < pl->ninputs; i++)
+    atomic_store(&pl->inputs[i]->stopping, true);
+  for (size_t i = 0; i < pl->ninputs; i++)
+    if (!twi_input_stop(pl->inputs[i], deadline))
+      pl->inputs[i] = NULL; /* abandoned: its thread may still use it */
+}
+
+size_t twi_pipeline_stop(twi_pipeline *pl) {
+  int64_t deadline = twi_mono_ns() + pl->set.shutdown_timeout;
+  stop_inputs(pl, deadline);
+  for (size_t i = 0; i < pl->noutputs; i++)
+    if (pl->outputs[i]) {
+      atomic_store(&pl->outputs[i]->stopping, true);
+      twi_output_begin_stop(pl->outputs[i], deadline);
+    }
+  size_t lost = 0;
+  for (size_t i = 0; i < pl->noutputs; i++) {
+    tower_ctx *o = pl->outputs[i];
+    if (!o)
+      continue;
+    if (!twi_output_stop(o, deadline)) {
+      pl->outputs[i] = NULL; /* abandoned mid-write */
+      continue;
+    }
+    lost += twi_output_buffered(o);
+  }
+  return lost;
+}
+
+void twi_pipeline_flush_now(twi_pipeline *pl) {
+  for (size_t i = 0; i < pl->noutputs; i++)
+    if (pl->outputs[i])
+      twi_output_flush_now(pl->outputs[i]);
+}
+
+void twi_pipeline_adopt_outputs(twi_pipeline *pl, twi_pipeline *old) {
+  free(pl->adopted);
+  pl->adopted = malloc((pl->noutputs + 1) * sizeof *pl->adopted);
+  if (!pl->adopted)
+    return; /* nothing adopted: the outputs restart with empty buffers */
+  for (size_t i = 0; i < pl->noutputs; i++) {
+    pl->adopted[i] = -1;
+    for (size_t j = 0; j < old->noutputs; j++) {
+      tower_ctx *o = old->outputs[j];
+      if (!o || strcmp(o->fingerprint, pl->outputs[i]->fingerprint) != 0)
+        continue;
+      twi_output_destroy(pl->outputs[i]);
+      twi_instance_free(pl->outputs[i]);
+      o->index = (int)i;
+      pl->outputs[i] = o;
+      pl->adopted[i] = (int)j;
+      old->outputs[j] = NULL;
+      tower_log(o, TOWER_LOG_INFO, "unchanged by the reload; keeping its %zu buffered metrics",
+                twi_output_buffered(o));
+      break;
+    }
+  }
+}
+
+void twi_pipeline_return_outputs(twi_pipeline *pl, twi_pipeline *old) {
+  for (size_t i = 0; pl->adopted && i < pl->noutputs; i++) {
+    if (pl->adopted[i] < 0)
+      continue;
+    old->outputs[pl->adopted[i]] = pl->outputs[i];
+    old->outputs[pl->adopted[i]]->index = pl->adopted[i];
+    pl->outputs[i] = NULL;
+    pl->adopted[i] = -1;
+  }
+}
+
+static void free_list(tower_ctx **list, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (!list[i])
+      continue;
+    if (list[i]->out)
+      twi_output_destroy(list[i]);
+    twi_instance_free(list[i]);
+  }
+  free(list);
+}
+
+void twi_pipeline_free(twi_pipeline *pl) {
+  if (!pl)
+    return;
+  free_list(pl->inputs, pl->ninputs);
+  free_list(pl->processors, pl->nprocessors);
+  free_list(pl->outputs, pl->noutputs);
+  free(pl->adopted);
+  twi_settings_free(&pl->set);
+  twi_conf_unref(pl->conf);
+  pthread_mutex_destroy(&pl->test_lock);
+  free(pl);
+}

@@ -1,0 +1,215 @@
+/* The pipeline: instances built from one config file, and how they run.
+ *
+ *   inputs --(tower_acc: select, modify, rename, tags)--> processors in order
+ *          --(fan-out, shared refcounted metrics)--> output buffers
+ *   output thread: flush timer / full batch / SIGUSR1 -> write -> OK|RETRY|DROP
+ *
+ * Every input has its own thread; every output has its own buffer and flush
+ * thread; processors run on the input's thread under a per-processor lock.
+ * A pipeline's structure is immutable while its inputs run: a reload builds
+ * a new pipeline, stops the old inputs, moves unchanged outputs over, and
+ * starts the new inputs.
+ */
+#ifndef TOWER_PIPELINE_H
+#define TOWER_PIPELINE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <tower/plugin.h>
+
+#include "conf.h"
+#include "diag.h"
+#include "loader.h"
+#include "log_internal.h"
+#include "select.h"
+
+/* The agent block, resolved. */
+typedef struct twi_settings {
+  int64_t interval, precision, jitter, offset;
+  bool round_interval;
+  int64_t flush_interval, flush_jitter;
+  int64_t batch_size, buffer_limit;
+  int64_t shutdown_timeout, backoff_min, backoff_max;
+  char *hostname; /* NULL when omit_hostname */
+  int log_level;
+  char *logfile;
+  char *plugin_dir;
+  size_t nglobal;
+  char **global_keys, **global_values;
+} twi_settings;
+
+typedef struct twi_output_rt twi_output_rt;
+typedef struct twi_input_rt twi_input_rt;
+typedef struct twi_pipeline twi_pipeline;
+
+/* Counters, read by inputs.internal and the tests. */
+typedef struct twi_stats {
+  _Atomic uint64_t metrics;       /* inputs: gathered; outputs: added to the buffer */
+  _Atomic uint64_t written;       /* outputs */
+  _Atomic uint64_t dropped;       /* outputs: overflow, DROP, rejected */
+  _Atomic uint64_t filtered;      /* outputs: not selected */
+  _Atomic uint64_t rejected;      /* outputs: partial writes */
+  _Atomic uint64_t errors;        /* gather errors / failed writes */
+  _Atomic uint64_t overruns;      /* inputs: gathers longer than the interval */
+  _Atomic int64_t last_time_ns;   /* duration of the last gather / write */
+  _Atomic int64_t buffer_size;    /* outputs */
+} twi_stats;
+
+/* One configured plugin instance. This is what plugins see as tower_ctx. */
+struct tower_ctx {
+  char *id;    /* "inputs.cpu" or "inputs.cpu:alias" */
+  char *alias; /* NULL when unset */
+  char *hostname;
+  tower_plugin_kind kind;
+  const twi_plugin *plugin;
+  twi_conf *conf; /* keeps the config tree alive for cfg */
+  tower_config *cfg;
+  int log_level; /* -1: the agent's */
+  twi_log_limiter limiter;
+  void *state;
+  bool initialized;
+  _Atomic bool stopping;
+  int index; /* position in its list, for ordering */
+
+  /* common options */
+  twi_selector sel;
+  const char *name_override, *name_prefix, *name_suffix;
+  bool renames; /* any of the three set, or tags */
+
+  /* inputs */
+  int64_t interval, precision, jitter, offset;
+  bool round_interval;
+  twi_input_rt *in;
+
+  /* processors */
+  int64_t order;
+  pthread_mutex_t process_lock;
+
+  /* outputs */
+  char *fingerprint; /* equal fingerprints: unchanged across a reload */
+  int64_t flush_interval, flush_jitter, backoff_min, backoff_max;
+  int64_t batch_size, buffer_limit;
+  _Atomic int64_t retry_after;
+  twi_output_rt *out;
+
+  twi_stats stats;
+};
+
+/* How a pipeline delivers. */
+typedef enum twi_mode {
+  TWI_RUN = 0,  /* daemon: output threads */
+  TWI_TEST = 1, /* --test: line protocol to a stream, no outputs */
+  TWI_ONCE = 2, /* --once: outputs written synchronously by the caller */
+} twi_mode;
+
+struct twi_pipeline {
+  twi_conf *conf;
+  twi_settings set;
+  twi_mode mode;
+  tower_ctx **inputs, **processors, **outputs;
+  size_t ninputs, nprocessors, noutputs;
+  int *adopted; /* per output: its index in the pipeline it came from, or -1 */
+  /* TWI_TEST */
+  FILE *test_out;
+  pthread_mutex_t test_lock;
+};
+
+/* ---- settings (pipeline.c) ---- */
+
+/* Reads agent and global_tags from the root. Problems go to d. */
+int twi_settings_load(twi_settings *s, const config_setting_t *root, twi_diag *d);
+void twi_settings_free(twi_settings *s);
+
+/* ---- instances (instance.c) ---- */
+
+/* Builds an instance for `block` (validated against the plugin's tables)
+ * without calling init. NULL when the block is invalid (problems in d). */
+tower_ctx *twi_instance_new(twi_conf *conf, const config_setting_t *block, tower_plugin_kind kind,
+                            const twi_settings *set, twi_diag *d);
+/* Calls the plugin's init. 0 or the negative errno it returned. */
+int twi_instance_init(tower_ctx *ctx);
+/* Calls destroy (when init succeeded) and frees the instance. */
+void twi_instance_free(tower_ctx *ctx);
+
+/* Applies name_override/prefix/suffix and the instance's tags (existing
+ * tags win) to an unshared metric. 0 or -ENOMEM. */
+int twi_instance_rename(const tower_ctx *ctx, tower_metric *m);
+
+/* ---- accumulators (acc.c) ---- */
+
+/* Input accumulator; `service` inputs keep their own timestamps. */
+tower_acc *twi_acc_new_input(tower_ctx *input, twi_pipeline *pl, bool service);
+void twi_acc_free(tower_acc *acc);
+/* Starts a gather at wall-clock `time_ns` (rounded to the input's precision). */
+void twi_acc_begin(tower_acc *acc, int64_t time_ns);
+/* Makes the accumulator drop what it is given (first sample of two). */
+void twi_acc_set_discard(tower_acc *acc, bool discard);
+/* Errors reported through tower_acc_error() since creation. */
+uint64_t twi_acc_errors(const tower_acc *acc);
+
+/* ---- outputs (output.c) ---- */
+
+int twi_output_create(tower_ctx *out);
+void twi_output_destroy(tower_ctx *out);
+/* Starts the flush thread (TWI_RUN). */
+int twi_output_start(tower_ctx *out);
+/* Adds metrics (each one reference, taken over) in one go; drops the oldest
+ * beyond the buffer limit. */
+void twi_output_push(tower_ctx *out, tower_metric **ms, size_t n);
+/* Asks the flush thread to write now (SIGUSR1). */
+void twi_output_flush_now(tower_ctx *out);
+/* Tells the flush thread to make its final flush and end (no waiting), so
+ * that several outputs flush in parallel. */
+void twi_output_begin_stop(tower_ctx *out, int64_t deadline_mono);
+/* Stops the flush thread after a final flush; waits until `deadline_mono`
+ * (CLOCK_MONOTONIC ns). Returns false when the thread did not finish. */
+bool twi_output_stop(tower_ctx *out, int64_t deadline_mono);
+/* Writes everything buffered from the calling thread (no thread running).
+ * Returns the number of metrics left unwritten (0: all written). */
+size_t twi_output_flush_sync(tower_ctx *out);
+size_t twi_output_buffered(tower_ctx *out);
+
+/* ---- inputs (input.c) ---- */
+
+int twi_input_start(tower_ctx *in, twi_pipeline *pl);
+/* Signals the input to stop; with `deadline_mono`, waits for its thread or
+ * service to end. Returns false when it did not end in time (the instance
+ * must then be leaked, not freed). */
+bool twi_input_stop(tower_ctx *in, int64_t deadline_mono);
+/* Gathers once on the calling thread (--test / --once); two samples half a
+ * second apart for TOWER_PLUGIN_TWO_SAMPLES inputs. Service inputs run for
+ * `service_wait` ns. Returns the errors counted. */
+int twi_input_run_once(tower_ctx *in, twi_pipeline *pl, int64_t service_wait);
+
+/* ---- pipeline (pipeline.c) ---- */
+
+/* Builds (validates, loads plugins, creates instances) from a loaded file.
+ * plugin_dir overrides agent.plugin_dir when non-NULL. Nothing is
+ * initialized. NULL when anything is wrong (problems in d). */
+twi_pipeline *twi_pipeline_build(twi_conf *conf, const char *plugin_dir, twi_mode mode,
+                                 twi_diag *d);
+/* Calls init on every instance (outputs, processors, inputs). */
+int twi_pipeline_init(twi_pipeline *pl);
+/* Starts output threads, then inputs. */
+int twi_pipeline_start(twi_pipeline *pl);
+/* Stops inputs, then outputs with a final flush, within the shutdown
+ * timeout. Returns the number of metrics that could not be written. */
+size_t twi_pipeline_stop(twi_pipeline *pl);
+void twi_pipeline_free(twi_pipeline *pl);
+/* Moves the outputs of `old` whose fingerprint matches one of `pl`'s into
+ * `pl` (buffers and plugin state kept). */
+void twi_pipeline_adopt_outputs(twi_pipeline *pl, twi_pipeline *old);
+/* Undoes twi_pipeline_adopt_outputs (a reload that failed). */
+void twi_pipeline_return_outputs(twi_pipeline *pl, twi_pipeline *old);
+void twi_pipeline_flush_now(twi_pipeline *pl);
+
+/* ---- clocks and randomness (clock.c) ---- */
+int64_t twi_mono_ns(void);
+/* Uniform in [0, range) (0 when range <= 0). Thread-safe. */
+int64_t twi_rand_below(int64_t range);
+
+#endif

@@ -1,0 +1,29 @@
+/* Timestamp formats by id, for serializers that format many rows (the public
+ * tower_format_time() looks the name up on every call). */
+#ifndef TOWER_TIMEFMT_H
+#define TOWER_TIMEFMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <tower/buf.h>
+
+typedef enum twi_time_format {
+  TWI_TIME_UNIX = 0,
+  TWI_TIME_UNIX_MS,
+  TWI_TIME_UNIX_US,
+  TWI_TIME_UNIX_NS,
+  TWI_TIME_RFC3339,
+  TWI_TIME_RFC3339NANO,
+} twi_time_format;
+
+/* Longest formatted time, NUL included ("-9223372036854775808",
+ * "2262-04-11T23:47:16.854775807Z"). */
+#define TWI_FMT_TIME_SIZE 40
+
+/* The id of format `name`, or -1 when unknown. */
+int twi_time_format_id(const char *name);
+/* Writes time_ns in format `id` and a NUL into buf; returns the length. */
+size_t twi_fmt_time(char buf[TWI_FMT_TIME_SIZE], int64_t time_ns, twi_time_format id);
+
+#endif
