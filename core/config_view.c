@@ -218,7 +218,12 @@ static void add_child(tower_config *c, const config_setting_t *s, const tower_op
 static void check_scalar_text(tower_config *c, twi_diag *d, const config_setting_t *s,
                               const tower_option *o, const char *text) {
   char why[256];
-  if (twi_option_check_text(o, text, why, sizeof why))
+  if (twi_option_check_text(o, text, why, sizeof why) == 0)
+    return;
+  if (o->flags & TOWER_OPT_SECRET) /* the value itself must not reach a log */
+    twi_diag_error(d, s, "%s: option \"%s\" is not a valid %s (value hidden: secret)", c->what,
+                   o->name, twi_option_type_name(o->type));
+  else
     twi_diag_error(d, s, "%s: option \"%s\": %s", c->what, o->name, why);
 }
 

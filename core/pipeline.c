@@ -52,6 +52,7 @@ static char *system_hostname(void) {
 
 int twi_settings_load(twi_settings *s, const config_setting_t *root, twi_diag *d) {
   memset(s, 0, sizeof *s);
+  unsigned before = d->errors;
   static config_setting_t empty; /* an absent agent block reads as all defaults */
   const config_setting_t *agent = config_setting_get_member(root, "agent");
   const tower_option *tables[2] = {twi_agent_options, NULL};
@@ -87,7 +88,7 @@ int twi_settings_load(twi_settings *s, const config_setting_t *root, twi_diag *d
   int rc = read_global_tags(s, config_setting_get_member(root, "global_tags"), d);
   if (rc == -ENOMEM || !s->logfile || !s->plugin_dir)
     twi_diag_error(d, NULL, "out of memory reading the agent settings");
-  return d->errors ? -EINVAL : 0;
+  return d->errors != before ? -EINVAL : 0;
 }
 
 void twi_settings_free(twi_settings *s) {
