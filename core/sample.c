@@ -80,9 +80,10 @@ static void print_option(FILE *f, const tower_option *o, const char *indent, boo
     bool list = o->type == TOWER_OPT_GROUPS;
     fprintf(f, "%s# %s = %s\n%s#   {\n", indent, o->name, list ? "(" : "", indent);
     print_options(f, o->children, deeper, false);
-    fprintf(f, "%s#   }%s;\n", indent, list ? "\n" : "");
     if (list)
-      fprintf(f, "%s# );\n", indent);
+      fprintf(f, "%s#   }\n%s# );\n", indent, indent);
+    else
+      fprintf(f, "%s#   };\n", indent);
     return;
   }
   bool required = o->flags & TOWER_OPT_REQUIRED;

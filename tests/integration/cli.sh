@@ -1,0 +1,62 @@
+#!/bin/sh
+# The tower command line: version, help, plugins, sample-config, config-check,
+# --test, --once exit status.
+. "$top_srcdir/tests/integration/lib.sh"
+
+out=$("$TOWER" --version) && echo "$out" | grep -q '^tower [0-9]' && ok "--version: $out" || fail "--version"
+"$TOWER" --help | grep -q -- '--config-check' && ok "--help" || fail "--help"
+"$TOWER" --no-such-flag >/dev/null 2>&1; [ $? -eq 2 ] && ok "bad flag exits 2" || fail "bad flag exit status"
+
+"$TOWER" plugins > "$work/plugins.txt"
+for p in "input      lines" "output     record" "processor  mark"; do
+  grep -q "^$p" "$work/plugins.txt" && ok "plugins lists '$p'" || fail "plugins misses '$p': $(cat "$work/plugins.txt")"
+done
+
+# A generated sample for chosen plugins is a valid configuration once the
+# required options have values.
+"$TOWER" sample-config inputs.lines outputs.record > "$work/sample.conf" || fail "sample-config"
+grep -q 'plugin = "lines";' "$work/sample.conf" && ok "sample has the lines block" || fail "sample block"
+grep -q '# interval = "10s";' "$work/sample.conf" && ok "sample shows agent defaults" || fail "agent defaults"
+sed -e 's|lines = \[""\];|lines = ["m v=1i"];|' -e "s|path = \"\";|path = \"$work/s.lp\";|" \
+  "$work/sample.conf" > "$work/sample2.conf"
+"$TOWER" --config "$work/sample2.conf" --config-check > "$work/check.out" 2>&1 \
+  && ok "filled sample passes --config-check" || fail "filled sample rejected: $(cat "$work/check.out")"
+# The full sample (every block commented out) is syntactically valid.
+"$TOWER" sample-config > "$work/all.conf"
+"$TOWER" --config "$work/all.conf" --config-check > "$work/all.out" 2>&1
+grep -q "no inputs configured" "$work/all.out" && ok "full sample parses" || fail "full sample: $(cat "$work/all.out")"
+
+# Invalid configuration: exit 1 and file:line.
+printf 'inputs = ( { plugin = "lines"; lines = ["m v=1"]; intervl = "1s"; } );\noutputs = ( { plugin = "record"; path = "/dev/null"; } );\n' > "$work/bad.conf"
+"$TOWER" --config "$work/bad.conf" --config-check > "$work/bad.out" 2>&1; rc=$?
+[ $rc -eq 1 ] && ok "invalid config exits 1" || fail "invalid config exit $rc"
+grep -q "bad.conf:1: inputs.lines: unknown option \"intervl\"; did you mean \"interval\"?" "$work/bad.out" \
+  && ok "error names file, line, plugin, suggestion" || fail "message: $(cat "$work/bad.out")"
+
+# --test prints line protocol and writes no output.
+cat > "$work/t.conf" <<CONF
+agent = { hostname = "h"; };
+inputs = ( { plugin = "lines"; lines = ["m,a=b v=1i 1700000000000000000"]; } );
+outputs = ( { plugin = "record"; path = "$work/never.lp"; } );
+CONF
+got=$("$TOWER" --config "$work/t.conf" --test 2>/dev/null)
+[ "$got" = "m,a=b,host=h v=1i 1700000000000000000" ] && ok "--test prints line protocol" || fail "--test printed '$got'"
+[ ! -e "$work/never.lp" ] && ok "--test writes no output" || fail "--test wrote to an output"
+
+# --once writes and reports failed writes through its exit status.
+sed "s|never.lp\"|once.lp\"|" "$work/t.conf" > "$work/once.conf"
+"$TOWER" --config "$work/once.conf" --once 2>/dev/null; rc=$?
+[ $rc -eq 0 ] && [ "$(lines "$work/once.lp")" = 1 ] && ok "--once writes" || fail "--once rc=$rc lines=$(lines "$work/once.lp")"
+sed "s|path = \"$work/never.lp\";|path = \"$work/x.lp\"; fail_writes = -1;|" "$work/t.conf" > "$work/fail.conf"
+"$TOWER" --config "$work/fail.conf" --once > "$work/fail.out" 2>&1; rc=$?
+[ $rc -eq 1 ] && grep -q "1 metrics could not be written" "$work/fail.out" && ok "--once exits 1 when a write fails" \
+  || fail "--once with failing output: rc=$rc $(cat "$work/fail.out")"
+
+# A file in the plugin directory that is not a tower plugin.
+mkdir -p "$work/plugins/inputs"
+echo "not a plugin" > "$work/plugins/inputs/junk.so"
+TOWER_PLUGIN_DIR="$work/plugins:$TOWER_PLUGIN_DIR" "$TOWER" plugins > "$work/junk.out" 2>&1; rc=$?
+[ $rc -eq 1 ] && grep -q "(failed).*cannot load $work/plugins/inputs/junk.so" "$work/junk.out" \
+  && ok "a broken plugin file is reported" || fail "junk plugin: rc=$rc $(cat "$work/junk.out")"
+
+finish

@@ -1,0 +1,87 @@
+#!/bin/sh
+# The running agent: final flush on SIGTERM, SIGUSR1 flush, SIGHUP reload
+# (unchanged outputs keep their buffer; an invalid file keeps the old
+# pipeline), slow outputs and hung inputs isolated, bounded shutdown.
+. "$top_srcdir/tests/integration/lib.sh"
+
+conf() { # file, input block extras, outputs
+  cat > "$1" <<CONF
+agent = { interval = "100ms"; flush_interval = "1h"; omit_hostname = true; shutdown_timeout = "2s"; };
+inputs = ( { plugin = "lines"; lines = ["m v=1i"]; $2 } );
+outputs = ( $3 );
+CONF
+}
+
+# SIGTERM: nothing flushed before (1h flush interval), everything after.
+conf "$work/a.conf" "" "{ plugin = \"record\"; path = \"$work/a.lp\"; }"
+start_tower "$work/a.conf" "$work/a.log"
+sleep 0.5
+[ "$(lines "$work/a.lp")" = 0 ] && ok "nothing written before the flush interval" || fail "early write"
+stop_tower TERM
+n=$(lines "$work/a.lp")
+[ "$trc" = 0 ] && [ "$n" -ge 3 ] && ok "SIGTERM: final flush wrote $n metrics, exit 0" || fail "SIGTERM: rc=$trc lines=$n $(cat "$work/a.log")"
+
+# SIGUSR1 flushes while running.
+conf "$work/b.conf" "" "{ plugin = \"record\"; path = \"$work/b.lp\"; }"
+start_tower "$work/b.conf" "$work/b.log"
+sleep 0.5
+kill -USR1 "$tpid"
+wait_for 3 has_lines "$work/b.lp" 2 && ok "SIGUSR1 flushed $(lines "$work/b.lp") metrics" || fail "SIGUSR1 did not flush"
+stop_tower TERM
+
+# SIGHUP: the unchanged output keeps its buffered metrics across the reload;
+# the changed one writes its buffer before it goes.
+keep="{ plugin = \"record\"; path = \"$work/keep.lp\"; }"
+conf "$work/c.conf" "tags = { gen = \"1\"; };" "$keep, { plugin = \"record\"; path = \"$work/gone.lp\"; alias = \"old\"; }"
+start_tower "$work/c.conf" "$work/c.log"
+sleep 0.5
+conf "$work/c.conf" "tags = { gen = \"2\"; };" "$keep, { plugin = \"record\"; path = \"$work/gone.lp\"; alias = \"new\"; }"
+kill -HUP "$tpid"
+wait_for 5 grep -q "keeping its" "$work/c.log" && ok "reload keeps the unchanged output" || fail "reload: $(cat "$work/c.log")"
+[ "$(lines "$work/keep.lp")" = 0 ] && ok "kept output was not flushed by the reload" || fail "kept output flushed"
+g1=$(grep -c 'gen=1' "$work/gone.lp" 2>/dev/null || echo 0)
+[ "$g1" -ge 2 ] && ok "changed output wrote its $g1 buffered metrics at reload" || fail "changed output lost its buffer"
+sleep 0.4
+# An invalid file: reported, the old pipeline keeps running.
+echo 'inputs = ( { plugin = "lines"; ' > "$work/c.conf"
+kill -HUP "$tpid"
+wait_for 5 grep -q "reload aborted" "$work/c.log" && ok "invalid reload aborted" || fail "invalid reload not reported"
+grep -q "c.conf:2: syntax error" "$work/c.log" && ok "invalid reload names file:line" || fail "no file:line: $(grep E! "$work/c.log")"
+before=$(lines "$work/keep.lp")
+stop_tower TERM
+k1=$(grep -c 'gen=1' "$work/keep.lp"); k2=$(grep -c 'gen=2' "$work/keep.lp")
+[ "$k1" -ge 2 ] && [ "$k2" -ge 2 ] && ok "kept output wrote $k1 pre-reload and $k2 post-reload metrics" \
+  || fail "kept output: gen1=$k1 gen2=$k2"
+kill -0 "$tpid" 2>/dev/null && fail "still running" || ok "stopped after SIGTERM"
+
+# A slow output delays neither the inputs nor the other output; shutdown is
+# bounded by shutdown_timeout even while it is stuck in a write.
+cat > "$work/d.conf" <<CONF
+agent = { interval = "100ms"; flush_interval = "100ms"; omit_hostname = true; shutdown_timeout = "1s"; };
+inputs = ( { plugin = "lines"; lines = ["m v=1i"]; } );
+outputs = ( { plugin = "record"; path = "$work/slow.lp"; delay = "10s"; alias = "slow"; },
+            { plugin = "record"; path = "$work/fast.lp"; alias = "fast"; } );
+CONF
+start_tower "$work/d.conf" "$work/d.log"
+sleep 1.5
+n=$(lines "$work/fast.lp")
+[ "$n" -ge 8 ] && ok "fast output wrote $n metrics while the slow one hangs" || fail "fast output starved: $n"
+stop_tower TERM
+[ "$tsecs" -lt 2500 ] && ok "shutdown took ${tsecs}ms with a hung output (timeout 1s)" || fail "shutdown took ${tsecs}ms"
+grep -q "outputs.record:slow.*abandoning it" "$work/d.log" && ok "hung output reported at shutdown" || fail "no abandon message"
+
+# A hung input delays no other input.
+cat > "$work/e.conf" <<CONF
+agent = { interval = "100ms"; flush_interval = "100ms"; omit_hostname = true; shutdown_timeout = "500ms"; };
+inputs = ( { plugin = "lines"; lines = ["hung v=1i"]; sleep = "30s"; },
+           { plugin = "lines"; lines = ["live v=1i"]; } );
+outputs = ( { plugin = "record"; path = "$work/e.lp"; } );
+CONF
+start_tower "$work/e.conf" "$work/e.log"
+sleep 1.5
+n=$(grep -c '^live' "$work/e.lp" 2>/dev/null || echo 0)
+[ "$n" -ge 8 ] && ok "live input gathered $n times beside a hung one" || fail "live input delayed: $n"
+stop_tower TERM
+[ "$tsecs" -lt 2000 ] && ok "shutdown with a hung input took ${tsecs}ms" || fail "shutdown took ${tsecs}ms"
+
+finish
