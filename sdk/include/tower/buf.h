@@ -5,13 +5,12 @@
 #ifndef TOWER_BUF_H
 #define TOWER_BUF_H
 
+#include <tower/types.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef struct tower_buf tower_buf;
 
 /* Creates an empty buffer; `hint` is the initial capacity (0 for a default).
  * Returns NULL on allocation failure. The caller frees with tower_buf_free(). */

@@ -14,6 +14,7 @@
 #ifndef TOWER_CONFIG_H
 #define TOWER_CONFIG_H
 
+#include <tower/types.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,9 +23,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef struct tower_config tower_config;
-typedef struct tower_setting tower_setting;
 
 /* True when `key` is written in the block (defaults do not count). */
 bool tower_config_isset(const tower_config *c, const char *key);

@@ -20,6 +20,7 @@
 #ifndef TOWER_FORMAT_H
 #define TOWER_FORMAT_H
 
+#include <tower/types.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,9 +34,6 @@
 extern "C" {
 #endif
 
-typedef struct tower_acc tower_acc;
-typedef struct tower_batch tower_batch;
-
 /* Where parsed metrics go. The sink takes ownership of `m` in every case and
  * returns 0 or a negative errno (which stops the parse). */
 typedef int (*tower_sink_fn)(void *sink_ctx, tower_metric *m);
@@ -43,8 +41,6 @@ typedef int (*tower_sink_fn)(void *sink_ctx, tower_metric *m);
 int tower_acc_sink(void *acc, tower_metric *m);
 
 /* ---- parsers ---------------------------------------------------------- */
-
-typedef struct tower_parser tower_parser;
 
 /* Builds the parser configured in `cfg` (data_format and its options) for
  * plugin instance `ctx`, which names errors in the log. Returns 0 or a
@@ -79,8 +75,6 @@ uint64_t tower_parser_errors(const tower_parser *p);
 const char *tower_parser_last_error(const tower_parser *p);
 
 /* ---- serializers ------------------------------------------------------ */
-
-typedef struct tower_serializer tower_serializer;
 
 int tower_serializer_new(const tower_ctx *ctx, const tower_config *cfg, tower_serializer **out);
 int tower_serializer_new_format(const tower_ctx *ctx, const char *format, tower_serializer **out);

@@ -8,6 +8,7 @@
 #ifndef TOWER_GLOB_H
 #define TOWER_GLOB_H
 
+#include <tower/types.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -16,8 +17,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef struct tower_globs tower_globs;
 
 /* Compiles `n` patterns into one list that matches when any pattern does.
  * Returns 0, or -EINVAL with *err (static text, may be NULL) saying what is

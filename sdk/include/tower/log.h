@@ -16,14 +16,13 @@
 #ifndef TOWER_LOG_H
 #define TOWER_LOG_H
 
+#include <tower/types.h>
 #include <stdarg.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef struct tower_ctx tower_ctx;
 
 typedef enum tower_log_level {
   TOWER_LOG_ERROR = 0,

@@ -24,6 +24,7 @@
 #ifndef TOWER_METRIC_H
 #define TOWER_METRIC_H
 
+#include <tower/types.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,8 +32,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef struct tower_metric tower_metric;
 
 /* Timestamp placeholder: the core replaces it with the gather's time when the
  * metric is handed to an accumulator. */

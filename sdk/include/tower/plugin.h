@@ -38,6 +38,7 @@
 #ifndef TOWER_PLUGIN_H
 #define TOWER_PLUGIN_H
 
+#include <tower/types.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -77,9 +78,6 @@ typedef enum tower_write_result {
   TOWER_WRITE_RETRY = 1, /* transient failure: keep the batch, back off, retry */
   TOWER_WRITE_DROP = 2,  /* permanent failure: the core counts and logs the loss */
 } tower_write_result;
-
-typedef struct tower_acc tower_acc;
-typedef struct tower_batch tower_batch;
 
 typedef struct tower_plugin {
   uint32_t magic;       /* TOWER_PLUGIN_MAGIC */
