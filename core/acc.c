@@ -93,9 +93,15 @@ void twi_acc_begin(tower_acc *acc, int64_t time_ns) {
   acc->time = round_to(time_ns, acc->ctx->precision);
 }
 
-void twi_acc_set_discard(tower_acc *acc, bool discard) { acc->discard = discard; }
-uint64_t twi_acc_errors(const tower_acc *acc) { return atomic_load(&acc->errors); }
-int64_t tower_acc_time(const tower_acc *acc) { return acc->time; }
+void twi_acc_set_discard(tower_acc *acc, bool discard) {
+  acc->discard = discard;
+}
+uint64_t twi_acc_errors(const tower_acc *acc) {
+  return atomic_load(&acc->errors);
+}
+int64_t tower_acc_time(const tower_acc *acc) {
+  return acc->time;
+}
 
 void tower_acc_error(tower_acc *acc, const char *fmt, ...) {
   va_list ap;
@@ -156,7 +162,9 @@ int tower_acc_add(tower_acc *acc, tower_metric *m) {
   return 0;
 }
 
-int tower_acc_sink(void *acc, tower_metric *m) { return tower_acc_add(acc, m); }
+int tower_acc_sink(void *acc, tower_metric *m) {
+  return tower_acc_add(acc, m);
+}
 
 /* ---- processors ---- */
 

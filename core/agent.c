@@ -184,8 +184,8 @@ int twi_agent_main(const twi_agent_opts *o) {
     return 1;
   apply_log_settings(o, pl);
   if (o->config_check) {
-    printf("%s: configuration is valid (%zu inputs, %zu processors, %zu outputs)\n",
-           o->config_path, pl->ninputs, pl->nprocessors, pl->noutputs);
+    printf("%s: configuration is valid (%zu inputs, %zu processors, %zu outputs)\n", o->config_path,
+           pl->ninputs, pl->nprocessors, pl->noutputs);
     twi_pipeline_free(pl);
     return 0;
   }

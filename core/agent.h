@@ -11,10 +11,10 @@ typedef struct twi_agent_opts {
   const char *config_path;
   const char *plugin_dir; /* --plugin-dir or TOWER_PLUGIN_DIR; NULL: from the file */
   const char *pidfile;
-  int log_level;          /* -1: from the file */
+  int log_level; /* -1: from the file */
   twi_mode mode;
   bool config_check;
-  int64_t test_wait;      /* how long service inputs run in --test/--once */
+  int64_t test_wait; /* how long service inputs run in --test/--once */
 } twi_agent_opts;
 
 /* Runs the agent as the options say; returns the process exit status. */

@@ -49,10 +49,16 @@ int twi_buf_reserve(tower_buf *b, size_t extra) {
   return 0;
 }
 
-const char *tower_buf_data(const tower_buf *b) { return b->data; }
-size_t tower_buf_len(const tower_buf *b) { return b->len; }
+const char *tower_buf_data(const tower_buf *b) {
+  return b->data;
+}
+size_t tower_buf_len(const tower_buf *b) {
+  return b->len;
+}
 
-void tower_buf_reset(tower_buf *b) { tower_buf_truncate(b, 0); }
+void tower_buf_reset(tower_buf *b) {
+  tower_buf_truncate(b, 0);
+}
 
 void tower_buf_truncate(tower_buf *b, size_t len) {
   if (len < b->len) {
@@ -65,7 +71,9 @@ int tower_buf_append(tower_buf *b, const void *data, size_t len) {
   return twi_buf_put(b, data, len);
 }
 
-int tower_buf_append_str(tower_buf *b, const char *s) { return twi_buf_put(b, s, strlen(s)); }
+int tower_buf_append_str(tower_buf *b, const char *s) {
+  return twi_buf_put(b, s, strlen(s));
+}
 
 int tower_buf_printf(tower_buf *b, const char *fmt, ...) {
   va_list ap;

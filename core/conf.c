@@ -225,5 +225,9 @@ void twi_conf_unref(twi_conf *c) {
   free(c);
 }
 
-config_setting_t *twi_conf_root(const twi_conf *c) { return config_root_setting(&c->cfg); }
-const char *twi_conf_path(const twi_conf *c) { return c->path; }
+config_setting_t *twi_conf_root(const twi_conf *c) {
+  return config_root_setting(&c->cfg);
+}
+const char *twi_conf_path(const twi_conf *c) {
+  return c->path;
+}

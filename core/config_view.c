@@ -18,6 +18,7 @@
 #include "buf_internal.h"
 #include "conf.h"
 #include "config_view.h"
+#include "globs.h"
 #include "options.h"
 
 /* A parsed default of a STRINGS option, kept so the pointers handed out stay
@@ -50,7 +51,9 @@ struct tower_config {
 static const struct {
   const char *old, *now;
 } renamed[] = {
-    {"fieldpass", "fieldinclude"}, {"fielddrop", "fieldexclude"}, {"pass", "fieldinclude"},
+    {"fieldpass", "fieldinclude"},
+    {"fielddrop", "fieldexclude"},
+    {"pass", "fieldinclude"},
     {"drop", "fieldexclude"},
 };
 
@@ -156,6 +159,8 @@ static const char *expected(const tower_option *o) {
     return "a list of groups ( { ... }, { ... } )";
   case TOWER_OPT_GROUP:
     return "a group { ... }";
+  case TOWER_OPT_STRINGS_TABLE:
+    return "a group of strings or string arrays { key = [\"a\", \"b\"]; }";
   default:
     return "a setting";
   }
@@ -182,6 +187,41 @@ static bool strings_ok(const config_setting_t *s) {
     if (config_setting_type(config_setting_get_elem(s, (unsigned)i)) != CONFIG_TYPE_STRING)
       return false;
   return true;
+}
+
+/* With TOWER_OPT_GLOB, every string of `s` (a string or an array/list of
+ * them) must be a well-formed pattern. */
+static void check_globs(const tower_config *c, twi_diag *d, const config_setting_t *s,
+                        const tower_option *o, const char *entry) {
+  if (!(o->flags & TOWER_OPT_GLOB))
+    return;
+  bool one = config_setting_type(s) == CONFIG_TYPE_STRING;
+  int n = one ? 1 : config_setting_length(s);
+  for (int i = 0; i < n; i++) {
+    const config_setting_t *e = one ? s : config_setting_get_elem(s, (unsigned)i);
+    const char *pat = config_setting_get_string(e);
+    const char *why = pat ? twi_glob_check(pat) : NULL;
+    if (why)
+      twi_diag_error(d, e, "%s: option \"%s%s%s\": pattern \"%s\" %s", c->what, o->name,
+                     entry ? "." : "", entry ? entry : "", pat, why);
+  }
+}
+
+/* { key = "a"; other = ["b", "c"]; } */
+static void check_strings_table(const tower_config *c, twi_diag *d, const config_setting_t *s,
+                                const tower_option *o) {
+  if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
+    type_error(c, d, s, o);
+    return;
+  }
+  for (int i = 0; i < config_setting_length(s); i++) {
+    const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+    if (!strings_ok(e))
+      twi_diag_error(d, e, "%s: %s.%s must be a string or an array of strings, not %s", c->what,
+                     o->name, config_setting_name(e), setting_type_name(config_setting_type(e)));
+    else
+      check_globs(c, d, e, o, config_setting_name(e));
+  }
 }
 
 static tower_config *new_view(const config_setting_t *block, const tower_option *const *tables,
@@ -260,7 +300,8 @@ static void check_value(tower_config *c, twi_diag *d, const config_setting_t *s,
     if (t == CONFIG_TYPE_STRING)
       check_scalar_text(c, d, s, o, config_setting_get_string(s));
     else if (o->type == TOWER_OPT_DURATION && is_int(s))
-      twi_diag_error(d, s, "%s: option \"%s\" must be a duration string with a unit, e.g. \"%llds\"",
+      twi_diag_error(d, s,
+                     "%s: option \"%s\" must be a duration string with a unit, e.g. \"%llds\"",
                      c->what, o->name, config_setting_get_int64(s));
     else
       type_error(c, d, s, o);
@@ -268,10 +309,17 @@ static void check_value(tower_config *c, twi_diag *d, const config_setting_t *s,
   case TOWER_OPT_STRING:
     if (t != CONFIG_TYPE_STRING)
       type_error(c, d, s, o);
+    else
+      check_globs(c, d, s, o, NULL);
     break;
   case TOWER_OPT_STRINGS:
     if (!strings_ok(s))
       type_error(c, d, s, o);
+    else
+      check_globs(c, d, s, o, NULL);
+    break;
+  case TOWER_OPT_STRINGS_TABLE:
+    check_strings_table(c, d, s, o);
     break;
   case TOWER_OPT_TABLE:
     if (t != CONFIG_TYPE_GROUP) {
@@ -303,8 +351,8 @@ static void check_value(tower_config *c, twi_diag *d, const config_setting_t *s,
     for (int i = 0; i < config_setting_length(s); i++) {
       const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
       if (config_setting_type(e) != CONFIG_TYPE_GROUP)
-        twi_diag_error(d, e, "%s: every element of \"%s\" must be a group { ... }, not %s",
-                       c->what, o->name, setting_type_name(config_setting_type(e)));
+        twi_diag_error(d, e, "%s: every element of \"%s\" must be a group { ... }, not %s", c->what,
+                       o->name, setting_type_name(config_setting_type(e)));
       else
         add_child(c, e, o, d);
     }
@@ -324,7 +372,8 @@ static void unknown_key(const tower_config *c, twi_diag *d, const config_setting
   bool more = c->tables[1] != NULL;
   twi_diag_error(d, s, "%s: unknown option \"%s\"%s%s%s; valid options: %s%s", c->what, key,
                  hint ? "; did you mean \"" : "", hint ? hint : "", hint ? "\"?" : "",
-                 len ? valid : "(none)", more ? ", and the common options (see tower.conf(5))" : "");
+                 len ? valid : "(none)",
+                 more ? ", and the common options (see tower.conf(5))" : "");
 }
 
 static bool ignored(const char *const *ignore, const char *key) {
@@ -401,7 +450,9 @@ void twi_config_free(tower_config *c) {
   free(c);
 }
 
-const config_setting_t *twi_config_block(const tower_config *c) { return c->block; }
+const config_setting_t *twi_config_block(const tower_config *c) {
+  return c->block;
+}
 
 void twi_config_set_ctx(tower_config *c, const tower_ctx *ctx) {
   c->ctx = ctx;
@@ -552,8 +603,7 @@ size_t tower_config_table_len(const tower_config *c, const char *key) {
 static const config_setting_t *table_elem(const tower_config *c, const char *key, size_t i) {
   const config_setting_t *s;
   lookup(c, key, TOWER_OPT_TABLE, &s);
-  return s && i < (size_t)config_setting_length(s) ? config_setting_get_elem(s, (unsigned)i)
-                                                    : NULL;
+  return s && i < (size_t)config_setting_length(s) ? config_setting_get_elem(s, (unsigned)i) : NULL;
 }
 
 const char *tower_config_table_key(const tower_config *c, const char *key, size_t i) {

@@ -25,7 +25,9 @@ static const twi_format *const formats[] = {
 
 #define NFORMATS (sizeof formats / sizeof formats[0])
 
-const twi_format *twi_format_at(size_t i) { return i < NFORMATS ? formats[i] : NULL; }
+const twi_format *twi_format_at(size_t i) {
+  return i < NFORMATS ? formats[i] : NULL;
+}
 
 const twi_format *twi_format_find(const char *name) {
   for (size_t i = 0; i < NFORMATS; i++)
@@ -60,11 +62,12 @@ static void build_table(tower_option *table, size_t cap, char *choices, size_t c
     for (; o && o->name && n + 1 < cap; o++)
       table[n++] = *o;
   }
-  table[0] = (tower_option){.name = "data_format",
-                            .type = TOWER_OPT_ENUM,
-                            .default_value = "influx",
-                            .choices = choices,
-                            .help = parsers ? "format of the data read" : "format of the data written"};
+  table[0] =
+      (tower_option){.name = "data_format",
+                     .type = TOWER_OPT_ENUM,
+                     .default_value = "influx",
+                     .choices = choices,
+                     .help = parsers ? "format of the data read" : "format of the data written"};
   table[n] = (tower_option){0};
 }
 
@@ -145,7 +148,9 @@ int tower_parser_set_default_name(tower_parser *p, const char *name) {
   return 0;
 }
 
-uint64_t tower_parser_errors(const tower_parser *p) { return p->errors; }
+uint64_t tower_parser_errors(const tower_parser *p) {
+  return p->errors;
+}
 
 const char *tower_parser_last_error(const tower_parser *p) {
   return p->last_error[0] ? p->last_error : NULL;
@@ -318,8 +323,7 @@ int tower_serializer_new(const tower_ctx *ctx, const tower_config *cfg, tower_se
   return serializer_create(ctx, format ? format : "influx", cfg, out);
 }
 
-int tower_serializer_new_format(const tower_ctx *ctx, const char *format,
-                                tower_serializer **out) {
+int tower_serializer_new_format(const tower_ctx *ctx, const char *format, tower_serializer **out) {
   return serializer_create(ctx, format, NULL, out);
 }
 

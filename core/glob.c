@@ -20,7 +20,9 @@ struct twi_globs {
   char *separators;
 };
 
-static bool is_sep(const char *seps, char c) { return seps && c && strchr(seps, c) != NULL; }
+static bool is_sep(const char *seps, char c) {
+  return seps && c && strchr(seps, c) != NULL;
+}
 
 /* Matches the class at *pp ("[...]") against c and advances *pp past it. A
  * ']' right after the opening (or after '!') is a literal member. */
@@ -181,7 +183,9 @@ const char *twi_glob_check(const char *pattern) {
   return depth ? "has '{' without a closing '}'" : NULL;
 }
 
-static bool has_meta(const char *p) { return strpbrk(p, "*?[\\") != NULL; }
+static bool has_meta(const char *p) {
+  return strpbrk(p, "*?[\\") != NULL;
+}
 
 bool twi_glob_match(const char *pattern, const char *s, const char *separators) {
   if (!strchr(pattern, '{'))
@@ -285,7 +289,32 @@ int tower_globs_from_config(const tower_config *cfg, const char *key, tower_glob
   return rc;
 }
 
-void tower_globs_free(tower_globs *g) { twi_globs_free((twi_globs *)g); }
+int tower_globs_from_setting(const tower_config *cfg, const tower_setting *s, tower_globs **out) {
+  *out = NULL;
+  tower_setting_type k = tower_setting_kind(s);
+  bool one = k == TOWER_SETTING_STRING;
+  if (!one && k != TOWER_SETTING_ARRAY && k != TOWER_SETTING_LIST)
+    return tower_config_error(cfg, s, "\"%s\" must be a string or an array of strings",
+                              tower_setting_name(s) ? tower_setting_name(s) : "value");
+  size_t n = one ? 1 : tower_setting_len(s);
+  const char **pats = calloc(n ? n : 1, sizeof *pats);
+  if (!pats)
+    return -ENOMEM;
+  int rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i++)
+    if (!(pats[i] = tower_setting_string(one ? s : tower_setting_at(s, i))))
+      rc = tower_config_error(cfg, s, "\"%s\" must hold strings only",
+                              tower_setting_name(s) ? tower_setting_name(s) : "value");
+  const char *why = NULL;
+  if (rc == 0 && (rc = tower_globs_new(pats, n, out, &why)) == -EINVAL)
+    rc = tower_config_error(cfg, s, "a pattern %s", why);
+  free(pats);
+  return rc;
+}
+
+void tower_globs_free(tower_globs *g) {
+  twi_globs_free((twi_globs *)g);
+}
 
 bool tower_globs_match(const tower_globs *g, const char *s) {
   return g && s && twi_globs_match((const twi_globs *)g, s);

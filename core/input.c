@@ -24,7 +24,9 @@ struct twi_input_rt {
   twi_pipeline *pl;
 };
 
-static int64_t real_ns(void) { return tower_now(); }
+static int64_t real_ns(void) {
+  return tower_now();
+}
 
 int64_t tower_now(void) {
   struct timespec ts;

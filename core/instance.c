@@ -14,19 +14,33 @@ static const char *const block_ignore[] = {"plugin", NULL};
 
 /* ---- what the logger needs (log_internal.h) ---- */
 
-const char *twi_ctx_log_id(const tower_ctx *ctx) { return ctx->id; }
-int twi_ctx_log_level(const tower_ctx *ctx) { return ctx->log_level; }
+const char *twi_ctx_log_id(const tower_ctx *ctx) {
+  return ctx->id;
+}
+int twi_ctx_log_level(const tower_ctx *ctx) {
+  return ctx->log_level;
+}
 twi_log_limiter *twi_ctx_log_limiter(const tower_ctx *ctx) {
   return (twi_log_limiter *)&ctx->limiter;
 }
 
 /* ---- SDK accessors ---- */
 
-const char *tower_ctx_id(const tower_ctx *ctx) { return ctx->id; }
-const char *tower_ctx_alias(const tower_ctx *ctx) { return ctx->alias; }
-const char *tower_ctx_hostname(const tower_ctx *ctx) { return ctx->hostname ? ctx->hostname : ""; }
-int64_t tower_ctx_interval(const tower_ctx *ctx) { return ctx->interval; }
-bool tower_ctx_stopping(const tower_ctx *ctx) { return atomic_load(&ctx->stopping); }
+const char *tower_ctx_id(const tower_ctx *ctx) {
+  return ctx->id;
+}
+const char *tower_ctx_alias(const tower_ctx *ctx) {
+  return ctx->alias;
+}
+const char *tower_ctx_hostname(const tower_ctx *ctx) {
+  return ctx->hostname ? ctx->hostname : "";
+}
+int64_t tower_ctx_interval(const tower_ctx *ctx) {
+  return ctx->interval;
+}
+bool tower_ctx_stopping(const tower_ctx *ctx) {
+  return atomic_load(&ctx->stopping);
+}
 
 void tower_ctx_retry_after(tower_ctx *ctx, int64_t delay_ns) {
   atomic_store(&ctx->retry_after, delay_ns > 0 ? delay_ns : 0);
@@ -103,9 +117,9 @@ static char *output_fingerprint(const tower_ctx *ctx) {
 static int set_identity(tower_ctx *ctx, const twi_settings *set) {
   const char *alias = tower_config_string(ctx->cfg, "alias");
   const char *level = tower_config_string(ctx->cfg, "log_level");
-  int n = alias ? asprintf(&ctx->id, "%s.%s:%s", twi_kind_dir(ctx->kind), ctx->plugin->desc.name,
-                           alias)
-                : asprintf(&ctx->id, "%s.%s", twi_kind_dir(ctx->kind), ctx->plugin->desc.name);
+  int n =
+      alias ? asprintf(&ctx->id, "%s.%s:%s", twi_kind_dir(ctx->kind), ctx->plugin->desc.name, alias)
+            : asprintf(&ctx->id, "%s.%s", twi_kind_dir(ctx->kind), ctx->plugin->desc.name);
   if (n < 0) {
     ctx->id = NULL;
     return -ENOMEM;
@@ -179,7 +193,8 @@ int twi_instance_init(tower_ctx *ctx) {
   if (ctx->plugin->desc.init)
     rc = ctx->plugin->desc.init(ctx, ctx->cfg, &ctx->state);
   if (rc < 0) {
-    tower_log(ctx, TOWER_LOG_ERROR, "initialization failed (%s); fix the error above", strerror(-rc));
+    tower_log(ctx, TOWER_LOG_ERROR, "initialization failed (%s); fix the error above",
+              strerror(-rc));
     return rc;
   }
   ctx->initialized = true;

@@ -177,10 +177,11 @@ int twi_plugin_open(const char *path, tower_plugin_kind expect_kind, const char 
   int rc = -EINVAL;
   p->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!p->handle) {
-    snprintf(err, errlen,
-             "cannot load %s: %s. If a shared library is missing, `ldd %s` shows which one: install "
-             "its package or rebuild the plugin",
-             path, dlerror(), path);
+    snprintf(
+        err, errlen,
+        "cannot load %s: %s. If a shared library is missing, `ldd %s` shows which one: install "
+        "its package or rebuild the plugin",
+        path, dlerror(), path);
     goto fail;
   }
   const tower_plugin *(*entry)(void);

@@ -31,9 +31,15 @@ static twi_log_limiter agent_limiter = {.lock = PTHREAD_MUTEX_INITIALIZER};
 static const char level_tag[][3] = {"E!", "W!", "I!", "D!", "T!"};
 static const char *const level_names[] = {"error", "warn", "info", "debug", "trace"};
 
-void twi_log_set_level(tower_log_level level) { atomic_store(&agent_level, (int)level); }
-tower_log_level twi_log_level(void) { return (tower_log_level)atomic_load(&agent_level); }
-void twi_log_set_window(int64_t ns) { atomic_store(&window_ns, ns); }
+void twi_log_set_level(tower_log_level level) {
+  atomic_store(&agent_level, (int)level);
+}
+tower_log_level twi_log_level(void) {
+  return (tower_log_level)atomic_load(&agent_level);
+}
+void twi_log_set_window(int64_t ns) {
+  atomic_store(&window_ns, ns);
+}
 
 int twi_log_parse_level(const char *name) {
   for (int i = 0; name && i <= TOWER_LOG_TRACE; i++)
@@ -62,7 +68,9 @@ void twi_log_limiter_init(twi_log_limiter *l) {
   pthread_mutex_init(&l->lock, NULL);
 }
 
-void twi_log_limiter_destroy(twi_log_limiter *l) { pthread_mutex_destroy(&l->lock); }
+void twi_log_limiter_destroy(twi_log_limiter *l) {
+  pthread_mutex_destroy(&l->lock);
+}
 
 static int64_t mono_ns(void) {
   struct timespec ts;
@@ -154,8 +162,8 @@ void tower_vlog(const tower_ctx *ctx, tower_log_level level, const char *fmt, va
     len += (size_t)snprintf(line + len, sizeof line - len, "[%s] ", id);
   put_escaped(line, &len, sizeof line - 80, msg);
   if (suppressed)
-    len += (size_t)snprintf(line + len, sizeof line - len,
-                            " (%u similar messages suppressed)", suppressed);
+    len += (size_t)snprintf(line + len, sizeof line - len, " (%u similar messages suppressed)",
+                            suppressed);
   line[len++] = '\n';
   ssize_t w = write(atomic_load(&log_fd), line, len);
   (void)w; /* nowhere left to report a failing log */

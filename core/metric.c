@@ -41,7 +41,9 @@ struct tower_metric {
   char *data;
 };
 
-static inline uint64_t *values(const tower_metric *m) { return (uint64_t *)(void *)m->data; }
+static inline uint64_t *values(const tower_metric *m) {
+  return (uint64_t *)(void *)m->data;
+}
 
 static inline uint32_t *fkeys(const tower_metric *m) {
   return (uint32_t *)(void *)(m->data + (size_t)m->field_cap * 8);
@@ -55,13 +57,17 @@ static inline char *strings(const tower_metric *m) {
   return m->data + (size_t)m->field_cap * 12 + (size_t)m->tag_cap * 8;
 }
 
-static inline const char *str_at(const tower_metric *m, uint32_t off) { return strings(m) + off; }
+static inline const char *str_at(const tower_metric *m, uint32_t off) {
+  return strings(m) + off;
+}
 
 static size_t data_size(size_t field_cap, size_t tag_cap, size_t str_cap) {
   return field_cap * 12 + tag_cap * 8 + str_cap;
 }
 
-static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
+static size_t align8(size_t n) {
+  return (n + 7) & ~(size_t)7;
+}
 
 /* ---- construction ----------------------------------------------------- */
 
@@ -92,8 +98,8 @@ static uint32_t put_str(tower_metric *m, const char *s, size_t len) {
   return off;
 }
 
-tower_metric *twi_metric_new_sized(const char *name, size_t name_len, int64_t time_ns,
-                                   size_t ntags, size_t nfields, size_t str_bytes) {
+tower_metric *twi_metric_new_sized(const char *name, size_t name_len, int64_t time_ns, size_t ntags,
+                                   size_t nfields, size_t str_bytes) {
   if (!name || name_len == 0)
     return NULL;
   tower_metric *m = alloc_metric(nfields, ntags, name_len + 1 + str_bytes);
@@ -218,8 +224,8 @@ static int reserve(tower_metric *m, size_t more_fields, size_t more_tags, size_t
 int twi_metric_pack(tower_metric **pm) {
   tower_metric *m = *pm;
   size_t live = live_str_bytes(m);
-  size_t slack = (size_t)(m->field_cap - m->nfields) * 12 +
-                 (size_t)(m->tag_cap - m->ntags) * 8 + (m->str_cap - live);
+  size_t slack = (size_t)(m->field_cap - m->nfields) * 12 + (size_t)(m->tag_cap - m->ntags) * 8 +
+                 (m->str_cap - live);
   if (!m->external && slack < 32)
     return 0;
   tower_metric *n = alloc_metric(m->nfields, m->ntags, live);
@@ -255,7 +261,9 @@ const tower_metric *tower_metric_retain(const tower_metric *m) {
   return m;
 }
 
-void tower_metric_release(const tower_metric *m) { tower_metric_free((tower_metric *)m); }
+void tower_metric_release(const tower_metric *m) {
+  tower_metric_free((tower_metric *)m);
+}
 
 bool tower_metric_is_shared(const tower_metric *m) {
   return atomic_load_explicit(&((tower_metric *)m)->refs, memory_order_acquire) > 1;
@@ -266,16 +274,30 @@ size_t twi_metric_bytes(const tower_metric *m) {
   return sizeof(*m) + d;
 }
 
-void twi_metric_set_gather_id(tower_metric *m, uint64_t id) { m->gather_id = id; }
+void twi_metric_set_gather_id(tower_metric *m, uint64_t id) {
+  m->gather_id = id;
+}
 
 /* ---- reading ---------------------------------------------------------- */
 
-const char *tower_metric_name(const tower_metric *m) { return str_at(m, m->name); }
-int64_t tower_metric_time(const tower_metric *m) { return m->time; }
-tower_value_type tower_metric_type(const tower_metric *m) { return (tower_value_type)m->vtype; }
-uint64_t tower_metric_gather_id(const tower_metric *m) { return m->gather_id; }
-size_t tower_metric_tag_count(const tower_metric *m) { return m->ntags; }
-size_t tower_metric_field_count(const tower_metric *m) { return m->nfields; }
+const char *tower_metric_name(const tower_metric *m) {
+  return str_at(m, m->name);
+}
+int64_t tower_metric_time(const tower_metric *m) {
+  return m->time;
+}
+tower_value_type tower_metric_type(const tower_metric *m) {
+  return (tower_value_type)m->vtype;
+}
+uint64_t tower_metric_gather_id(const tower_metric *m) {
+  return m->gather_id;
+}
+size_t tower_metric_tag_count(const tower_metric *m) {
+  return m->ntags;
+}
+size_t tower_metric_field_count(const tower_metric *m) {
+  return m->nfields;
+}
 
 const char *tower_metric_tag_key(const tower_metric *m, size_t i) {
   return i < m->ntags ? str_at(m, tags(m)[2 * i]) : NULL;

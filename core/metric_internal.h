@@ -7,18 +7,17 @@
 
 #include <tower/metric.h>
 
-
 /* A metric sized up front for `ntags` tags, `nfields` fields and `str_bytes`
  * bytes of strings (keys, values, each plus a NUL), so that a parser that
  * knows the line builds it with one allocation. name need not be
  * NUL-terminated. */
-tower_metric *twi_metric_new_sized(const char *name, size_t name_len, int64_t time_ns,
-                                   size_t ntags, size_t nfields, size_t str_bytes);
+tower_metric *twi_metric_new_sized(const char *name, size_t name_len, int64_t time_ns, size_t ntags,
+                                   size_t nfields, size_t str_bytes);
 
 /* Adds a numeric/bool field from its raw 64-bit representation (the bits of
  * a double for FLOAT). Key need not be NUL-terminated. */
-int twi_metric_add_field_n(tower_metric *m, const char *key, size_t klen,
-                           tower_field_type type, uint64_t raw);
+int twi_metric_add_field_n(tower_metric *m, const char *key, size_t klen, tower_field_type type,
+                           uint64_t raw);
 
 /* Repacks an unshared metric into one exact-size block when that saves
  * memory; *pm may change. Called when a metric enters the output buffers. */

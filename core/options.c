@@ -10,6 +10,8 @@
 
 #define O(n, t, def, h)                                                                            \
   { .name = (n), .type = (t), .default_value = (def), .help = (h) }
+#define G(n, t, h)                                                                                 \
+  { .name = (n), .type = (t), .flags = TOWER_OPT_GLOB, .help = (h) }
 
 /* Selectors and modifiers follow Telegraf's meaning (docs/CONFIGURATION.md
  * "Metric Filtering"): selectors decide whether a metric is handled at all,
@@ -24,18 +26,18 @@ const tower_option twi_common_options[] = {
     O("name_prefix", TOWER_OPT_STRING, NULL, "prepend to the measurement name"),
     O("name_suffix", TOWER_OPT_STRING, NULL, "append to the measurement name"),
     O("tags", TOWER_OPT_TABLE, NULL, "tags added to every metric (a tag the metric has wins)"),
-    O("namepass", TOWER_OPT_STRINGS, NULL, "only metrics whose name matches one of these globs"),
-    O("namedrop", TOWER_OPT_STRINGS, NULL, "drop metrics whose name matches one of these globs"),
+    G("namepass", TOWER_OPT_STRINGS, "only metrics whose name matches one of these globs"),
+    G("namedrop", TOWER_OPT_STRINGS, "drop metrics whose name matches one of these globs"),
     O("namepass_separator", TOWER_OPT_STRING, NULL, "characters '*' does not cross in namepass"),
     O("namedrop_separator", TOWER_OPT_STRING, NULL, "characters '*' does not cross in namedrop"),
-    O("tagpass", TOWER_OPT_ANY, NULL,
+    G("tagpass", TOWER_OPT_STRINGS_TABLE,
       "{ key = [\"glob\", ...]; }: only metrics with one of these tags matching"),
-    O("tagdrop", TOWER_OPT_ANY, NULL,
+    G("tagdrop", TOWER_OPT_STRINGS_TABLE,
       "{ key = [\"glob\", ...]; }: drop metrics with one of these tags matching"),
-    O("fieldinclude", TOWER_OPT_STRINGS, NULL, "keep only the fields matching these globs"),
-    O("fieldexclude", TOWER_OPT_STRINGS, NULL, "remove the fields matching these globs"),
-    O("taginclude", TOWER_OPT_STRINGS, NULL, "keep only the tags matching these globs"),
-    O("tagexclude", TOWER_OPT_STRINGS, NULL, "remove the tags matching these globs"),
+    G("fieldinclude", TOWER_OPT_STRINGS, "keep only the fields matching these globs"),
+    G("fieldexclude", TOWER_OPT_STRINGS, "remove the fields matching these globs"),
+    G("taginclude", TOWER_OPT_STRINGS, "keep only the tags matching these globs"),
+    G("tagexclude", TOWER_OPT_STRINGS, "remove the tags matching these globs"),
     TOWER_OPTION_END,
 };
 
@@ -45,8 +47,7 @@ static const tower_option input_options[] = {
      .type = TOWER_OPT_DURATION,
      .min = "1ms",
      .help = "how often to gather (default: agent.interval)"},
-    O("precision", TOWER_OPT_DURATION, NULL,
-      "round timestamps to this (default: agent.precision)"),
+    O("precision", TOWER_OPT_DURATION, NULL, "round timestamps to this (default: agent.precision)"),
     O("collection_jitter", TOWER_OPT_DURATION, NULL,
       "random delay before each gather (default: agent.collection_jitter)"),
     O("collection_offset", TOWER_OPT_DURATION, NULL,
@@ -181,6 +182,8 @@ const char *twi_option_type_name(tower_option_type t) {
     return "group";
   case TOWER_OPT_ANY:
     return "setting";
+  case TOWER_OPT_STRINGS_TABLE:
+    return "table of string lists";
   }
   return "unknown";
 }
@@ -325,7 +328,7 @@ static int check_one(const tower_option *o, const tower_option *table,
                o->name);
       return -EINVAL;
     }
-  if (o->type < TOWER_OPT_BOOL || o->type > TOWER_OPT_ANY) {
+  if (o->type < TOWER_OPT_BOOL || o->type > TOWER_OPT_STRINGS_TABLE) {
     snprintf(err, errlen, "option \"%s\" has unknown type %u", o->name, o->type);
     return -EINVAL;
   }

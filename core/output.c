@@ -46,11 +46,15 @@ struct tower_batch {
   bool ends_flush;
 };
 
-size_t tower_batch_len(const tower_batch *b) { return b->n; }
+size_t tower_batch_len(const tower_batch *b) {
+  return b->n;
+}
 const tower_metric *tower_batch_at(const tower_batch *b, size_t i) {
   return i < b->n ? b->m[i] : NULL;
 }
-bool tower_batch_ends_flush(const tower_batch *b) { return b->ends_flush; }
+bool tower_batch_ends_flush(const tower_batch *b) {
+  return b->ends_flush;
+}
 
 static void fmt_duration(char *buf, size_t len, int64_t ns) {
   if (ns >= 1000000000LL)

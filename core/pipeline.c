@@ -10,8 +10,8 @@
 #include "options.h"
 #include "pipeline.h"
 
-static const char *const root_keys[] = {"agent", "global_tags", "inputs", "processors", "outputs",
-                                        NULL};
+static const char *const root_keys[] = {"agent",      "global_tags", "inputs",
+                                        "processors", "outputs",     NULL};
 
 /* ---- settings ---- */
 

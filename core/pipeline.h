@@ -48,15 +48,15 @@ typedef struct twi_pipeline twi_pipeline;
 
 /* Counters, read by inputs.internal and the tests. */
 typedef struct twi_stats {
-  _Atomic uint64_t metrics;       /* inputs: gathered; outputs: added to the buffer */
-  _Atomic uint64_t written;       /* outputs */
-  _Atomic uint64_t dropped;       /* outputs: overflow, DROP, rejected */
-  _Atomic uint64_t filtered;      /* outputs: not selected */
-  _Atomic uint64_t rejected;      /* outputs: partial writes */
-  _Atomic uint64_t errors;        /* gather errors / failed writes */
-  _Atomic uint64_t overruns;      /* inputs: gathers longer than the interval */
-  _Atomic int64_t last_time_ns;   /* duration of the last gather / write */
-  _Atomic int64_t buffer_size;    /* outputs */
+  _Atomic uint64_t metrics;     /* inputs: gathered; outputs: added to the buffer */
+  _Atomic uint64_t written;     /* outputs */
+  _Atomic uint64_t dropped;     /* outputs: overflow, DROP, rejected */
+  _Atomic uint64_t filtered;    /* outputs: not selected */
+  _Atomic uint64_t rejected;    /* outputs: partial writes */
+  _Atomic uint64_t errors;      /* gather errors / failed writes */
+  _Atomic uint64_t overruns;    /* inputs: gathers longer than the interval */
+  _Atomic int64_t last_time_ns; /* duration of the last gather / write */
+  _Atomic int64_t buffer_size;  /* outputs */
 } twi_stats;
 
 /* One configured plugin instance. This is what plugins see as tower_ctx. */

@@ -8,9 +8,22 @@
 
 /* Query parameters whose values are credentials (compared case-blind). */
 static const char *const secret_params[] = {
-    "p",      "password", "pass",         "pwd",         "token",     "secret",
-    "key",    "apikey",   "api_key",      "access_token", "auth",     "sig",
-    "signature", "x-amz-signature", "x-amz-security-token", "x-amz-credential",
+    "p",
+    "password",
+    "pass",
+    "pwd",
+    "token",
+    "secret",
+    "key",
+    "apikey",
+    "api_key",
+    "access_token",
+    "auth",
+    "sig",
+    "signature",
+    "x-amz-signature",
+    "x-amz-security-token",
+    "x-amz-credential",
 };
 
 static int is_secret_param(const char *name, size_t len) {

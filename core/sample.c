@@ -30,6 +30,7 @@ static void print_value(FILE *f, const tower_option *o, const char *v) {
   }
   case TOWER_OPT_TABLE:
   case TOWER_OPT_GROUP:
+  case TOWER_OPT_STRINGS_TABLE:
     fputs("{ }", f);
     break;
   case TOWER_OPT_GROUPS:
@@ -86,6 +87,8 @@ static void print_option(FILE *f, const tower_option *o, const char *indent, boo
       fprintf(f, "%s#   };\n", indent);
     return;
   }
+  if (o->type == TOWER_OPT_ANY)
+    return; /* free-form: its help line says what to write */
   bool required = o->flags & TOWER_OPT_REQUIRED;
   const char *v = o->default_value ? o->default_value : placeholder(o);
   fprintf(f, "%s%s%s = ", indent, active && required ? "" : "# ", o->name);
@@ -119,9 +122,10 @@ void twi_sample_plugin(FILE *f, const twi_plugin *p, bool active) {
   twi_block_tables(d, p->options, tables);
   if (d->flags & (TOWER_PLUGIN_PARSER | TOWER_PLUGIN_SERIALIZER))
     print_option(f, &tables[1][0], indent, false); /* data_format */
-  fprintf(f, "  %s  # Common options: alias, log_level, tags, name_override, name_prefix,\n"
-             "  %s  # name_suffix, namepass, namedrop, tagpass, tagdrop, fieldinclude,\n"
-             "  %s  # fieldexclude, taginclude, tagexclude%s (see tower.conf(5)).\n",
+  fprintf(f,
+          "  %s  # Common options: alias, log_level, tags, name_override, name_prefix,\n"
+          "  %s  # name_suffix, namepass, namedrop, tagpass, tagdrop, fieldinclude,\n"
+          "  %s  # fieldexclude, taginclude, tagexclude%s (see tower.conf(5)).\n",
           c, c, c,
           d->kind == TOWER_INPUT    ? ", interval, precision, collection_jitter"
           : d->kind == TOWER_OUTPUT ? ", flush_interval, flush_jitter, metric_batch_size,\n"

@@ -56,8 +56,8 @@ static int compile_tags(const tower_config *cfg, const char *key, twi_tagfilter 
     int t = config_setting_type(e);
     int m = t == CONFIG_TYPE_STRING ? 1 : config_setting_length(e);
     const char *pats[256];
-    bool ok = (t == CONFIG_TYPE_STRING || t == CONFIG_TYPE_ARRAY || t == CONFIG_TYPE_LIST) &&
-              m <= 256;
+    bool ok =
+        (t == CONFIG_TYPE_STRING || t == CONFIG_TYPE_ARRAY || t == CONFIG_TYPE_LIST) && m <= 256;
     for (int j = 0; ok && t != CONFIG_TYPE_STRING && j < m; j++) {
       const config_setting_t *v = config_setting_get_elem(e, (unsigned)j);
       ok = config_setting_type(v) == CONFIG_TYPE_STRING;

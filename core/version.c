@@ -3,4 +3,6 @@
 
 #include <tower/tower.h>
 
-const char *tower_version(void) { return PACKAGE_VERSION; }
+const char *tower_version(void) {
+  return PACKAGE_VERSION;
+}

@@ -128,7 +128,9 @@ size_t th_flush(twi_pipeline *pl) {
   return left;
 }
 
-void th_free(twi_pipeline *pl) { twi_pipeline_free(pl); }
+void th_free(twi_pipeline *pl) {
+  twi_pipeline_free(pl);
+}
 
 typedef struct {
   tower_metric **v;

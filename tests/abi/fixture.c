@@ -71,7 +71,9 @@ static const tower_plugin plugin = {
 #ifdef FIXTURE_NO_ENTRY
 /* Exports something, just not the entry point. */
 __attribute__((visibility("default"))) const tower_plugin *not_the_entry(void);
-const tower_plugin *not_the_entry(void) { return &plugin; }
+const tower_plugin *not_the_entry(void) {
+  return &plugin;
+}
 #else
 TOWER_PLUGIN_ENTRY(plugin)
 #endif

@@ -12,10 +12,12 @@
 #include "conf.h"
 #include "harness.h"
 
-static const char *or_empty(const char *s) { return s ? s : ""; }
+static const char *or_empty(const char *s) {
+  return s ? s : "";
+}
 
 #define ck_assert_contains(hay, needle)                                                            \
-  ck_assert_msg(strstr(or_empty(hay), (needle)) != NULL, "expected \"%s\" in:\n%s", (needle),       \
+  ck_assert_msg(strstr(or_empty(hay), (needle)) != NULL, "expected \"%s\" in:\n%s", (needle),      \
                 or_empty(hay))
 
 static const char *OUT = "outputs = ( { plugin = \"record\"; path = \"/dev/null\"; } );\n";
@@ -34,9 +36,14 @@ START_TEST(durations) {
   struct {
     const char *text;
     int64_t ns;
-  } ok[] = {{"0", 0},           {"10s", 10000000000LL}, {"500ms", 500000000LL},
-            {"1h30m", 5400000000000LL}, {"1.5s", 1500000000LL}, {"250us", 250000LL},
-            {"100ns", 100},     {"2d", 172800000000000LL}};
+  } ok[] = {{"0", 0},
+            {"10s", 10000000000LL},
+            {"500ms", 500000000LL},
+            {"1h30m", 5400000000000LL},
+            {"1.5s", 1500000000LL},
+            {"250us", 250000LL},
+            {"100ns", 100},
+            {"2d", 172800000000000LL}};
   for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
     int64_t ns = -1;
     ck_assert_msg(tower_parse_duration(ok[i].text, &ns) == 0, "%s rejected", ok[i].text);
@@ -54,9 +61,9 @@ START_TEST(sizes) {
   struct {
     const char *text;
     uint64_t bytes;
-  } ok[] = {{"512", 512},           {"64kB", 64000},       {"16MiB", 16777216},
-            {"1GB", 1000000000ULL}, {"2Ki", 2048},         {"3KiB", 3072},
-            {"1.5MiB", 1572864},    {"10B", 10},           {"1TiB", 1099511627776ULL}};
+  } ok[] = {{"512", 512},           {"64kB", 64000}, {"16MiB", 16777216},
+            {"1GB", 1000000000ULL}, {"2Ki", 2048},   {"3KiB", 3072},
+            {"1.5MiB", 1572864},    {"10B", 10},     {"1TiB", 1099511627776ULL}};
   for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
     uint64_t b = 0;
     ck_assert_msg(tower_parse_size(ok[i].text, &b) == 0, "%s rejected", ok[i].text);
@@ -132,7 +139,8 @@ START_TEST(unknown_option_suggests) {
 END_TEST
 
 START_TEST(telegraf_names_are_translated) {
-  char *e = errors_of("inputs = ( { plugin = \"lines\"; lines = [\"m v=1\"]; fieldpass = [\"v\"]; } );");
+  char *e =
+      errors_of("inputs = ( { plugin = \"lines\"; lines = [\"m v=1\"]; fieldpass = [\"v\"]; } );");
   ck_assert_contains(e, "unknown option \"fieldpass\"; did you mean \"fieldinclude\"?");
   free(e);
 }
@@ -153,8 +161,9 @@ START_TEST(wrong_types) {
 END_TEST
 
 START_TEST(ranges_and_choices) {
-  char *e = errors_of("agent = { metric_batch_size = 0; log_level = \"loud\"; interval = \"1ns\"; };\n"
-                      "inputs = ( { plugin = \"lines\"; lines = [\"m v=1\"]; } );");
+  char *e =
+      errors_of("agent = { metric_batch_size = 0; log_level = \"loud\"; interval = \"1ns\"; };\n"
+                "inputs = ( { plugin = \"lines\"; lines = [\"m v=1\"]; } );");
   ck_assert_contains(e, "agent: option \"metric_batch_size\": 0 is below the minimum 1");
   ck_assert_contains(e, "agent: option \"log_level\": \"loud\" is not one of "
                         "error|warn|info|debug|trace");
@@ -166,7 +175,8 @@ END_TEST
 START_TEST(secret_values_never_printed) {
   /* a secret option given a value of the wrong type: the message must not
    * carry the value */
-  char *e = errors_of("inputs = ( { plugin = \"lines\"; lines = [\"m v=1\"]; secret = 12345678; } );");
+  char *e =
+      errors_of("inputs = ( { plugin = \"lines\"; lines = [\"m v=1\"]; secret = 12345678; } );");
   ck_assert_contains(e, "option \"secret\" must be");
   ck_assert_msg(strstr(e, "12345678") == NULL, "secret value leaked: %s", e);
   free(e);
@@ -188,8 +198,8 @@ START_TEST(top_level_and_structure) {
   ck_assert_contains(e, "tower.conf:2: syntax error");
   free(e);
   e = NULL;
-  ck_assert_ptr_null(th_build("inputs = ( { plugin = \"lines\"; lines = [\"m v=1\"]; } );\n",
-                              TWI_ONCE, &e));
+  ck_assert_ptr_null(
+      th_build("inputs = ( { plugin = \"lines\"; lines = [\"m v=1\"]; } );\n", TWI_ONCE, &e));
   ck_assert_contains(e, "no outputs configured");
   free(e);
 }
@@ -198,9 +208,11 @@ END_TEST
 START_TEST(include_relative_to_file) {
   char *dir = th_tmpdir();
   char *inc = th_fmt("%s/inputs.inc", dir), *main_path = th_fmt("%s/main.conf", dir);
-  ck_assert_int_eq(th_write_file(inc, "inputs = ( { plugin = \"lines\"; lines = [\"inc v=1i\"]; } );\n"), 0);
-  ck_assert_int_eq(th_write_file(main_path, "@include \"inputs.inc\"\n"
-                                            "outputs = ( { plugin = \"record\"; path = \"/dev/null\"; } );\n"),
+  ck_assert_int_eq(
+      th_write_file(inc, "inputs = ( { plugin = \"lines\"; lines = [\"inc v=1i\"]; } );\n"), 0);
+  ck_assert_int_eq(th_write_file(main_path,
+                                 "@include \"inputs.inc\"\n"
+                                 "outputs = ( { plugin = \"record\"; path = \"/dev/null\"; } );\n"),
                    0);
   char err[1024];
   /* load from another working directory: @include must follow the file */
@@ -214,7 +226,9 @@ START_TEST(include_relative_to_file) {
   twi_pipeline_free(pl);
   twi_conf_unref(conf);
   /* an error inside the included file names that file */
-  ck_assert_int_eq(th_write_file(inc, "inputs = ( { plugin = \"lines\"; lines = [\"x\"]; colour = 1; } );\n"), 0);
+  ck_assert_int_eq(
+      th_write_file(inc, "inputs = ( { plugin = \"lines\"; lines = [\"x\"]; colour = 1; } );\n"),
+      0);
   conf = twi_conf_load(main_path, err, sizeof err);
   ck_assert_ptr_nonnull(conf);
   pl = twi_pipeline_build(conf, getenv("TOWER_PLUGIN_DIR"), TWI_ONCE, &d);
@@ -230,14 +244,15 @@ START_TEST(include_relative_to_file) {
 END_TEST
 
 START_TEST(defaults_and_agent_inheritance) {
-  twi_pipeline *pl =
-      th_start("agent = { interval = \"7s\"; flush_interval = \"3s\"; metric_batch_size = 9; "
-               "hostname = \"hh\"; };\n"
-               "global_tags = { dc = \"seoul\"; };\n"
-               "inputs = ( { plugin = \"lines\"; lines = [\"m v=1\"]; },\n"
-               "           { plugin = \"lines\"; lines = [\"m v=1\"]; interval = \"1m\"; alias = \"slow\"; } );\n"
-               "outputs = ( { plugin = \"record\"; path = \"/dev/null\"; metric_buffer_limit = 5; } );\n",
-               TWI_ONCE);
+  twi_pipeline *pl = th_start(
+      "agent = { interval = \"7s\"; flush_interval = \"3s\"; metric_batch_size = 9; "
+      "hostname = \"hh\"; };\n"
+      "global_tags = { dc = \"seoul\"; };\n"
+      "inputs = ( { plugin = \"lines\"; lines = [\"m v=1\"]; },\n"
+      "           { plugin = \"lines\"; lines = [\"m v=1\"]; interval = \"1m\"; alias = \"slow\"; "
+      "} );\n"
+      "outputs = ( { plugin = \"record\"; path = \"/dev/null\"; metric_buffer_limit = 5; } );\n",
+      TWI_ONCE);
   ck_assert_int_eq(pl->inputs[0]->interval, 7000000000LL);
   ck_assert_int_eq(pl->inputs[1]->interval, 60000000000LL);
   ck_assert_int_eq(pl->inputs[0]->precision, 1000000000LL); /* auto: 1s */

@@ -62,7 +62,8 @@ START_TEST(instance_prefix_and_level_override) {
   tower_log(pl->outputs[0], TOWER_LOG_WARN, "multi\nline\tmessage");
   th_free(pl);
   char *text = th_read_file(path);
-  ck_assert_ptr_nonnull(strstr(text, " D! [inputs.lines:db] visible because of the instance level\n"));
+  ck_assert_ptr_nonnull(
+      strstr(text, " D! [inputs.lines:db] visible because of the instance level\n"));
   ck_assert_ptr_null(strstr(text, "hidden"));
   ck_assert_ptr_nonnull(strstr(text, " W! [outputs.record] multi\\nline\\tmessage\n"));
   free(text);

@@ -13,7 +13,9 @@
 
 static char *dir;
 
-static void setup(void) { dir = th_tmpdir(); }
+static void setup(void) {
+  dir = th_tmpdir();
+}
 static void teardown(void) {
   th_rmrf(dir);
   free(dir);
@@ -27,8 +29,7 @@ static char *conf(const char *agent, const char *in, const char *procs, const ch
                 "%s%s%s\n"
                 "outputs = ( %s );\n",
                 strstr(agent, "omit_hostname") ? "" : "omit_hostname = true;", agent, in,
-                procs ? "processors = ( " : "", procs ? procs : "", procs ? " );" : "",
-                outs);
+                procs ? "processors = ( " : "", procs ? procs : "", procs ? " );" : "", outs);
 }
 
 static char *record(const char *name, const char *extra) {
@@ -56,10 +57,13 @@ static char *run(const char *agent, const char *in, const char *procs, const cha
   return output_of("out");
 }
 
-
 START_TEST(agent_tags_and_precision) {
   char *got = run("hostname = \"h\"; omit_hostname = false; precision = \"1s\";",
-                  "lines = [" "\"m,host=own v=1i 1700000000499999999\"" ", " "\"n v=2i 1700000000500000000\"" "];"
+                  "lines = ["
+                  "\"m,host=own v=1i 1700000000499999999\""
+                  ", "
+                  "\"n v=2i 1700000000500000000\""
+                  "];"
                   " tags = { role = \"db\"; host = \"ignored\"; };",
                   NULL, NULL);
   /* a tag the metric has wins over instance tags, instance tags over host */
@@ -70,10 +74,11 @@ START_TEST(agent_tags_and_precision) {
 END_TEST
 
 START_TEST(global_tags_and_host) {
-  char *c = th_fmt("agent = { hostname = \"web1\"; };\nglobal_tags = { dc = \"seoul\"; host = \"g\"; };\n"
-                   "inputs = ( { plugin = \"lines\"; lines = [\"m v=1i 5\"]; precision = \"1ns\"; } );\n"
-                   "outputs = ( %s );\n",
-                   record("out", ""));
+  char *c =
+      th_fmt("agent = { hostname = \"web1\"; };\nglobal_tags = { dc = \"seoul\"; host = \"g\"; };\n"
+             "inputs = ( { plugin = \"lines\"; lines = [\"m v=1i 5\"]; precision = \"1ns\"; } );\n"
+             "outputs = ( %s );\n",
+             record("out", ""));
   twi_pipeline *pl = th_start(c, TWI_ONCE);
   th_gather(pl);
   th_flush(pl);
@@ -87,7 +92,11 @@ START_TEST(global_tags_and_host) {
 END_TEST
 
 START_TEST(renames) {
-  char *got = run("", "lines = [" "\"m v=1i 5\"" "];" " precision = \"1ns\"; name_prefix = \"p_\"; "
+  char *got = run("",
+                  "lines = ["
+                  "\"m v=1i 5\""
+                  "];"
+                  " precision = \"1ns\"; name_prefix = \"p_\"; "
                   "name_suffix = \"_s\";",
                   NULL, "name_override = \"o\";");
   /* the input renames to p_m_s, the output overrides the name */
@@ -97,13 +106,23 @@ START_TEST(renames) {
 END_TEST
 
 START_TEST(selectors_on_input) {
-  const char *lines = "lines = [" "\"cpu,cpu=cpu0 a=1i,b=2i 5\"" ", " "\"cpu,cpu=cpu1 a=1i 5\"" ", " "\"mem a=1i 5\"" ", " "\"disk,dev=sda a=1i 5\"" "];" " precision = \"1ns\";";
+  const char *lines = "lines = ["
+                      "\"cpu,cpu=cpu0 a=1i,b=2i 5\""
+                      ", "
+                      "\"cpu,cpu=cpu1 a=1i 5\""
+                      ", "
+                      "\"mem a=1i 5\""
+                      ", "
+                      "\"disk,dev=sda a=1i 5\""
+                      "];"
+                      " precision = \"1ns\";";
   struct {
     const char *sel, *want;
   } cases[] = {
       {"namepass = [\"c*\"];", "cpu,cpu=cpu0 a=1i,b=2i 5\ncpu,cpu=cpu1 a=1i 5\n"},
       {"namedrop = [\"cpu\", \"disk\"];", "mem a=1i 5\n"},
-      {"tagpass = { cpu = [\"cpu1\"]; dev = \"sd?\"; };", "cpu,cpu=cpu1 a=1i 5\ndisk,dev=sda a=1i 5\n"},
+      {"tagpass = { cpu = [\"cpu1\"]; dev = \"sd?\"; };",
+       "cpu,cpu=cpu1 a=1i 5\ndisk,dev=sda a=1i 5\n"},
       {"tagdrop = { cpu = [\"*\"]; };", "mem a=1i 5\ndisk,dev=sda a=1i 5\n"},
       {"fieldinclude = [\"b\"];", "cpu,cpu=cpu0 b=2i 5\n"}, /* metrics left without fields go */
       {"fieldexclude = [\"a\"];", "cpu,cpu=cpu0 b=2i 5\n"},
@@ -126,7 +145,13 @@ START_TEST(selectors_on_input) {
 END_TEST
 
 START_TEST(namepass_separator) {
-  char *got = run("", "lines = [" "\"a.b v=1i 5\"" ", " "\"a.b.c v=1i 5\"" "];" " precision = \"1ns\"; "
+  char *got = run("",
+                  "lines = ["
+                  "\"a.b v=1i 5\""
+                  ", "
+                  "\"a.b.c v=1i 5\""
+                  "];"
+                  " precision = \"1ns\"; "
                   "namepass = [\"a.*\"]; namepass_separator = \".\";",
                   NULL, NULL);
   ck_assert_str_eq(got, "a.b v=1i 5\n");
@@ -140,7 +165,14 @@ START_TEST(processors_in_order_with_bypass) {
                       "{ plugin = \"mark\"; mark = \"a\"; order = 2; },"
                       "{ plugin = \"mark\"; mark = \"c\"; order = 1; namepass = [\"x\"]; },"
                       "{ plugin = \"mark\"; mark = \"d\"; }";
-  char *got = run("", "lines = [" "\"x v=1i 5\"" ", " "\"y v=1i 5\"" "];" " precision = \"1ns\";", procs, NULL);
+  char *got = run("",
+                  "lines = ["
+                  "\"x v=1i 5\""
+                  ", "
+                  "\"y v=1i 5\""
+                  "];"
+                  " precision = \"1ns\";",
+                  procs, NULL);
   /* without order (0): b, d in file order; then c (1), then a (2); c only
    * handles x, y bypasses it unchanged */
   ck_assert_str_eq(got, "x,path=b.d.c.a v=1i 5\ny,path=b.d.a v=1i 5\n");
@@ -149,7 +181,11 @@ START_TEST(processors_in_order_with_bypass) {
 END_TEST
 
 START_TEST(processor_drops_and_adds) {
-  char *got = run("", "lines = [" "\"x v=1i 5\"" "];" " precision = \"1ns\";",
+  char *got = run("",
+                  "lines = ["
+                  "\"x v=1i 5\""
+                  "];"
+                  " precision = \"1ns\";",
                   "{ plugin = \"mark\"; extra = true; }, { plugin = \"mark\"; drop = true; "
                   "namepass = [\"x\"]; }",
                   NULL);
@@ -168,7 +204,13 @@ START_TEST(outputs_see_their_own_copy) {
   char *a = record("a", "fieldexclude = [\"secret\"]; tags = { out = \"a\"; };");
   char *b = record("b", "namepass = [\"keep\"];");
   char *outs = th_fmt("%s, %s", a, b);
-  char *c = conf("", "lines = [" "\"keep secret=1i,v=2i 5\"" ", " "\"other v=3i 5\"" "];" " precision = \"1ns\";",
+  char *c = conf("",
+                 "lines = ["
+                 "\"keep secret=1i,v=2i 5\""
+                 ", "
+                 "\"other v=3i 5\""
+                 "];"
+                 " precision = \"1ns\";",
                  NULL, outs);
   twi_pipeline *pl = th_start(c, TWI_ONCE);
   th_gather(pl);
@@ -189,7 +231,19 @@ END_TEST
 
 START_TEST(buffer_drops_oldest) {
   char *o = record("out", "metric_buffer_limit = 3;");
-  char *c = conf("", "lines = [" "\"m v=1i 1\"" ", " "\"m v=2i 2\"" ", " "\"m v=3i 3\"" ", " "\"m v=4i 4\"" ", " "\"m v=5i 5\"" "];" " precision = \"1ns\";",
+  char *c = conf("",
+                 "lines = ["
+                 "\"m v=1i 1\""
+                 ", "
+                 "\"m v=2i 2\""
+                 ", "
+                 "\"m v=3i 3\""
+                 ", "
+                 "\"m v=4i 4\""
+                 ", "
+                 "\"m v=5i 5\""
+                 "];"
+                 " precision = \"1ns\";",
                  NULL, o);
   twi_pipeline *pl = th_start(c, TWI_ONCE);
   th_gather(pl);
@@ -208,7 +262,14 @@ END_TEST
 
 START_TEST(retry_keeps_batch_without_duplicates) {
   char *o = record("out", "fail_writes = 1;");
-  char *c = conf("", "lines = [" "\"m v=1i 1\"" ", " "\"m v=2i 2\"" "];" " precision = \"1ns\";", NULL, o);
+  char *c = conf("",
+                 "lines = ["
+                 "\"m v=1i 1\""
+                 ", "
+                 "\"m v=2i 2\""
+                 "];"
+                 " precision = \"1ns\";",
+                 NULL, o);
   twi_pipeline *pl = th_start(c, TWI_ONCE);
   th_gather(pl);
   ck_assert_uint_eq(th_flush(pl), 2); /* first write fails: both kept */
@@ -230,7 +291,14 @@ START_TEST(retry_with_full_buffer_drops_oldest_of_batch) {
   /* limit 2, batch 2: the failed batch goes back in front; metrics added
    * meanwhile push the oldest out */
   char *o = record("out", "fail_writes = 1; metric_buffer_limit = 2; metric_batch_size = 2;");
-  char *c = conf("", "lines = [" "\"m v=1i 1\"" ", " "\"m v=2i 2\"" "];" " precision = \"1ns\";", NULL, o);
+  char *c = conf("",
+                 "lines = ["
+                 "\"m v=1i 1\""
+                 ", "
+                 "\"m v=2i 2\""
+                 "];"
+                 " precision = \"1ns\";",
+                 NULL, o);
   twi_pipeline *pl = th_start(c, TWI_ONCE);
   th_gather(pl);
   ck_assert_uint_eq(th_flush(pl), 2);
@@ -249,7 +317,15 @@ END_TEST
 START_TEST(drop_and_partial_writes_are_counted) {
   char *a = record("a", "drop = true;"), *b = record("b", "reject = 1;");
   char *outs = th_fmt("%s, %s", a, b);
-  char *c = conf("", "lines = [" "\"m v=1i 1\"" ", " "\"m v=2i 2\"" ", " "\"m v=3i 3\"" "];" " precision = \"1ns\";",
+  char *c = conf("",
+                 "lines = ["
+                 "\"m v=1i 1\""
+                 ", "
+                 "\"m v=2i 2\""
+                 ", "
+                 "\"m v=3i 3\""
+                 "];"
+                 " precision = \"1ns\";",
                  NULL, outs);
   twi_pipeline *pl = th_start(c, TWI_ONCE);
   th_gather(pl);
@@ -271,7 +347,19 @@ END_TEST
 
 START_TEST(batches_and_flush_end) {
   char *extra = th_fmt("metric_batch_size = 2; batches = \"%s/batches\";", dir);
-  char *got = run("", "lines = [" "\"m v=1i 1\"" ", " "\"m v=2i 2\"" ", " "\"m v=3i 3\"" ", " "\"m v=4i 4\"" ", " "\"m v=5i 5\"" "];" " precision = \"1ns\";",
+  char *got = run("",
+                  "lines = ["
+                  "\"m v=1i 1\""
+                  ", "
+                  "\"m v=2i 2\""
+                  ", "
+                  "\"m v=3i 3\""
+                  ", "
+                  "\"m v=4i 4\""
+                  ", "
+                  "\"m v=5i 5\""
+                  "];"
+                  " precision = \"1ns\";",
                   NULL, extra);
   ck_assert_str_eq(got, "m v=1i 1\nm v=2i 2\nm v=3i 3\nm v=4i 4\nm v=5i 5\n");
   char *path = th_fmt("%s/batches", dir);
@@ -287,7 +375,13 @@ END_TEST
 START_TEST(gather_ids_group_commits) {
   char *extra = th_fmt("ids = \"%s/ids\";", dir);
   char *o = record("out", extra);
-  char *c = conf("", "lines = [" "\"a v=1i 1\"" ", " "\"b v=1i 1\"" "];", NULL, o);
+  char *c = conf("",
+                 "lines = ["
+                 "\"a v=1i 1\""
+                 ", "
+                 "\"b v=1i 1\""
+                 "];",
+                 NULL, o);
   twi_pipeline *pl = th_start(c, TWI_ONCE);
   th_gather(pl);
   th_gather(pl);
@@ -311,7 +405,12 @@ END_TEST
 
 START_TEST(gather_errors_counted) {
   char *o = record("out", "");
-  char *c = conf("", "lines = [" "\"m v=1i\"" "];" " fail = true;", NULL, o);
+  char *c = conf("",
+                 "lines = ["
+                 "\"m v=1i\""
+                 "];"
+                 " fail = true;",
+                 NULL, o);
   twi_pipeline *pl = th_start(c, TWI_ONCE);
   ck_assert_int_eq(th_gather(pl), 1);
   ck_assert_uint_eq(atomic_load(&pl->inputs[0]->stats.errors), 2); /* acc error + gather rc */

@@ -57,7 +57,9 @@ static int loadavg_init(tower_ctx *ctx, const tower_config *cfg, void **state) {
   return 0;
 }
 
-static void loadavg_destroy(void *state) { free(state); }
+static void loadavg_destroy(void *state) {
+  free(state);
+}
 
 static int loadavg_gather(void *state, tower_acc *acc) {
   loadavg *s = state;

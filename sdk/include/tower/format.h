@@ -87,7 +87,8 @@ int tower_serialize(tower_serializer *s, const tower_metric *m, tower_buf *out);
 
 /* ---- InfluxDB line protocol, directly --------------------------------- */
 
-#define TOWER_LP_UINT 0x1u    /* write uint64 fields with the u suffix (else as
+#define TOWER_LP_UINT                                                                              \
+  0x1u                        /* write uint64 fields with the u suffix (else as                    \
                                  i, clipped to INT64_MAX) */
 #define TOWER_LP_NO_TIME 0x2u /* omit the timestamp */
 

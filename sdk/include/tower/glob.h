@@ -26,6 +26,10 @@ int tower_globs_new(const char *const *patterns, size_t n, tower_globs **out, co
  * option is unset (and has no default). A bad pattern is reported with the
  * option's file:line and returns -EINVAL. */
 int tower_globs_from_config(const tower_config *cfg, const char *key, tower_globs **out);
+/* Compiles a raw setting holding a string or an array/list of strings (an
+ * entry of a TOWER_OPT_STRINGS_TABLE, say). Errors as above, reported at the
+ * setting's file:line. */
+int tower_globs_from_setting(const tower_config *cfg, const tower_setting *s, tower_globs **out);
 void tower_globs_free(tower_globs *g);
 bool tower_globs_match(const tower_globs *g, const char *s);
 

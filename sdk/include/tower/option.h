@@ -23,27 +23,33 @@ extern "C" {
 #endif
 
 typedef enum tower_option_type {
-  TOWER_OPT_BOOL = 1,     /* true / false */
-  TOWER_OPT_INT = 2,      /* 64-bit integer */
-  TOWER_OPT_FLOAT = 3,    /* double; integers are accepted */
-  TOWER_OPT_STRING = 4,   /* string; ${VAR} substituted */
-  TOWER_OPT_DURATION = 5, /* string such as "500ms", "10s", "1h30m"; read as ns */
-  TOWER_OPT_SIZE = 6,     /* string such as "16MiB", "64kB", "512"; read as bytes */
-  TOWER_OPT_ENUM = 7,     /* string, one of `choices` ("append|snapshot") */
-  TOWER_OPT_STRINGS = 8,  /* array of strings: ["a", "b"]; a lone string is a
-                             one-element list */
-  TOWER_OPT_TABLE = 9,    /* group of string values: { key = "value"; } */
-  TOWER_OPT_GROUPS = 10,  /* list of groups: ( { ... }, { ... } ); each group is
-                             validated against `children` */
-  TOWER_OPT_GROUP = 11,   /* one group { ... } validated against `children` */
-  TOWER_OPT_ANY = 12,     /* any setting; the plugin validates it (reach it with
-                             tower_config_setting()) */
+  TOWER_OPT_BOOL = 1,           /* true / false */
+  TOWER_OPT_INT = 2,            /* 64-bit integer */
+  TOWER_OPT_FLOAT = 3,          /* double; integers are accepted */
+  TOWER_OPT_STRING = 4,         /* string; ${VAR} substituted */
+  TOWER_OPT_DURATION = 5,       /* string such as "500ms", "10s", "1h30m"; read as ns */
+  TOWER_OPT_SIZE = 6,           /* string such as "16MiB", "64kB", "512"; read as bytes */
+  TOWER_OPT_ENUM = 7,           /* string, one of `choices` ("append|snapshot") */
+  TOWER_OPT_STRINGS = 8,        /* array of strings: ["a", "b"]; a lone string is a
+                                   one-element list */
+  TOWER_OPT_TABLE = 9,          /* group of string values: { key = "value"; } */
+  TOWER_OPT_GROUPS = 10,        /* list of groups: ( { ... }, { ... } ); each group is
+                                   validated against `children` */
+  TOWER_OPT_GROUP = 11,         /* one group { ... } validated against `children` */
+  TOWER_OPT_ANY = 12,           /* any setting; the plugin validates it (reach it with
+                                   tower_config_setting()) */
+  TOWER_OPT_STRINGS_TABLE = 13, /* group of strings or string arrays:
+                                   { key = "a"; other = ["b", "c"]; } (read it
+                                   with tower_config_setting()) */
 } tower_option_type;
 
 /* Option flags. */
 #define TOWER_OPT_REQUIRED 0x1u   /* init is not called without it */
 #define TOWER_OPT_SECRET 0x2u     /* never printed; redacted in logs and dumps */
 #define TOWER_OPT_DEPRECATED 0x4u /* accepted with a warning naming `help` */
+#define TOWER_OPT_GLOB                                                                             \
+  0x8u /* the strings are globs (see glob.h): a malformed                                          \
+          pattern is a configuration error */
 
 typedef struct tower_option {
   const char *name; /* key in the config block; NULL ends the table */
@@ -62,7 +68,8 @@ typedef struct tower_option {
   const struct tower_option *children;
 } tower_option;
 
-#define TOWER_OPTION_END {0}
+#define TOWER_OPTION_END                                                                           \
+  { 0 }
 
 #ifdef __cplusplus
 }

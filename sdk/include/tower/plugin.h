@@ -118,8 +118,10 @@ typedef struct tower_plugin {
 
 /* Defines the one exported symbol, returning descriptor `desc`. */
 #define TOWER_PLUGIN_ENTRY(desc)                                                                   \
-  __attribute__((visibility("default"))) const tower_plugin *tower_plugin_entry(void);          \
-  const tower_plugin *tower_plugin_entry(void) { return &(desc); }
+  __attribute__((visibility("default"))) const tower_plugin *tower_plugin_entry(void);             \
+  const tower_plugin *tower_plugin_entry(void) {                                                   \
+    return &(desc);                                                                                \
+  }
 
 /* ---- the instance's handle to the core (all calls thread-safe) -------- */
 
