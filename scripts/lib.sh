@@ -1,0 +1,58 @@
+# Shared by scripts/quickstart and scripts/test (sourced, POSIX sh).
+
+# Debian packages to build tower with every plugin of this release.
+BUILD_PACKAGES="gcc make autoconf automake libtool pkg-config libconfig-dev"
+# ... and to run the whole test suite.
+TEST_PACKAGES="check valgrind binutils g++ util-linux"
+
+log() { printf '==> %s\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# The repository root (scripts/..).
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else die "need root to run: $* (install the packages yourself or use sudo)"
+  fi
+}
+
+# need_packages PKG...: installs the Debian packages that are missing; runs
+# apt-get update once, only when something must be installed.
+need_packages() {
+  missing=""
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+  done
+  [ -z "$missing" ] && return 0
+  command -v apt-get >/dev/null 2>&1 || die "missing packages:$missing (no apt-get here: install them yourself)"
+  log "installing:$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq >/dev/null || die "apt-get update failed"
+  # shellcheck disable=SC2086
+  as_root apt-get install -y -qq --no-install-recommends $missing >/dev/null \
+    || die "apt-get install failed for:$missing"
+}
+
+# bootstrap: generates configure when needed.
+bootstrap() {
+  if [ ! -x "$TOP/configure" ] || [ "$TOP/configure.ac" -nt "$TOP/configure" ]; then
+    log "autoreconf"
+    (cd "$TOP" && autoreconf -fi >/dev/null 2>&1) || (cd "$TOP" && autoreconf -fi) || die "autoreconf failed"
+  fi
+}
+
+# build DIR [CONFIGURE-ARGS...]: configures (once) and builds out of tree.
+build() {
+  dir=$1; shift
+  mkdir -p "$dir"
+  if [ ! -f "$dir/Makefile" ]; then
+    log "configure $* (in ${dir#$TOP/})"
+    (cd "$dir" && "$TOP/configure" "$@" >configure.out 2>&1) || { cat "$dir/configure.out"; die "configure failed"; }
+    sed -n '/Plugins:/,$p' "$dir/configure.out"
+  fi
+  log "make (in ${dir#$TOP/})"
+  make -C "$dir" -j"$JOBS" >"$dir/make.out" 2>&1 || { tail -50 "$dir/make.out"; die "build failed"; }
+}
