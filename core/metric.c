@@ -5,14 +5,16 @@
  *   uint32_t fkeys[field_cap]    key offset (low 24 bits) | field type (high 8)
  *   uint32_t tags[2 * tag_cap]   key offset, value offset
  *   char     strings[str_cap]    NUL-terminated strings, referenced by offset
- * The data area follows the header in the same allocation until the metric
- * outgrows it; it then moves to a block of its own. twi_metric_pack() puts a
- * metric back into one exact-size block when it enters the output buffers,
- * where it may stay for a long time.
+ * The data area follows the 40-byte header in the same allocation. When a
+ * metric outgrows it, the data moves to a block of its own whose address is
+ * kept in the first bytes of the (now unused) inline area, so the header,
+ * and the caller's pointer, never move while a plugin builds the metric.
+ * twi_metric_pack() puts a metric back into one exact-size block when it
+ * enters the output buffers, where it may stay a long time.
  *
  * Offsets instead of pointers keep entries small (a field costs 12 bytes plus
- * its key) and let the areas move on growth without fix-ups. Replaced or
- * removed strings stay in the area as garbage until the next pack.
+ * its key) and let areas move without fix-ups. Replaced or removed strings
+ * stay in the area as garbage (flagged) until the next pack drops them.
  */
 #include "config.h"
 
@@ -28,33 +30,46 @@
 #define KEY_MASK 0x00ffffffu
 #define TYPE_SHIFT 24
 
+#define F_EXTERNAL 0x1u /* data lives in a block of its own */
+#define F_GARBAGE 0x2u  /* the string area holds dead strings */
+
 struct tower_metric {
   _Atomic uint32_t refs;
   uint16_t ntags, tag_cap;
   uint16_t nfields, field_cap;
-  uint8_t vtype;
-  uint8_t external; /* data is a block of its own */
+  uint8_t vtype, flags;
+  uint16_t spare;
   uint32_t str_used, str_cap;
   uint32_t name;
+  uint32_t gather_id; /* wraps after 4e9 gathers: only equality matters */
   int64_t time;
-  uint64_t gather_id;
-  char *data;
 };
 
+_Static_assert(sizeof(struct tower_metric) == 40, "metric header grew");
+
+static inline char *data(const tower_metric *m) {
+  char *inl = (char *)(uintptr_t)(m + 1);
+  if (!(m->flags & F_EXTERNAL))
+    return inl;
+  char *ext;
+  memcpy(&ext, inl, sizeof ext);
+  return ext;
+}
+
 static inline uint64_t *values(const tower_metric *m) {
-  return (uint64_t *)(void *)m->data;
+  return (uint64_t *)(void *)data(m);
 }
 
 static inline uint32_t *fkeys(const tower_metric *m) {
-  return (uint32_t *)(void *)(m->data + (size_t)m->field_cap * 8);
+  return (uint32_t *)(void *)(data(m) + (size_t)m->field_cap * 8);
 }
 
 static inline uint32_t *tags(const tower_metric *m) {
-  return (uint32_t *)(void *)(m->data + (size_t)m->field_cap * 12);
+  return (uint32_t *)(void *)(data(m) + (size_t)m->field_cap * 12);
 }
 
 static inline char *strings(const tower_metric *m) {
-  return m->data + (size_t)m->field_cap * 12 + (size_t)m->tag_cap * 8;
+  return data(m) + (size_t)m->field_cap * 12 + (size_t)m->tag_cap * 8;
 }
 
 static inline const char *str_at(const tower_metric *m, uint32_t off) {
@@ -65,25 +80,35 @@ static size_t data_size(size_t field_cap, size_t tag_cap, size_t str_cap) {
   return field_cap * 12 + tag_cap * 8 + str_cap;
 }
 
-static size_t align8(size_t n) {
-  return (n + 7) & ~(size_t)7;
+/* Bytes of a data area for these capacities: 8-aligned, and never smaller
+ * than the pointer an external block leaves in it. */
+static size_t area_bytes(size_t field_cap, size_t tag_cap, size_t str_cap) {
+  size_t n = (data_size(field_cap, tag_cap, str_cap) + 7) & ~(size_t)7;
+  return n < sizeof(char *) ? sizeof(char *) : n;
 }
 
 /* ---- construction ----------------------------------------------------- */
 
+static bool caps_ok(size_t field_cap, size_t tag_cap, size_t str_cap) {
+  return field_cap <= UINT16_MAX && tag_cap <= UINT16_MAX && str_cap < STR_LIMIT;
+}
+
+static void set_caps(tower_metric *m, size_t field_cap, size_t tag_cap, size_t bytes) {
+  m->field_cap = (uint16_t)field_cap;
+  m->tag_cap = (uint16_t)tag_cap;
+  m->str_cap = (uint32_t)(bytes - data_size(field_cap, tag_cap, 0));
+}
+
 static tower_metric *alloc_metric(size_t field_cap, size_t tag_cap, size_t str_cap) {
-  if (field_cap > UINT16_MAX || tag_cap > UINT16_MAX || str_cap >= STR_LIMIT)
+  if (!caps_ok(field_cap, tag_cap, str_cap))
     return NULL;
-  size_t dsize = align8(data_size(field_cap, tag_cap, str_cap));
-  tower_metric *m = malloc(sizeof(*m) + dsize);
+  size_t bytes = area_bytes(field_cap, tag_cap, str_cap);
+  tower_metric *m = malloc(sizeof(*m) + bytes);
   if (!m)
     return NULL;
   memset(m, 0, sizeof(*m));
   atomic_init(&m->refs, 1);
-  m->field_cap = (uint16_t)field_cap;
-  m->tag_cap = (uint16_t)tag_cap;
-  m->str_cap = (uint32_t)(dsize - data_size(field_cap, tag_cap, 0));
-  m->data = (char *)(m + 1);
+  set_caps(m, field_cap, tag_cap, bytes);
   return m;
 }
 
@@ -113,8 +138,9 @@ tower_metric *twi_metric_new_sized(const char *name, size_t name_len, int64_t ti
 tower_metric *tower_metric_new(const char *name, int64_t time_ns) {
   if (!name)
     return NULL;
-  /* Room for a typical small metric without regrowth. */
-  return twi_metric_new_sized(name, strlen(name), time_ns, 4, 8, 160);
+  /* Room for most metrics (cpu: 10 fields, 4 tags) without regrowth; the
+   * slack goes when the metric is packed into the output buffers. */
+  return twi_metric_new_sized(name, strlen(name), time_ns, 8, 16, 320);
 }
 
 /* Copies name, fields and tags of `src` into the empty areas of `dst`, whose
@@ -145,43 +171,34 @@ static void copy_content(tower_metric *dst, const tower_metric *src) {
   dst->gather_id = src->gather_id;
 }
 
-/* Moves the content into a data block of its own with at least the given
- * capacities, dropping garbage strings. The header (and so the caller's
- * pointer) stays where it is. */
-static int relocate(tower_metric *m, size_t field_cap, size_t tag_cap, size_t str_cap) {
-  if (field_cap > UINT16_MAX || tag_cap > UINT16_MAX || str_cap >= STR_LIMIT)
-    return -E2BIG;
-  size_t dsize = align8(data_size(field_cap, tag_cap, str_cap));
-  char *nd = malloc(dsize);
-  if (!nd)
-    return -ENOMEM;
-  /* A header-only view of the old areas to copy from. */
-  tower_metric old;
-  memset(&old, 0, sizeof old);
-  old.data = m->data;
-  old.field_cap = m->field_cap;
-  old.tag_cap = m->tag_cap;
-  old.nfields = m->nfields;
-  old.ntags = m->ntags;
-  old.name = m->name;
-  old.vtype = m->vtype;
-  old.time = m->time;
-  old.gather_id = m->gather_id;
-  bool was_external = m->external;
+/* Copies the areas of `src` (without garbage) into `dst`'s areas as they
+ * are: offsets stay valid, so no string is touched one by one. */
+static void copy_areas(tower_metric *dst, const tower_metric *src) {
+  memcpy(values(dst), values(src), (size_t)src->nfields * 8);
+  memcpy(fkeys(dst), fkeys(src), (size_t)src->nfields * 4);
+  memcpy(tags(dst), tags(src), (size_t)src->ntags * 8);
+  memcpy(strings(dst), strings(src), src->str_used);
+  dst->str_used = src->str_used;
+  dst->name = src->name;
+  dst->nfields = src->nfields;
+  dst->ntags = src->ntags;
+  dst->vtype = src->vtype;
+  dst->time = src->time;
+  dst->gather_id = src->gather_id;
+}
 
-  m->data = nd;
-  m->field_cap = (uint16_t)field_cap;
-  m->tag_cap = (uint16_t)tag_cap;
-  m->str_cap = (uint32_t)(dsize - data_size(field_cap, tag_cap, 0));
-  copy_content(m, &old);
-  if (was_external)
-    free(old.data);
-  m->external = 1;
-  return 0;
+/* Copies everything into `dst`, dropping garbage when there is any. */
+static void copy_all(tower_metric *dst, const tower_metric *src) {
+  if (src->flags & F_GARBAGE)
+    copy_content(dst, src);
+  else
+    copy_areas(dst, src);
 }
 
 /* Live string bytes: what the area holds once garbage is dropped. */
 static size_t live_str_bytes(const tower_metric *m) {
+  if (!(m->flags & F_GARBAGE))
+    return m->str_used;
   size_t n = strlen(str_at(m, m->name)) + 1;
   for (size_t i = 0; i < m->nfields; i++) {
     uint32_t k = fkeys(m)[i];
@@ -192,6 +209,37 @@ static size_t live_str_bytes(const tower_metric *m) {
   for (size_t i = 0; i < 2u * m->ntags; i++)
     n += strlen(str_at(m, tags(m)[i])) + 1;
   return n;
+}
+
+/* Moves the content into a data block of its own with the given capacities.
+ * The header, and so the caller's pointer, stays where it is. */
+static int relocate(tower_metric *m, size_t field_cap, size_t tag_cap, size_t str_cap) {
+  if (!caps_ok(field_cap, tag_cap, str_cap))
+    return -E2BIG;
+  size_t bytes = area_bytes(field_cap, tag_cap, str_cap);
+  char *nd = malloc(bytes);
+  if (!nd)
+    return -ENOMEM;
+  /* A view of the new block through a scratch header, filled from m. */
+  struct {
+    tower_metric h;
+    char *ext;
+  } view;
+  memset(&view.h, 0, sizeof view.h);
+  view.h.flags = F_EXTERNAL;
+  view.ext = nd;
+  set_caps(&view.h, field_cap, tag_cap, bytes);
+  copy_all(&view.h, m);
+  if (m->flags & F_EXTERNAL)
+    free(data(m));
+  m->field_cap = view.h.field_cap;
+  m->tag_cap = view.h.tag_cap;
+  m->str_cap = view.h.str_cap;
+  m->str_used = view.h.str_used;
+  m->name = view.h.name;
+  m->flags = F_EXTERNAL;
+  memcpy(m + 1, &nd, sizeof nd);
+  return 0;
 }
 
 static size_t grow_to(size_t cap, size_t need) {
@@ -221,17 +269,35 @@ static int reserve(tower_metric *m, size_t more_fields, size_t more_tags, size_t
   return relocate(m, fc, tc, sc);
 }
 
+/* Slides the areas of an inline metric down to their exact sizes (no
+ * garbage), so the block can shrink with realloc. */
+static void compact_inline(tower_metric *m) {
+  char *d = data(m);
+  size_t nf = m->nfields, nt = m->ntags;
+  memmove(d + nf * 8, fkeys(m), nf * 4);
+  memmove(d + nf * 12, tags(m), nt * 8);
+  memmove(d + nf * 12 + nt * 8, strings(m), m->str_used);
+  set_caps(m, nf, nt, area_bytes(nf, nt, m->str_used));
+}
+
 int twi_metric_pack(tower_metric **pm) {
   tower_metric *m = *pm;
   size_t live = live_str_bytes(m);
-  size_t slack = (size_t)(m->field_cap - m->nfields) * 12 + (size_t)(m->tag_cap - m->ntags) * 8 +
-                 (m->str_cap - live);
-  if (!m->external && slack < 32)
+  size_t exact = area_bytes(m->nfields, m->ntags, live);
+  size_t now = data_size(m->field_cap, m->tag_cap, m->str_cap);
+  bool inline_clean = !(m->flags & (F_EXTERNAL | F_GARBAGE));
+  if (inline_clean && now < exact + 32)
+    return 0; /* not worth a call to the allocator */
+  if (inline_clean) {
+    compact_inline(m);
+    tower_metric *r = realloc(m, sizeof *m + exact);
+    *pm = r ? r : m; /* a failed shrink leaves a valid, larger block */
     return 0;
+  }
   tower_metric *n = alloc_metric(m->nfields, m->ntags, live);
   if (!n)
     return -ENOMEM;
-  copy_content(n, m);
+  copy_all(n, m);
   tower_metric_free(m);
   *pm = n;
   return 0;
@@ -242,7 +308,7 @@ tower_metric *tower_metric_clone(const tower_metric *m) {
     return NULL;
   tower_metric *n = alloc_metric(m->nfields, m->ntags, live_str_bytes(m));
   if (n)
-    copy_content(n, m);
+    copy_all(n, m);
   return n;
 }
 
@@ -251,8 +317,8 @@ void tower_metric_free(tower_metric *m) {
     return;
   if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
     return;
-  if (m->external)
-    free(m->data);
+  if (m->flags & F_EXTERNAL)
+    free(data(m));
   free(m);
 }
 
@@ -270,12 +336,11 @@ bool tower_metric_is_shared(const tower_metric *m) {
 }
 
 size_t twi_metric_bytes(const tower_metric *m) {
-  size_t d = align8(data_size(m->field_cap, m->tag_cap, m->str_cap));
-  return sizeof(*m) + d;
+  return sizeof(*m) + area_bytes(m->field_cap, m->tag_cap, m->str_cap);
 }
 
 void twi_metric_set_gather_id(tower_metric *m, uint64_t id) {
-  m->gather_id = id;
+  m->gather_id = (uint32_t)id;
 }
 
 /* ---- reading ---------------------------------------------------------- */
@@ -431,6 +496,7 @@ int tower_metric_set_name(tower_metric *m, const char *name) {
   if ((rc = reserve(m, 0, 0, len + 1)))
     return rc;
   m->name = put_str(m, name, len);
+  m->flags |= F_GARBAGE; /* the old name */
   return 0;
 }
 
@@ -464,6 +530,7 @@ int tower_metric_add_tag_n(tower_metric *m, const char *key, size_t klen, const 
     if ((rc = reserve(m, 0, 0, vlen + 1)))
       return rc;
     tags(m)[2 * i + 1] = put_str(m, value, vlen);
+    m->flags |= F_GARBAGE; /* the old value */
     return 0;
   }
   if ((rc = reserve(m, 0, 1, klen + vlen + 2)))
@@ -495,6 +562,7 @@ int tower_metric_remove_tag(tower_metric *m, const char *key) {
   uint32_t *t = tags(m);
   memmove(&t[2 * i], &t[2 * i + 2], (m->ntags - (size_t)i - 1) * 2 * sizeof *t);
   m->ntags--;
+  m->flags |= F_GARBAGE;
   return 0;
 }
 
@@ -518,8 +586,11 @@ static int put_field(tower_metric *m, const char *key, size_t klen, uint8_t type
     fkeys(m)[at] = put_str(m, key, klen);
     m->nfields++;
     i = (ptrdiff_t)at;
-  } else if (sbytes && (rc = reserve(m, 0, 0, sbytes))) {
-    return rc;
+  } else {
+    if (sbytes && (rc = reserve(m, 0, 0, sbytes)))
+      return rc;
+    if ((fkeys(m)[i] >> TYPE_SHIFT) == TOWER_FIELD_STRING)
+      m->flags |= F_GARBAGE; /* the old string value */
   }
   if (type == TOWER_FIELD_STRING)
     v = put_str(m, s, slen);
@@ -577,5 +648,6 @@ int tower_metric_remove_field(tower_metric *m, const char *key) {
   memmove(&values(m)[i], &values(m)[i + 1], n * sizeof(uint64_t));
   memmove(&fkeys(m)[i], &fkeys(m)[i + 1], n * sizeof(uint32_t));
   m->nfields--;
+  m->flags |= F_GARBAGE;
   return 0;
 }
