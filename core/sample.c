@@ -122,15 +122,16 @@ void twi_sample_plugin(FILE *f, const twi_plugin *p, bool active) {
   twi_block_tables(d, p->options, tables);
   if (d->flags & (TOWER_PLUGIN_PARSER | TOWER_PLUGIN_SERIALIZER))
     print_option(f, &tables[1][0], indent, false); /* data_format */
+  const char *kind_opts = d->kind == TOWER_INPUT    ? ", interval, precision, collection_jitter"
+                          : d->kind == TOWER_OUTPUT ? ", flush_interval, flush_jitter,"
+                                                      " metric_batch_size, metric_buffer_limit"
+                                                    : ", order";
   fprintf(f,
           "  %s  # Common options: alias, log_level, tags, name_override, name_prefix,\n"
           "  %s  # name_suffix, namepass, namedrop, tagpass, tagdrop, fieldinclude,\n"
-          "  %s  # fieldexclude, taginclude, tagexclude%s (see tower.conf(5)).\n",
-          c, c, c,
-          d->kind == TOWER_INPUT    ? ", interval, precision, collection_jitter"
-          : d->kind == TOWER_OUTPUT ? ", flush_interval, flush_jitter, metric_batch_size,\n"
-                                      "    #   metric_buffer_limit"
-                                    : ", order");
+          "  %s  # fieldexclude, taginclude, tagexclude%s\n"
+          "  %s  # (see tower.conf(5)).\n",
+          c, c, c, kind_opts, c);
   fprintf(f, "  %s}", c);
 }
 
