@@ -152,11 +152,11 @@ static int csv_serialize(tower_serializer *s, const tower_metric *m, tower_buf *
 
 /* Logs a bad option: at its line in the config file when there is one. */
 static int option_error(const tower_serializer *s, const tower_config *cfg, const char *key,
-                        const char *what, const char *value) {
+                        const char *value, const char *what) {
   if (cfg)
-    return tower_config_error(cfg, tower_config_setting(cfg, key), "%s \"%s\": %s", key, value,
-                              what);
-  tower_error(s->ctx, "%s \"%s\": %s", key, value, what);
+    return tower_config_error(cfg, tower_config_setting(cfg, key), "invalid %s \"%s\": %s", key,
+                              value, what);
+  tower_error(s->ctx, "invalid %s \"%s\": %s", key, value, what);
   return -EINVAL;
 }
 
@@ -197,8 +197,7 @@ static void csv_fini(tower_serializer *s) {
   s->state = NULL;
 }
 
-int twi_csv_serializer_new(const tower_ctx *ctx, const twi_csv_options *o,
-                           tower_serializer **out) {
+int twi_csv_serializer_new(const tower_ctx *ctx, const twi_csv_options *o, tower_serializer **out) {
   static const twi_csv_options defaults = {0};
   tower_serializer *s = calloc(1, sizeof *s);
   if (!s)

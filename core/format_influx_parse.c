@@ -32,6 +32,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "format_influx.h"
 #include "metric_internal.h"
@@ -43,6 +46,11 @@
 
 /* Longest key or value quoted in an error message. */
 #define QUOTE_MAX 64
+
+/* Token table and scratch sizes kept between lines; a longer line's are
+ * released after it, so one odd line does not pin megabytes. */
+#define KEEP_TOKS 1024
+#define KEEP_SCRATCH 65536
 
 /* Byte classes for the scanners. */
 enum {
@@ -60,15 +68,17 @@ static const unsigned char cls[256] = {
     [' '] = C_SPACE, [','] = C_COMMA, ['='] = C_EQ, ['\\'] = C_BSL, [0] = C_NUL, ['"'] = C_QUOTE,
 };
 
-static unsigned char class_of(char c) { return cls[(unsigned char)c]; }
+static unsigned char class_of(char c) {
+  return cls[(unsigned char)c];
+}
 
 /* One tag or field of the line: offsets into the line. */
 typedef struct lp_tok {
   uint32_t k, klen, v, vlen;
-  uint64_t raw;     /* numeric and bool fields: the value's bits */
-  uint8_t type;     /* 0 for a tag, else the tower_field_type */
-  uint8_t kesc;     /* the key holds a backslash */
-  uint8_t vesc;     /* the value holds an escape */
+  uint64_t raw; /* numeric and bool fields: the value's bits */
+  uint8_t type; /* 0 for a tag, else the tower_field_type */
+  uint8_t kesc; /* the key holds a backslash */
+  uint8_t vesc; /* the value holds an escape */
 } lp_tok;
 
 typedef struct lp_state {
@@ -112,7 +122,8 @@ int twi_influx_parser_init(tower_parser *p, const tower_config *cfg) {
     free(st);
     p->state = NULL;
     return tower_config_error(cfg, tower_config_setting(cfg, "influx_timestamp_precision"),
-                              "influx_timestamp_precision must be 1ns, 1us, 1ms or 1s");
+                              "influx_timestamp_precision must be 1ns, 1us, 1ms or 1s, not %lld ns",
+                              (long long)prec);
   }
   return 0;
 }
@@ -149,15 +160,44 @@ static lp_tok *push_tok(lp_state *st, const lp_line *L) {
   return t;
 }
 
-static int qlen(size_t n) { return n > QUOTE_MAX ? QUOTE_MAX : (int)n; }
+static int qlen(size_t n) {
+  return n > QUOTE_MAX ? QUOTE_MAX : (int)n;
+}
 
 /* ---- scanning --------------------------------------------------------- */
+
+#ifdef __SSE2__
+/* Skips bytes that are neither separators, backslash nor NUL, 16 at a time
+ * while 16 remain in the line. */
+static size_t skip_plain(const char *s, size_t i, size_t len, unsigned stop) {
+  const __m128i comma = _mm_set1_epi8(','), space = _mm_set1_epi8(' '), eq = _mm_set1_epi8('=');
+  const __m128i bsl = _mm_set1_epi8('\\'), zero = _mm_setzero_si128();
+  for (; i + 16 <= len; i += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+    __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, space)),
+                             _mm_or_si128(_mm_cmpeq_epi8(v, bsl), _mm_cmpeq_epi8(v, zero)));
+    if (stop & C_EQ)
+      m = _mm_or_si128(m, _mm_cmpeq_epi8(v, eq));
+    unsigned bits = (unsigned)_mm_movemask_epi8(m);
+    if (bits)
+      return i + (size_t)__builtin_ctz(bits);
+  }
+  return i;
+}
+#else
+static size_t skip_plain(const char *s, size_t i, size_t len, unsigned stop) {
+  (void)s;
+  (void)len;
+  (void)stop;
+  return i;
+}
+#endif
 
 /* End of the token at s[i]: the first byte of class `stop` that no
  * backslash escapes, a NUL, or the end of the line. Sets *esc when the token
  * holds a backslash. */
 static size_t scan_token(const char *s, size_t i, size_t len, unsigned stop, uint8_t *esc) {
-  for (; i < len; i++) {
+  for (i = skip_plain(s, i, len, stop); i < len; i++) {
     unsigned c = class_of(s[i]);
     if (!(c & (stop | C_BSL | C_NUL)))
       continue;
@@ -170,7 +210,9 @@ static size_t scan_token(const char *s, size_t i, size_t len, unsigned stop, uin
   return i;
 }
 
-static bool nul_at(const lp_line *L, size_t i) { return i < L->len && L->s[i] == '\0'; }
+static bool nul_at(const lp_line *L, size_t i) {
+  return i < L->len && L->s[i] == '\0';
+}
 
 static int nul_error(tower_parser *p, size_t i) {
   return twi_parser_error(p, i + 1, "NUL byte in line");
@@ -220,8 +262,14 @@ static int scan_tag(tower_parser *p, lp_tok *t, lp_line *L, size_t *pi) {
   return 0;
 }
 
+static int too_many(tower_parser *p, size_t i, const char *what) {
+  return twi_parser_error(p, i + 1, "too many %s: a metric holds at most %u", what, MAX_ITEMS);
+}
+
 static int scan_tags(tower_parser *p, lp_state *st, lp_line *L, size_t *pi) {
   while (*pi < L->len && L->s[*pi] == ',') {
+    if (L->ntags == MAX_ITEMS)
+      return too_many(p, *pi, "tags");
     lp_tok *t = push_tok(st, L);
     if (!t)
       return oom(p);
@@ -251,8 +299,8 @@ static int scan_string(tower_parser *p, lp_tok *t, const lp_line *L, size_t v, s
     }
   }
   if (i == L->len)
-    return twi_parser_error(p, v + 1, "unterminated string value for field \"%.*s\"",
-                            qlen(t->klen), s + t->k);
+    return twi_parser_error(p, v + 1, "unterminated string value for field \"%.*s\"", qlen(t->klen),
+                            s + t->k);
   t->type = TOWER_FIELD_STRING;
   t->v = (uint32_t)(v + 1);
   t->vlen = (uint32_t)(i - v - 1);
@@ -261,8 +309,8 @@ static int scan_string(tower_parser *p, lp_tok *t, const lp_line *L, size_t v, s
 }
 
 static int parse_bool(tower_parser *p, lp_tok *t, const char *s, size_t v, size_t n) {
-  static const char *const words[] = {"t",     "T",    "true", "True",  "TRUE",
-                                      "f",     "F",    "false", "False", "FALSE"};
+  static const char *const words[] = {"t", "T", "true",  "True",  "TRUE",
+                                      "f", "F", "false", "False", "FALSE"};
   for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
     if (strlen(words[i]) == n && memcmp(words[i], s + v, n) == 0) {
       t->type = TOWER_FIELD_BOOL;
@@ -275,8 +323,8 @@ static int parse_bool(tower_parser *p, lp_tok *t, const char *s, size_t v, size_
 }
 
 /* Reports a bad number: kind "integer", "unsigned" or "float"/"number". */
-static int number_error(tower_parser *p, const lp_tok *t, const char *s, size_t v, size_t n,
-                        int rc, const char *kind) {
+static int number_error(tower_parser *p, const lp_tok *t, const char *s, size_t v, size_t n, int rc,
+                        const char *kind) {
   if (rc == -ENOMEM)
     return oom(p);
   if (rc == -ERANGE)
@@ -290,12 +338,12 @@ static int parse_number(tower_parser *p, lp_tok *t, const char *s, size_t v, siz
   int rc;
   if (s[v + n - 1] == 'i') {
     int64_t x;
-    if ((rc = twi_parse_int64(s + v, n - 1, &x)))
+    if ((rc = twi_parse_int64_inline(s + v, n - 1, &x)))
       return number_error(p, t, s, v, n, rc, "integer");
     t->type = TOWER_FIELD_INT;
     t->raw = (uint64_t)x;
   } else if (s[v + n - 1] == 'u') {
-    if ((rc = twi_parse_uint64(s + v, n - 1, &t->raw)))
+    if ((rc = twi_parse_uint64_inline(s + v, n - 1, &t->raw)))
       return number_error(p, t, s, v, n, rc, "unsigned");
     t->type = TOWER_FIELD_UINT;
   } else {
@@ -353,6 +401,8 @@ static int scan_field(tower_parser *p, lp_tok *t, lp_line *L, size_t *pi) {
 
 static int scan_fields(tower_parser *p, lp_state *st, lp_line *L, size_t *pi) {
   for (;;) {
+    if (L->nfields == MAX_ITEMS)
+      return too_many(p, *pi, "fields");
     lp_tok *t = push_tok(st, L);
     if (!t)
       return oom(p);
@@ -380,11 +430,10 @@ static int scan_time(tower_parser *p, const lp_state *st, lp_line *L, size_t i) 
   i = skip_spaces(s, i, L->len);
   if (i == L->len)
     return 0;
-  size_t e = i;
-  while (e < L->len && s[e] != ' ')
-    e++;
+  const char *sp = memchr(s + i, ' ', L->len - i);
+  size_t e = sp ? (size_t)(sp - s) : L->len;
   int64_t ts;
-  int rc = twi_parse_int64(s + i, e - i, &ts);
+  int rc = twi_parse_int64_inline(s + i, e - i, &ts);
   if (rc == -EINVAL)
     return twi_parser_error(p, i + 1, "invalid timestamp \"%.*s\"", qlen(e - i), s + i);
   /* INT64_MIN is TOWER_TIME_UNSET, so it is out of range too. */
@@ -489,9 +538,6 @@ static tower_metric *new_metric(const lp_line *L, char *buf) {
 }
 
 static int build(tower_parser *p, lp_state *st, const lp_line *L) {
-  if (L->ntags > MAX_ITEMS || L->nfields > MAX_ITEMS)
-    return twi_parser_error(p, 0, "%zu tags and %zu fields: a metric holds at most %u of each",
-                            L->ntags, L->nfields, MAX_ITEMS);
   if (L->name_len + 1 + L->str_bytes > MAX_STR_BYTES)
     return twi_parser_error(p, 0, "line holds more than %u bytes of names and values",
                             MAX_STR_BYTES);
@@ -513,6 +559,19 @@ static int build(tower_parser *p, lp_state *st, const lp_line *L) {
   return twi_parser_emit(p, m);
 }
 
+static void trim_state(lp_state *st) {
+  if (st->tok_cap > KEEP_TOKS) {
+    free(st->tok);
+    st->tok = NULL;
+    st->tok_cap = 0;
+  }
+  if (st->scratch_cap > KEEP_SCRATCH) {
+    free(st->scratch);
+    st->scratch = NULL;
+    st->scratch_cap = 0;
+  }
+}
+
 int twi_influx_parse_line(tower_parser *p, const char *line, size_t len) {
   size_t i = 0;
   while (i < len && (line[i] == ' ' || line[i] == '\t'))
@@ -524,5 +583,9 @@ int twi_influx_parse_line(tower_parser *p, const char *line, size_t len) {
   lp_line L = {.s = line, .len = len, .time = TOWER_TIME_UNSET};
   lp_state *st = p->state;
   int rc = scan_line(p, st, &L, i);
-  return rc ? rc : build(p, st, &L);
+  if (!rc)
+    rc = build(p, st, &L);
+  if (st->tok_cap > KEEP_TOKS || st->scratch_cap > KEEP_SCRATCH)
+    trim_state(st);
+  return rc;
 }

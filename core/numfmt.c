@@ -58,7 +58,9 @@ static const char digit_pairs[201] = "00010203040506070809"
 static locale_t c_locale;
 static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
 
-static void c_locale_init(void) { c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0); }
+static void c_locale_init(void) {
+  c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
 
 /* Switches this thread to the C locale; returns what to restore (0 when the
  * C locale could not be created and nothing changed). */
@@ -140,12 +142,40 @@ static bool is_pow2(double v) {
 #ifdef __SIZEOF_INT128__
 typedef unsigned __int128 u128;
 
+static const uint64_t pow10_u64[20] = {1ull,
+                                       10ull,
+                                       100ull,
+                                       1000ull,
+                                       10000ull,
+                                       100000ull,
+                                       1000000ull,
+                                       10000000ull,
+                                       100000000ull,
+                                       1000000000ull,
+                                       10000000000ull,
+                                       100000000000ull,
+                                       1000000000000ull,
+                                       10000000000000ull,
+                                       100000000000000ull,
+                                       1000000000000000ull,
+                                       10000000000000000ull,
+                                       100000000000000000ull,
+                                       1000000000000000000ull,
+                                       10000000000000000000ull};
+
+/* x * 10^k: one 64x64 multiplication below 10^20. */
+static u128 times_pow10(uint64_t x, int k) {
+  return k < 20 ? (u128)x * pow10_u64[k] : (u128)x * pow10_u64[19] * pow10_u64[k - 19];
+}
+
 /* The fast path, exact. v = m * 2^e, and strtod() maps to v every decimal
  * strictly inside (v - ulp/2, v + ulp/2), the ends too when m is even
  * (ties go to even). Scaled by 2^s (s = 2 - e) and 10^k the interval ends
  * and v are integers, and for 2^-73 <= v < 2^53 and k <= 21 they fit in 128
  * bits. For k = 0, 1, 2... the first k whose scaled interval holds an
- * integer n gives the fewest digits; of those n the one nearest v. */
+ * integer n gives the fewest digits; of those n the one nearest v. (A
+ * binary search over k, valid since k + 1 works whenever k does, measured
+ * slower: most values stop at a small k.) */
 static bool shortest_fast(decimal *dec, double v) {
   uint64_t bits;
   memcpy(&bits, &v, sizeof bits);
@@ -156,13 +186,13 @@ static bool shortest_fast(decimal *dec, double v) {
   bool incl = (m & 1) == 0;
   unsigned s = (unsigned)(2 - e);
   u128 mask = ((u128)1 << s) - 1, half = (u128)1 << (s - 1);
-  u128 lo = 4 * (u128)m - (is_pow2(v) ? 1 : 2), hi = 4 * (u128)m + 2, scale = 1;
-  for (int k = 0; k <= 21; k++, lo *= 10, hi *= 10, scale *= 10) {
+  u128 lo = 4 * (u128)m - (is_pow2(v) ? 1 : 2), hi = 4 * (u128)m + 2;
+  for (int k = 0; k <= 21; k++, lo *= 10, hi *= 10) {
     u128 nmin = (lo >> s) + ((incl && (lo & mask) == 0) ? 0 : 1);
     u128 nmax = (hi >> s) - ((!incl && (hi & mask) == 0) ? 1 : 0);
     if (nmin > nmax)
       continue;
-    u128 mid = 4 * (u128)m * scale, q = mid >> s, r = mid & mask;
+    u128 mid = times_pow10(4 * m, k), q = mid >> s, r = mid & mask;
     u128 n = q + (r > half || (r == half && (q & 1)));
     n = n < nmin ? nmin : n > nmax ? nmax : n;
     decimal_from(dec, (uint64_t)n, k);
@@ -198,7 +228,7 @@ static void decimal_to_e(char *s, const decimal *dec) {
   memcpy(s, dec->d + 1, (size_t)dec->nd - 1);
   s += dec->nd - 1;
   *s++ = 'e';
-  sprintf(s, "%d", dec->x);
+  twi_fmt_int64(s, dec->x);
 }
 
 /* The next decimal up with `prec` digits: dec + 10^(x - prec + 1). */
@@ -326,37 +356,16 @@ int tower_format_float(tower_buf *out, double v) {
 
 /* ---- parsing ---------------------------------------------------------- */
 
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 int twi_parse_uint64(const char *s, size_t len, uint64_t *out) {
-  if (len == 0)
-    return -EINVAL;
-  uint64_t v = 0;
-  bool overflow = false;
-  for (size_t i = 0; i < len; i++) {
-    if (!is_digit(s[i]))
-      return -EINVAL;
-    unsigned d = (unsigned)(s[i] - '0');
-    if (v > (UINT64_MAX - d) / 10)
-      overflow = true; /* keep scanning: a syntax error wins over range */
-    v = v * 10 + d;
-  }
-  if (overflow)
-    return -ERANGE;
-  *out = v;
-  return 0;
+  return twi_parse_uint64_inline(s, len, out);
 }
 
 int twi_parse_int64(const char *s, size_t len, int64_t *out) {
-  bool neg = len > 0 && s[0] == '-';
-  uint64_t u;
-  int rc = twi_parse_uint64(s + neg, len - neg, &u);
-  if (rc)
-    return rc;
-  if (u > (uint64_t)INT64_MAX + neg)
-    return -ERANGE;
-  *out = neg ? (int64_t)(0 - u) : (int64_t)u;
-  return 0;
+  return twi_parse_int64_inline(s, len, out);
 }
 
 /* What a float's text holds, read in one pass. */
@@ -367,24 +376,29 @@ typedef struct float_scan {
   bool neg;
 } float_scan;
 
-/* Reads the digits of s[*i..len) into f; returns how many digits there were.
- * Fraction digits lower exp10, integer digits beyond the 19 kept raise it. */
-static size_t scan_digits(const char *s, size_t *i, size_t len, float_scan *f, bool fraction,
-                          int *nsig) {
-  size_t start = *i;
-  for (; *i < len && is_digit(s[*i]); (*i)++) {
-    unsigned d = (unsigned)(s[*i] - '0');
-    if (*nsig < 19) {
-      f->mant = f->mant * 10 + d;
-      if (f->mant)
-        (*nsig)++;
-      f->exp10 -= fraction;
+/* Reads the digits at s[i..len) into f; returns the index after them.
+ * Fraction digits lower exp10; integer digits past the 19 kept raise it. */
+static inline size_t scan_digits(const char *s, size_t i, size_t len, float_scan *f, int fraction,
+                                 int *nsig) {
+  uint64_t mant = f->mant;
+  int n = *nsig, exp10 = f->exp10;
+  for (; i < len; i++) {
+    unsigned d = (unsigned)(unsigned char)s[i] - '0';
+    if (d > 9)
+      break;
+    if (n < 19) {
+      mant = mant * 10 + d;
+      n += mant != 0;
+      exp10 -= fraction;
     } else {
       f->truncated |= d != 0;
-      f->exp10 += !fraction;
+      exp10 += !fraction;
     }
   }
-  return *i - start;
+  f->mant = mant;
+  f->exp10 = exp10;
+  *nsig = n;
+  return i;
 }
 
 /* Reads an exponent "[eE][+-]?d+" at s[*i]; false on a malformed one. */
@@ -406,17 +420,14 @@ static bool scan_exponent(const char *s, size_t *i, size_t len, float_scan *f) {
 
 /* Checks the grammar and reads the mantissa; false on a syntax error. */
 static bool scan_float(const char *s, size_t len, float_scan *f) {
-  size_t i = 0;
   int nsig = 0;
-  memset(f, 0, sizeof *f);
-  if (i < len && s[i] == '-') {
-    f->neg = true;
-    i++;
-  }
-  size_t ndig = scan_digits(s, &i, len, f, false, &nsig);
+  *f = (float_scan){.neg = len > 0 && s[0] == '-'};
+  size_t start = f->neg, i = scan_digits(s, start, len, f, 0, &nsig);
+  size_t ndig = i - start;
   if (i < len && s[i] == '.') {
-    i++;
-    ndig += scan_digits(s, &i, len, f, true, &nsig);
+    size_t fstart = i + 1;
+    i = scan_digits(s, fstart, len, f, 1, &nsig);
+    ndig += i - fstart;
   }
   if (ndig == 0 || !scan_exponent(s, &i, len, f))
     return false;
@@ -440,6 +451,51 @@ static int parse_double_slow(const char *s, size_t len, double *out) {
   return 0;
 }
 
+#ifdef __SIZEOF_INT128__
+/* mant / 10^k correctly rounded, without strtod, for the 16-19 digit
+ * mantissas Clinger's fast path cannot take (computed values such as
+ * 97.23618090452261). The double quotient is within an ulp or so of the
+ * answer; scaled by 2^(2-e2) * 10^k, it and the midpoints to its neighbours
+ * are integers, and comparing them in 128 bits moves it to the nearest
+ * double (ties to even). False when the numbers would not fit (k > 21,
+ * results outside roughly [2^-10, 2^54)). */
+static bool div_pow10_exact(uint64_t mant, int k, double *out) {
+  if (k > 21 || mant == 0)
+    return false;
+  u128 scale = times_pow10(1, k);
+  int mbits = 64 - __builtin_clzll(mant);
+  double x = (double)mant / pow10_tab[k];
+  for (int iter = 0; iter < 4; iter++) {
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    int be = (int)(bits >> 52 & 0x7ff), sh = 2 - (be - 1075);
+    if (be == 0 || sh < 0 || mbits + sh > 127)
+      return false;
+    uint64_t m2 = (bits & 0xfffffffffffffull) | 1ull << 52;
+    u128 d = (u128)mant << sh;
+    u128 hi = (u128)(4 * m2 + 2) * scale, lo = (u128)(4 * m2 - (is_pow2(x) ? 1 : 2)) * scale;
+    bool odd = m2 & 1;
+    if (d > hi || (d == hi && odd))
+      bits++;
+    else if (d < lo || (d == lo && odd))
+      bits--;
+    else {
+      *out = x;
+      return true;
+    }
+    memcpy(&x, &bits, sizeof x);
+  }
+  return false;
+}
+#else
+static bool div_pow10_exact(uint64_t mant, int k, double *out) {
+  (void)mant;
+  (void)k;
+  (void)out;
+  return false;
+}
+#endif
+
 int twi_parse_double(const char *s, size_t len, double *out) {
   float_scan f;
   if (!scan_float(s, len, &f))
@@ -455,6 +511,11 @@ int twi_parse_double(const char *s, size_t len, double *out) {
 #endif
   if (f.mant == 0 && !f.truncated) {
     *out = f.neg ? -0.0 : 0.0;
+    return 0;
+  }
+  double v;
+  if (!f.truncated && f.exp10 <= 0 && div_pow10_exact(f.mant, -f.exp10, &v)) {
+    *out = f.neg ? -v : v;
     return 0;
   }
   return parse_double_slow(s, len, out);

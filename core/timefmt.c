@@ -25,12 +25,9 @@
 #define NS_PER_S 1000000000LL
 
 static const char *const format_names[] = {
-    [TWI_TIME_UNIX] = "unix",
-    [TWI_TIME_UNIX_MS] = "unix_ms",
-    [TWI_TIME_UNIX_US] = "unix_us",
-    [TWI_TIME_UNIX_NS] = "unix_ns",
-    [TWI_TIME_RFC3339] = "rfc3339",
-    [TWI_TIME_RFC3339NANO] = "rfc3339nano",
+    [TWI_TIME_UNIX] = "unix",       [TWI_TIME_UNIX_MS] = "unix_ms",
+    [TWI_TIME_UNIX_US] = "unix_us", [TWI_TIME_UNIX_NS] = "unix_ns",
+    [TWI_TIME_RFC3339] = "rfc3339", [TWI_TIME_RFC3339NANO] = "rfc3339nano",
 };
 
 /* Nanoseconds per unit of the Unix formats. */
@@ -48,7 +45,9 @@ int twi_time_format_id(const char *name) {
   return -1;
 }
 
-bool tower_time_format_valid(const char *format) { return twi_time_format_id(format) >= 0; }
+bool tower_time_format_valid(const char *format) {
+  return twi_time_format_id(format) >= 0;
+}
 
 /* ---- calendar --------------------------------------------------------- */
 
@@ -79,7 +78,9 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
   *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-static bool is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+static bool is_leap(int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 static unsigned days_in_month(int64_t y, unsigned m) {
   static const unsigned char mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -97,8 +98,14 @@ static char *put2(char *p, unsigned v) {
 /* "YYYY-MM-DDTHH:MM:SS[.fffffffff]Z"; int64 ns always fall in years
  * 1677..2262, so the year has four digits. */
 static size_t fmt_rfc3339(char *buf, int64_t ns, bool nano) {
-  int64_t sec = floor_div(ns, NS_PER_S);
-  unsigned frac = (unsigned)(ns - sec * NS_PER_S);
+  /* Not ns - sec * NS_PER_S: for INT64_MIN (TOWER_TIME_UNSET) the product
+   * overflows. */
+  int64_t sec = ns / NS_PER_S, rem = ns % NS_PER_S;
+  if (rem < 0) {
+    sec--;
+    rem += NS_PER_S;
+  }
+  unsigned frac = (unsigned)rem;
   int64_t days = floor_div(sec, 86400);
   unsigned sod = (unsigned)(sec - days * 86400);
   int64_t y;
@@ -218,6 +225,11 @@ static int parse_rfc3339(const char *s, size_t len, int64_t *out) {
   if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
     return -EINVAL;
   int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
+  if (secs < 0 && frac > 0) {
+    /* Borrow a second so that the first second above INT64_MIN fits. */
+    secs++;
+    frac -= NS_PER_S;
+  }
   int64_t ns;
   if (__builtin_mul_overflow(secs, NS_PER_S, &ns) || __builtin_add_overflow(ns, frac, &ns))
     return -EINVAL;

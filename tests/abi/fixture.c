@@ -21,6 +21,7 @@ static const tower_option options[] = {
 static int fixture_init(tower_ctx *ctx, const tower_config *cfg, void **state) {
   (void)ctx;
 #ifdef FIXTURE_INIT_FAILS
+  (void)state;
   return tower_config_error(cfg, tower_config_setting(cfg, "greeting"),
                             "the fixture refuses to start");
 #else

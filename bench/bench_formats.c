@@ -1,0 +1,215 @@
+/* Throughput of the built-in data formats: line protocol parse and
+ * serialize, CSV serialize, float formatting.
+ *
+ * Usage: bench_formats [seconds per case, default 0.5]
+ *
+ * Each case repeats its operation in batches until the time is spent and
+ * prints ns per operation, operations per second and MB/s of line protocol
+ * or CSV text. Parsing includes building each metric (its one allocation)
+ * and freeing it in the sink, as an input plugin would pay.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <tower/format.h>
+
+#include "metric_internal.h"
+#include "numfmt.h"
+
+static double min_seconds = 0.5;
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One result row. `bytes` is the text handled per operation (0: none). */
+static void report(const char *name, double seconds, double ops, double bytes) {
+  double ns = seconds * 1e9 / ops;
+  if (bytes > 0)
+    printf("%-36s %10.1f %14.0f %10.1f\n", name, ns, ops / seconds, bytes * ops / seconds / 1e6);
+  else
+    printf("%-36s %10.1f %14.0f %10s\n", name, ns, ops / seconds, "-");
+}
+
+static void die(const char *what) {
+  fprintf(stderr, "bench_formats: %s\n", what);
+  exit(1);
+}
+
+static const char short_line[] =
+    "cpu,host=server01,region=us-west usage_idle=98.2,usage_user=1.3 1700000000000000000";
+
+/* Telegraf's cpu input: two tags and ten computed usage_* fields. */
+static const char cpu_line[] =
+    "cpu,cpu=cpu-total,host=server01.example.com usage_guest=0,usage_guest_nice=0,"
+    "usage_idle=97.23618090452261,usage_iowait=0.25125628140703515,usage_irq=0,"
+    "usage_nice=0,usage_softirq=0.05025125628140704,usage_steal=0,"
+    "usage_system=0.7537688442211056,usage_user=1.7085427135678393 1700000000000000000";
+
+static const char escaped_line[] =
+    "log\\ events,host=web\\ 01,path=/var/log/app\\,main,zone=eu\\=west "
+    "code=503i,latency=0.25,level=\"warn\",msg=\"disk \\\"sda\\\" at 91% full, see "
+    "C:\\\\temp\\\\log\",ok=false,size=18446744073709551615u 1700000000000000000";
+
+static int free_sink(void *ctx, tower_metric *m) {
+  (void)ctx;
+  tower_metric_free(m);
+  return 0;
+}
+
+static int keep_sink(void *ctx, tower_metric *m) {
+  *(tower_metric **)ctx = m;
+  return 0;
+}
+
+/* Parses `line` once into a metric. */
+static tower_metric *parse_one(const char *line) {
+  tower_parser *p;
+  tower_metric *m = NULL;
+  if (tower_parser_new_format(NULL, "influx", &p) < 0)
+    die("no influx parser");
+  if (tower_parser_parse(p, line, strlen(line), keep_sink, &m) != 1 || !m)
+    die("benchmark line does not parse");
+  tower_parser_free(p);
+  return m;
+}
+
+#define LINES_PER_DOC 1000
+
+static void bench_parse(const char *name, const char *line) {
+  size_t llen = strlen(line), dlen = (llen + 1) * LINES_PER_DOC;
+  char *doc = malloc(dlen);
+  if (!doc)
+    die("out of memory");
+  for (size_t i = 0; i < LINES_PER_DOC; i++) {
+    memcpy(doc + i * (llen + 1), line, llen);
+    doc[i * (llen + 1) + llen] = '\n';
+  }
+  tower_parser *p;
+  if (tower_parser_new_format(NULL, "influx", &p) < 0)
+    die("no influx parser");
+  double start = now(), t;
+  double lines = 0;
+  do {
+    if (tower_parser_parse(p, doc, dlen, free_sink, NULL) != LINES_PER_DOC)
+      die("parse failed");
+    lines += LINES_PER_DOC;
+  } while ((t = now() - start) < min_seconds);
+  report(name, t, lines, (double)(llen + 1));
+  tower_parser_free(p);
+  free(doc);
+}
+
+static void bench_lp_write(const char *name, const char *line, unsigned flags) {
+  tower_metric *m = parse_one(line);
+  tower_buf *b = tower_buf_new(1 << 20);
+  double start = now(), t, ops = 0, bytes = 0;
+  do {
+    tower_buf_reset(b);
+    for (int i = 0; i < 1000; i++)
+      if (tower_lp_write(m, b, flags, 1))
+        die("serialize failed");
+    ops += 1000;
+    bytes += (double)tower_buf_len(b);
+  } while ((t = now() - start) < min_seconds);
+  report(name, t, ops, bytes / ops);
+  tower_buf_free(b);
+  tower_metric_free(m);
+}
+
+static void bench_serializer(const char *name, const char *format, const char *line) {
+  tower_metric *m = parse_one(line);
+  tower_serializer *s;
+  if (tower_serializer_new_format(NULL, format, &s) < 0)
+    die("no serializer");
+  tower_buf *b = tower_buf_new(1 << 20);
+  double start = now(), t, ops = 0, bytes = 0;
+  do {
+    tower_buf_reset(b);
+    for (int i = 0; i < 1000; i++)
+      if (tower_serialize(s, m, b))
+        die("serialize failed");
+    ops += 1000;
+    bytes += (double)tower_buf_len(b);
+  } while ((t = now() - start) < min_seconds);
+  report(name, t, ops, bytes / ops);
+  tower_buf_free(b);
+  tower_serializer_free(s);
+  tower_metric_free(m);
+}
+
+#define NVALUES 4096
+
+/* Formats a table of values round-robin; use_printf compares with
+ * snprintf("%.17g"), which is not even the shortest form. */
+static void bench_floats(const char *name, const double *v, int use_printf) {
+  char buf[64];
+  double start = now(), t, ops = 0;
+  size_t sink = 0;
+  do {
+    for (int i = 0; i < NVALUES; i++)
+      sink +=
+          use_printf ? (size_t)snprintf(buf, sizeof buf, "%.17g", v[i]) : twi_fmt_double(buf, v[i]);
+    ops += NVALUES;
+  } while ((t = now() - start) < min_seconds);
+  if (sink == 0)
+    die("nothing formatted");
+  report(name, t, ops, 0);
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void) {
+  rng ^= rng >> 12;
+  rng ^= rng << 25;
+  rng ^= rng >> 27;
+  return rng * 0x2545f4914f6cdd1dull;
+}
+
+static void float_benches(void) {
+  static double few[NVALUES], ratio[NVALUES], ints[NVALUES], wide[NVALUES];
+  for (int i = 0; i < NVALUES; i++) {
+    few[i] = (double)(rnd() % 100000) / 10.0;                                   /* 98.2 */
+    ratio[i] = 100.0 * (double)(rnd() % 100000) / (double)(1 + rnd() % 100000); /* 17 digits */
+    ints[i] = (double)(rnd() % 10000000000ull);                                 /* counters */
+    uint64_t bits = rnd() & ~(0x7ffull << 52);
+    bits |= (uint64_t)(1 + rnd() % 2046) << 52; /* any finite exponent */
+    memcpy(&wide[i], &bits, sizeof bits);
+  }
+  bench_floats("float: 1 decimal (98.2)", few, 0);
+  bench_floats("float: computed ratio (17 digits)", ratio, 0);
+  bench_floats("float: integral (1234567890)", ints, 0);
+  bench_floats("float: any exponent (slow path)", wide, 0);
+  bench_floats("snprintf %.17g, computed ratio", ratio, 1);
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1)
+    min_seconds = atof(argv[1]);
+  if (!(min_seconds > 0))
+    die("usage: bench_formats [seconds per case]");
+  tower_metric *m = parse_one(cpu_line);
+  printf("lines: short %zu B, cpu %zu B, escaped %zu B; parsed cpu metric: %zu B on the heap\n\n",
+         sizeof short_line, sizeof cpu_line, sizeof escaped_line, twi_metric_bytes(m));
+  tower_metric_free(m);
+  printf("%-36s %10s %14s %10s\n", "case", "ns/op", "ops/s", "MB/s");
+  printf("%-36s %10s %14s %10s\n", "----", "-----", "-----", "----");
+  bench_parse("lp parse: short line", short_line);
+  bench_parse("lp parse: cpu, 2 tags + 10 fields", cpu_line);
+  bench_parse("lp parse: escapes and strings", escaped_line);
+  bench_lp_write("lp write: short line", short_line, 0);
+  bench_lp_write("lp write: cpu, 2 tags + 10 fields", cpu_line, 0);
+  bench_lp_write("lp write: escapes and strings", escaped_line, TOWER_LP_UINT);
+  bench_serializer("csv write: short line", "csv", short_line);
+  bench_serializer("csv write: cpu, 2 tags + 10 fields", "csv", cpu_line);
+  bench_serializer("csv write: escapes and strings", "csv", escaped_line);
+  float_benches();
+  return 0;
+}
