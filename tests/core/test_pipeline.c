@@ -88,6 +88,7 @@ START_TEST(global_tags_and_host) {
   ck_assert_str_eq(got, "m,dc=seoul,host=g v=1i 5\n");
   free(got);
   free(c);
+  free(o);
 }
 END_TEST
 
