@@ -74,11 +74,12 @@ START_TEST(agent_tags_and_precision) {
 END_TEST
 
 START_TEST(global_tags_and_host) {
+  char *o = record("out", "");
   char *c =
       th_fmt("agent = { hostname = \"web1\"; };\nglobal_tags = { dc = \"seoul\"; host = \"g\"; };\n"
              "inputs = ( { plugin = \"lines\"; lines = [\"m v=1i 5\"]; precision = \"1ns\"; } );\n"
              "outputs = ( %s );\n",
-             record("out", ""));
+             o);
   twi_pipeline *pl = th_start(c, TWI_ONCE);
   th_gather(pl);
   th_flush(pl);
