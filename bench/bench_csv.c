@@ -17,42 +17,10 @@
 
 #include <tower/tower.h>
 
-#include "pipeline.h"
+#include "bench_util.h"
 
 #define METRICS 10000
 #define ROUNDS 20
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static twi_pipeline *build(const char *text) {
-  char path[] = "/tmp/tower-bench.XXXXXX";
-  int fd = mkstemp(path);
-  if (fd < 0 || write(fd, text, strlen(text)) < 0) {
-    perror("mkstemp");
-    exit(1);
-  }
-  close(fd);
-  char err[2048];
-  twi_conf *conf = twi_conf_load(path, err, sizeof err);
-  unlink(path);
-  if (!conf) {
-    fprintf(stderr, "%s\n", err);
-    exit(1);
-  }
-  twi_diag d = {0};
-  twi_pipeline *pl = twi_pipeline_build(conf, getenv("TOWER_PLUGIN_DIR"), TWI_ONCE, &d);
-  twi_conf_unref(conf);
-  if (!pl || twi_pipeline_init(pl)) {
-    fprintf(stderr, "bench config rejected:\n%s\n", d.text ? d.text : "(init failed)");
-    exit(1);
-  }
-  twi_diag_free(&d);
-  return pl;
-}
 
 static tower_metric *metric(int i, int64_t t) {
   static const char *const fields[] = {"rx_bytes",  "tx_bytes", "rx_errors",
@@ -106,15 +74,15 @@ static void run(const char *label, const char *opts) {
                dir, opts) < 0 ||
       asprintf(&file, "%s/net.csv", dir) < 0)
     exit(1);
-  twi_pipeline *pl = build(text);
+  twi_pipeline *pl = bench_pipeline(text);
   double busy = 0;
   long long bytes = 0;
   for (int r = 0; r < ROUNDS; r++) {
     gather(pl, 1700000000000000000LL + r * 10000000000LL);
     long long before = strstr(opts, "snapshot") ? 0 : file_size(file);
-    double t0 = now_s();
+    double t0 = bench_now();
     size_t left = twi_output_flush_sync(pl->outputs[0]);
-    busy += now_s() - t0;
+    busy += bench_now() - t0;
     if (left) {
       fprintf(stderr, "%s: %zu metrics left unwritten\n", label ? label : "warm-up", left);
       exit(1);

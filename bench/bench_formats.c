@@ -20,15 +20,10 @@
 #include <tower/format.h>
 
 #include "metric_internal.h"
+#include "bench_util.h"
 #include "numfmt.h"
 
 static double min_seconds = 0.5;
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* One result row. `bytes` is the text handled per operation (0: none). */
 static void report(const char *name, double seconds, double ops, double bytes) {
@@ -96,13 +91,13 @@ static void bench_parse(const char *name, const char *line) {
   tower_parser *p;
   if (tower_parser_new_format(NULL, "influx", &p) < 0)
     die("no influx parser");
-  double start = now(), t;
+  double start = bench_now(), t;
   double lines = 0;
   do {
     if (tower_parser_parse(p, doc, dlen, free_sink, NULL) != LINES_PER_DOC)
       die("parse failed");
     lines += LINES_PER_DOC;
-  } while ((t = now() - start) < min_seconds);
+  } while ((t = bench_now() - start) < min_seconds);
   report(name, t, lines, (double)(llen + 1));
   tower_parser_free(p);
   free(doc);
@@ -111,7 +106,7 @@ static void bench_parse(const char *name, const char *line) {
 static void bench_lp_write(const char *name, const char *line, unsigned flags) {
   tower_metric *m = parse_one(line);
   tower_buf *b = tower_buf_new(1 << 20);
-  double start = now(), t, ops = 0, bytes = 0;
+  double start = bench_now(), t, ops = 0, bytes = 0;
   do {
     tower_buf_reset(b);
     for (int i = 0; i < 1000; i++)
@@ -119,7 +114,7 @@ static void bench_lp_write(const char *name, const char *line, unsigned flags) {
         die("serialize failed");
     ops += 1000;
     bytes += (double)tower_buf_len(b);
-  } while ((t = now() - start) < min_seconds);
+  } while ((t = bench_now() - start) < min_seconds);
   report(name, t, ops, bytes / ops);
   tower_buf_free(b);
   tower_metric_free(m);
@@ -131,7 +126,7 @@ static void bench_serializer(const char *name, const char *format, const char *l
   if (tower_serializer_new_format(NULL, format, &s) < 0)
     die("no serializer");
   tower_buf *b = tower_buf_new(1 << 20);
-  double start = now(), t, ops = 0, bytes = 0;
+  double start = bench_now(), t, ops = 0, bytes = 0;
   do {
     tower_buf_reset(b);
     for (int i = 0; i < 1000; i++)
@@ -139,7 +134,7 @@ static void bench_serializer(const char *name, const char *format, const char *l
         die("serialize failed");
     ops += 1000;
     bytes += (double)tower_buf_len(b);
-  } while ((t = now() - start) < min_seconds);
+  } while ((t = bench_now() - start) < min_seconds);
   report(name, t, ops, bytes / ops);
   tower_buf_free(b);
   tower_serializer_free(s);
@@ -152,14 +147,14 @@ static void bench_serializer(const char *name, const char *format, const char *l
  * snprintf("%.17g"), which is not even the shortest form. */
 static void bench_floats(const char *name, const double *v, int use_printf) {
   char buf[64];
-  double start = now(), t, ops = 0;
+  double start = bench_now(), t, ops = 0;
   size_t sink = 0;
   do {
     for (int i = 0; i < NVALUES; i++)
       sink +=
           use_printf ? (size_t)snprintf(buf, sizeof buf, "%.17g", v[i]) : twi_fmt_double(buf, v[i]);
     ops += NVALUES;
-  } while ((t = now() - start) < min_seconds);
+  } while ((t = bench_now() - start) < min_seconds);
   if (sink == 0)
     die("nothing formatted");
   report(name, t, ops, 0);

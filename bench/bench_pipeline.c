@@ -15,39 +15,7 @@
 
 #include <tower/tower.h>
 
-#include "pipeline.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static twi_pipeline *build(const char *text) {
-  char path[] = "/tmp/tower-bench.XXXXXX";
-  int fd = mkstemp(path);
-  if (fd < 0 || write(fd, text, strlen(text)) < 0) {
-    perror("mkstemp");
-    exit(1);
-  }
-  close(fd);
-  char err[2048];
-  twi_conf *conf = twi_conf_load(path, err, sizeof err);
-  unlink(path);
-  if (!conf) {
-    fprintf(stderr, "%s\n", err);
-    exit(1);
-  }
-  twi_diag d = {0};
-  twi_pipeline *pl = twi_pipeline_build(conf, getenv("TOWER_PLUGIN_DIR"), TWI_ONCE, &d);
-  twi_conf_unref(conf);
-  if (!pl || twi_pipeline_init(pl)) {
-    fprintf(stderr, "bench config rejected:\n%s\n", d.text ? d.text : "(init failed)");
-    exit(1);
-  }
-  twi_diag_free(&d);
-  return pl;
-}
+#include "bench_util.h"
 
 /* A cpu-like metric: 2 tags, 10 float fields. */
 static tower_metric *cpu_metric(int cpu, int64_t t) {
@@ -103,18 +71,18 @@ static void throughput(int ninputs, long per_input) {
                "[\"usage_guest*\"]; } );\n",
                inputs) < 0)
     exit(1);
-  twi_pipeline *pl = build(text);
+  twi_pipeline *pl = bench_pipeline(text);
   free(text);
   pthread_t th[64];
   worker w[64];
-  double t0 = now_s();
+  double t0 = bench_now();
   for (int i = 0; i < ninputs; i++) {
     w[i] = (worker){pl, pl->inputs[i], per_input};
     pthread_create(&th[i], NULL, produce, &w[i]);
   }
   for (int i = 0; i < ninputs; i++)
     pthread_join(th[i], NULL);
-  double dt = now_s() - t0;
+  double dt = bench_now() - t0;
   long total = per_input * ninputs;
   printf("  %2d inputs -> filter -> 2 output buffers: %9.0f metrics/s  (%.0f ns/metric, "
          "%ld metrics)\n",
@@ -124,9 +92,10 @@ static void throughput(int ninputs, long per_input) {
 
 /* Heap bytes per metric held in an output buffer (mallinfo2 delta). */
 static void memory_per_metric(const char *label, tower_metric *(*make)(int, int64_t)) {
-  twi_pipeline *pl = build("agent = { omit_hostname = true; metric_buffer_limit = 1000000; };\n"
-                           "inputs = ( { plugin = \"lines\"; lines = [\"x v=1\"]; } );\n"
-                           "outputs = ( { plugin = \"record\"; path = \"/dev/null\"; } );\n");
+  twi_pipeline *pl =
+      bench_pipeline("agent = { omit_hostname = true; metric_buffer_limit = 1000000; };\n"
+                     "inputs = ( { plugin = \"lines\"; lines = [\"x v=1\"]; } );\n"
+                     "outputs = ( { plugin = \"record\"; path = \"/dev/null\"; } );\n");
   const long n = 200000;
   tower_acc *acc = twi_acc_new_input(pl->inputs[0], pl, false);
   malloc_trim(0);

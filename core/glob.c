@@ -270,8 +270,10 @@ int tower_globs_new(const char *const *patterns, size_t n, tower_globs **out, co
   return why && strcmp(why, "out of memory") == 0 ? -ENOMEM : -EINVAL;
 }
 
-int tower_globs_from_config(const tower_config *cfg, const char *key, tower_globs **out) {
+int twi_globs_from_config(const tower_config *cfg, const char *key, const char *separators,
+                          twi_globs **out, const char **why) {
   *out = NULL;
+  *why = NULL;
   size_t n = tower_config_strings_len(cfg, key);
   if (n == 0 && !tower_config_isset(cfg, key))
     return 0;
@@ -280,9 +282,16 @@ int tower_globs_from_config(const tower_config *cfg, const char *key, tower_glob
     return -ENOMEM;
   for (size_t i = 0; i < n; i++)
     pats[i] = tower_config_strings_at(cfg, key, i);
-  const char *why;
-  int rc = tower_globs_new(pats, n, out, &why);
+  *out = twi_globs_new(pats, n, separators, why);
   free(pats);
+  if (*out)
+    return 0;
+  return *why && strcmp(*why, "out of memory") == 0 ? -ENOMEM : -EINVAL;
+}
+
+int tower_globs_from_config(const tower_config *cfg, const char *key, tower_globs **out) {
+  const char *why;
+  int rc = twi_globs_from_config(cfg, key, NULL, (twi_globs **)out, &why);
   if (rc == -EINVAL)
     return tower_config_error(cfg, tower_config_setting(cfg, key), "option \"%s\": a pattern %s",
                               key, why);

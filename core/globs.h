@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <tower/config.h>
+
 /* A compiled list of patterns: matches when any pattern matches. */
 typedef struct twi_globs twi_globs;
 
@@ -17,6 +19,12 @@ twi_globs *twi_globs_new(const char *const *patterns, size_t n, const char *sepa
                          const char **err);
 void twi_globs_free(twi_globs *g);
 bool twi_globs_match(const twi_globs *g, const char *s);
+
+/* Compiles the STRINGS option `key` of a config block (written, or its
+ * default); *out stays NULL when it has neither. 0, -EINVAL with *why
+ * (static text) for a bad pattern, -ENOMEM. */
+int twi_globs_from_config(const tower_config *cfg, const char *key, const char *separators,
+                          twi_globs **out, const char **why);
 
 /* One pattern, uncompiled. */
 bool twi_glob_match(const char *pattern, const char *s, const char *separators);

@@ -28,12 +28,6 @@ static int64_t real_ns(void) {
   return tower_now();
 }
 
-int64_t tower_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* The first tick at or after `now` (wall clock). */
 static int64_t first_tick(const tower_ctx *in, int64_t now) {
   if (!in->round_interval)
@@ -54,7 +48,7 @@ static bool sleep_until(twi_input_rt *rt, int64_t when) {
     /* Wait on the monotonic clock so that a wall-clock jump does not wedge
      * the schedule; re-check the wall clock when it ends. */
     int64_t until = twi_mono_ns() + left;
-    struct timespec ts = {.tv_sec = until / 1000000000LL, .tv_nsec = until % 1000000000LL};
+    struct timespec ts = twi_timespec(until);
     pthread_cond_timedwait(&rt->wake, &rt->lock, &ts);
   }
   bool go = !rt->stop;
@@ -98,15 +92,6 @@ static void *input_main(void *arg) {
   return NULL;
 }
 
-static int init_cond(pthread_cond_t *c) {
-  pthread_condattr_t a;
-  pthread_condattr_init(&a);
-  pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-  int rc = pthread_cond_init(c, &a);
-  pthread_condattr_destroy(&a);
-  return -rc;
-}
-
 static bool is_service(const tower_ctx *in) {
   return in->plugin->desc.start && in->plugin->desc.stop && !in->plugin->desc.gather;
 }
@@ -123,7 +108,7 @@ int twi_input_start(tower_ctx *in, twi_pipeline *pl) {
     return -ENOMEM;
   }
   pthread_mutex_init(&rt->lock, NULL);
-  init_cond(&rt->wake);
+  twi_cond_init_mono(&rt->wake);
   in->in = rt;
   int rc;
   if (rt->service) {
@@ -166,8 +151,7 @@ bool twi_input_stop(tower_ctx *in, int64_t deadline_mono) {
   pthread_mutex_lock(&rt->lock);
   rt->stop = true;
   pthread_cond_broadcast(&rt->wake);
-  struct timespec ts = {.tv_sec = deadline_mono / 1000000000LL,
-                        .tv_nsec = deadline_mono % 1000000000LL};
+  struct timespec ts = twi_timespec(deadline_mono);
   while (!rt->done && pthread_cond_timedwait(&rt->wake, &rt->lock, &ts) != ETIMEDOUT)
     ;
   bool done = rt->done;
@@ -190,8 +174,7 @@ int twi_input_run_once(tower_ctx *in, twi_pipeline *pl, int64_t service_wait) {
   if (is_service(in)) {
     int rc = in->plugin->desc.start(in->state, acc);
     if (rc == 0) {
-      struct timespec ts = {.tv_sec = service_wait / 1000000000LL,
-                            .tv_nsec = service_wait % 1000000000LL};
+      struct timespec ts = twi_timespec(service_wait);
       nanosleep(&ts, NULL);
       in->plugin->desc.stop(in->state);
       tower_acc_commit(acc);

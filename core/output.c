@@ -260,7 +260,7 @@ static int64_t next_flush_time(const tower_ctx *o) {
 }
 
 static void wait_until(twi_output_rt *rt, int64_t mono) {
-  struct timespec ts = {.tv_sec = mono / 1000000000LL, .tv_nsec = mono % 1000000000LL};
+  struct timespec ts = twi_timespec(mono);
   pthread_cond_timedwait(&rt->wake, &rt->lock, &ts);
 }
 
@@ -293,15 +293,6 @@ static void *output_main(void *arg) {
 
 /* ---- lifecycle ---- */
 
-static int init_cond(pthread_cond_t *c) {
-  pthread_condattr_t a;
-  pthread_condattr_init(&a);
-  pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-  int rc = pthread_cond_init(c, &a);
-  pthread_condattr_destroy(&a);
-  return -rc;
-}
-
 int twi_output_create(tower_ctx *o) {
   twi_output_rt *rt = calloc(1, sizeof *rt);
   if (!rt)
@@ -312,8 +303,8 @@ int twi_output_create(tower_ctx *o) {
     return -ENOMEM;
   }
   pthread_mutex_init(&rt->lock, NULL);
-  init_cond(&rt->wake);
-  init_cond(&rt->done_cond);
+  twi_cond_init_mono(&rt->wake);
+  twi_cond_init_mono(&rt->done_cond);
   o->out = rt;
   atomic_store(&o->stats.buffer_size, 0);
   return 0;
@@ -366,8 +357,7 @@ bool twi_output_stop(tower_ctx *o, int64_t deadline_mono) {
     return true;
   twi_output_begin_stop(o, deadline_mono);
   pthread_mutex_lock(&rt->lock);
-  struct timespec ts = {.tv_sec = deadline_mono / 1000000000LL,
-                        .tv_nsec = deadline_mono % 1000000000LL};
+  struct timespec ts = twi_timespec(deadline_mono);
   while (!rt->done && pthread_cond_timedwait(&rt->done_cond, &rt->lock, &ts) != ETIMEDOUT)
     ;
   bool done = rt->done;

@@ -15,24 +15,11 @@ static const config_setting_t *member(const tower_config *cfg, const char *key) 
 /* Compiles a STRINGS option into globs (NULL when unset). */
 static int compile_list(const tower_config *cfg, const char *key, const char *sep_key,
                         twi_globs **out, twi_diag *d) {
-  *out = NULL;
-  size_t n = tower_config_strings_len(cfg, key);
-  if (!tower_config_isset(cfg, key))
-    return 0;
-  const char **pats = calloc(n ? n : 1, sizeof *pats);
-  if (!pats)
-    return -ENOMEM;
-  for (size_t i = 0; i < n; i++)
-    pats[i] = tower_config_strings_at(cfg, key, i);
-  const char *sep = sep_key ? tower_config_string(cfg, sep_key) : NULL;
-  const char *why;
-  *out = twi_globs_new(pats, n, sep, &why);
-  free(pats);
-  if (!*out) {
+  const char *sep = sep_key ? tower_config_string(cfg, sep_key) : NULL, *why;
+  int rc = twi_globs_from_config(cfg, key, sep, out, &why);
+  if (rc == -EINVAL)
     twi_diag_error(d, member(cfg, key), "option \"%s\": a pattern %s", key, why);
-    return -EINVAL;
-  }
-  return 0;
+  return rc;
 }
 
 /* tagpass = { key = "glob"; other = ["glob", "glob"]; } */

@@ -13,19 +13,19 @@ check_PROGRAMS += $(FORMAT_TESTS) tests/fuzz/replay_lineprotocol
 TESTS += $(FORMAT_TESTS) tests/fuzz/replay_lineprotocol
 
 tests_unit_test_lineprotocol_SOURCES = tests/unit/test_lineprotocol.c
-tests_unit_test_lineprotocol_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBCONFIG_CFLAGS)
+tests_unit_test_lineprotocol_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_lineprotocol_LDADD = core/libtower.la $(CHECK_LIBS) $(LIBCONFIG_LIBS)
 
 tests_unit_test_numfmt_SOURCES = tests/unit/test_numfmt.c
-tests_unit_test_numfmt_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_numfmt_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_numfmt_LDADD = core/libtower.la $(CHECK_LIBS)
 
 tests_unit_test_timefmt_SOURCES = tests/unit/test_timefmt.c
-tests_unit_test_timefmt_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_timefmt_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_timefmt_LDADD = core/libtower.la $(CHECK_LIBS)
 
 tests_unit_test_csv_format_SOURCES = tests/unit/test_csv_format.c
-tests_unit_test_csv_format_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBCONFIG_CFLAGS)
+tests_unit_test_csv_format_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_csv_format_LDADD = core/libtower.la $(CHECK_LIBS) $(LIBCONFIG_LIBS)
 
 tests_fuzz_replay_lineprotocol_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_lineprotocol.c

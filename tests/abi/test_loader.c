@@ -11,6 +11,7 @@
 
 #include "harness.h"
 #include "loader.h"
+#include "check_run.h"
 
 static char *fixture(const char *name) {
   const char *top = getenv("top_builddir");
@@ -230,9 +231,5 @@ static Suite *loader_suite(void) {
 }
 
 int main(void) {
-  SRunner *r = srunner_create(loader_suite());
-  srunner_run_all(r, CK_NORMAL);
-  int failed = srunner_ntests_failed(r);
-  srunner_free(r);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(loader_suite());
 }

@@ -11,6 +11,7 @@
 
 #include "conf.h"
 #include "harness.h"
+#include "check_run.h"
 
 static const char *or_empty(const char *s) {
   return s ? s : "";
@@ -285,9 +286,5 @@ int main(void) {
   tcase_add_test(t, include_relative_to_file);
   tcase_add_test(t, defaults_and_agent_inheritance);
   suite_add_tcase(s, t);
-  SRunner *r = srunner_create(s);
-  srunner_run_all(r, CK_NORMAL);
-  int failed = srunner_ntests_failed(r);
-  srunner_free(r);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

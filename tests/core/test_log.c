@@ -12,6 +12,7 @@
 
 #include "harness.h"
 #include "log_internal.h"
+#include "check_run.h"
 
 static char *dir, *path;
 
@@ -122,9 +123,5 @@ int main(void) {
   tcase_add_test(t, repeats_are_limited);
   tcase_add_test(t, redact_urls);
   suite_add_tcase(s, t);
-  SRunner *r = srunner_create(s);
-  srunner_run_all(r, CK_NORMAL);
-  int failed = srunner_ntests_failed(r);
-  srunner_free(r);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

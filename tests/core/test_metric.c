@@ -12,6 +12,7 @@
 #include <tower/tower.h>
 
 #include "metric_internal.h"
+#include "check_run.h"
 
 START_TEST(new_and_basic_getters) {
   tower_metric *m = tower_metric_new("cpu", 42);
@@ -241,9 +242,5 @@ int main(void) {
   tcase_add_test(t, packed_size_is_small);
   tcase_add_test(t, sized_constructor);
   suite_add_tcase(s, t);
-  SRunner *r = srunner_create(s);
-  srunner_run_all(r, CK_NORMAL);
-  int failed = srunner_ntests_failed(r);
-  srunner_free(r);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

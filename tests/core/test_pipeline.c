@@ -10,6 +10,7 @@
 #include <tower/tower.h>
 
 #include "harness.h"
+#include "check_run.h"
 
 static char *dir;
 
@@ -443,9 +444,5 @@ int main(void) {
   tcase_add_test(t, gather_ids_group_commits);
   tcase_add_test(t, gather_errors_counted);
   suite_add_tcase(s, t);
-  SRunner *r = srunner_create(s);
-  srunner_run_all(r, CK_NORMAL);
-  int failed = srunner_ntests_failed(r);
-  srunner_free(r);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

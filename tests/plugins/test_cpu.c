@@ -18,6 +18,7 @@
 #include <tower/tower.h>
 
 #include "harness.h"
+#include "check_run.h"
 
 static char *dir;
 
@@ -565,9 +566,5 @@ int main(void) {
   tcase_add_test(t, two_samples_flag);
   tcase_add_test(t, real_proc_stat);
   suite_add_tcase(s, t);
-  SRunner *r = srunner_create(s);
-  srunner_run_all(r, CK_NORMAL);
-  int failed = srunner_ntests_failed(r);
-  srunner_free(r);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -23,6 +23,7 @@
 
 #include "harness.h"
 #include "log_internal.h"
+#include "check_run.h"
 
 static char *dir; /* the test's temporary directory */
 static char *out; /* dir/out: the csv output's directory */
@@ -905,9 +906,5 @@ static Suite *csv_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(csv_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(csv_suite());
 }

@@ -14,6 +14,7 @@
 
 #include "harness.h"
 #include "log_internal.h"
+#include "check_run.h"
 
 static char *dir;
 
@@ -377,9 +378,5 @@ int main(void) {
   tcase_add_test(e, bad_tags_shape);
   tcase_add_test(e, bad_action_and_default);
   suite_add_tcase(s, e);
-  SRunner *r = srunner_create(s);
-  srunner_run_all(r, CK_NORMAL);
-  int failed = srunner_ntests_failed(r);
-  srunner_free(r);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -15,6 +15,7 @@
 #include "config_view.h"
 #include "format_csv.h"
 #include "format_internal.h"
+#include "check_run.h"
 
 /* cpu,host=server01,cpu=cpu0 usage_idle=98.2,usage_user=1.3 at
  * 2023-11-14T22:13:20.123456789Z */
@@ -378,9 +379,5 @@ static Suite *csv_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(csv_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(csv_suite());
 }

@@ -16,6 +16,7 @@
 #include "config_view.h"
 #include "format_influx.h"
 #include "format_internal.h"
+#include "check_run.h"
 
 #define CHECK(cond, ...)                                                                           \
   do {                                                                                             \
@@ -948,9 +949,5 @@ static Suite *lineprotocol_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(lineprotocol_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(lineprotocol_suite());
 }

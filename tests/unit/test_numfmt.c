@@ -14,6 +14,7 @@
 #include <tower/format.h>
 
 #include "numfmt.h"
+#include "check_run.h"
 
 /* Inside loops of many iterations: Check records every passing ck_assert
  * (a write per call), so loops test with plain ifs. */
@@ -402,9 +403,5 @@ static Suite *numfmt_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(numfmt_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(numfmt_suite());
 }

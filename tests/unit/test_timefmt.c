@@ -12,6 +12,7 @@
 #include <tower/format.h>
 
 #include "timefmt.h"
+#include "check_run.h"
 
 #define CHECK(cond, ...)                                                                           \
   do {                                                                                             \
@@ -246,9 +247,5 @@ static Suite *timefmt_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(timefmt_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(timefmt_suite());
 }
