@@ -54,6 +54,22 @@ k1=$(grep -c 'gen=1' "$work/keep.lp"); k2=$(grep -c 'gen=2' "$work/keep.lp")
   || fail "kept output: gen1=$k1 gen2=$k2"
 kill -0 "$tpid" 2>/dev/null && fail "still running" || ok "stopped after SIGTERM"
 
+# A failing output backs off and then writes every metric exactly once.
+cat > "$work/r.conf" <<CONF
+agent = { interval = "100ms"; flush_interval = "100ms"; omit_hostname = true;
+          retry_backoff_min = "200ms"; retry_backoff_max = "400ms"; };
+inputs = ( { plugin = "lines"; lines = ["m v=1i"]; precision = "1ns"; } );
+outputs = ( { plugin = "record"; path = "$work/r.lp"; fail_writes = 3; } );
+CONF
+start_tower "$work/r.conf" "$work/r.log"
+sleep 2
+stop_tower TERM
+grep -q "write failed; .* retrying in" "$work/r.log" && ok "failed writes back off: $(grep -c 'retrying in' "$work/r.log") retries" \
+  || fail "no backoff in the log: $(cat "$work/r.log")"
+n=$(lines "$work/r.lp"); dups=$(sort "$work/r.lp" | uniq -d | wc -l)
+[ "$n" -ge 12 ] && [ "$dups" -eq 0 ] && ok "all $n metrics written once after the retries" \
+  || fail "after retries: $n lines, $dups duplicated"
+
 # A slow output delays neither the inputs nor the other output; shutdown is
 # bounded by shutdown_timeout even while it is stuck in a write.
 cat > "$work/d.conf" <<CONF
