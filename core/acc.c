@@ -99,6 +99,10 @@ void twi_acc_set_discard(tower_acc *acc, bool discard) {
 uint64_t twi_acc_errors(const tower_acc *acc) {
   return atomic_load(&acc->errors);
 }
+
+twi_pipeline *twi_acc_pipeline(const tower_acc *acc) {
+  return acc->kind == ACC_INPUT ? acc->pl : NULL;
+}
 int64_t tower_acc_time(const tower_acc *acc) {
   return acc->time;
 }

@@ -204,6 +204,7 @@ int twi_instance_init(tower_ctx *ctx) {
 void twi_instance_free(tower_ctx *ctx) {
   if (!ctx)
     return;
+  twi_stats_retire(ctx);
   if (ctx->initialized && ctx->plugin->desc.destroy)
     ctx->plugin->desc.destroy(ctx->state);
   twi_selector_free(&ctx->sel);

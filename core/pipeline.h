@@ -151,6 +151,12 @@ void twi_acc_begin(tower_acc *acc, int64_t time_ns);
 void twi_acc_set_discard(tower_acc *acc, bool discard);
 /* Errors reported through tower_acc_error() since creation. */
 uint64_t twi_acc_errors(const tower_acc *acc);
+/* The pipeline an input accumulator feeds (NULL for a processor's). */
+twi_pipeline *twi_acc_pipeline(const tower_acc *acc);
+
+/* ---- agent totals (stats.c) ---- */
+/* Adds a freed instance's counters to the agent totals that outlive it. */
+void twi_stats_retire(const tower_ctx *ctx);
 
 /* ---- outputs (output.c) ---- */
 

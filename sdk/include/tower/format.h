@@ -7,7 +7,8 @@
  * builds the configured parser/serializer with tower_parser_new() /
  * tower_serializer_new().
  *
- * Formats: "influx" (InfluxDB line protocol), "csv" (serializer only).
+ * Formats: "influx" (InfluxDB line protocol), "prometheus" (text exposition
+ * 0.0.4), "json", "value" (parser only), "csv" (serializer only).
  *
  * Parsers stream: feed any chunks, complete lines are parsed at once and a
  * partial line waits for the next chunk (bounded by the maximum line length).
@@ -121,6 +122,59 @@ int tower_csv_cell(tower_buf *out, const char *s, size_t len, char separator);
 /* Appends field i of `m` as one CSV cell: numbers as tower_format_float()
  * or decimal integers, booleans as true/false, strings as tower_csv_cell(). */
 int tower_csv_field_cell(tower_buf *out, const tower_metric *m, size_t i, char separator);
+
+/* ---- Prometheus exposition (text format 0.0.4) ------------------------ *
+ *
+ * Metrics map to Prometheus series the way Telegraf's prometheus_client
+ * output does with metric_version 1, so that data parsed from an exposition
+ * (the "prometheus" parser: counter -> field "counter", gauge -> "gauge",
+ * untyped -> "value", histogram -> one field per `le` bound plus "sum" and
+ * "count", summary -> one field per quantile plus "sum" and "count")
+ * re-exposes the same series:
+ *  - counter, gauge, untyped: one series per numeric field, named
+ *    <measurement>_<field>; the field "value" (and "counter" for counters,
+ *    "gauge" for gauges) is named <measurement>;
+ *  - histogram / summary metrics are rebuilt into one series from their
+ *    numeric bound/quantile fields and "sum"/"count";
+ *  - tags become labels; string fields too with TOWER_PROM_STRING_AS_LABEL,
+ *    else they are skipped, as are booleans;
+ *  - names are sanitized to [a-zA-Z_:][a-zA-Z0-9_:]*, label names to
+ *    [a-zA-Z_][a-zA-Z0-9_]* (other characters become '_'). */
+
+#define TOWER_PROM_STRING_AS_LABEL 0x1u /* string fields become labels */
+#define TOWER_PROM_TIMESTAMP 0x2u       /* write sample timestamps (ms) */
+
+typedef struct tower_prom_series {
+  const char *name;      /* family name, sanitized */
+  tower_value_type type; /* counter, gauge, untyped, summary or histogram */
+  size_t nlabels;        /* labels, sorted by name, names sanitized */
+  const char *const *label_names;
+  const char *const *label_values;
+  double value;          /* counter, gauge, untyped */
+  /* histogram: nbuckets upper bounds (ascending, the last +Inf) and their
+   * cumulative counts; summary: nbuckets quantiles and their values */
+  size_t nbuckets;
+  const double *bounds;
+  const double *counts;
+  double sum, count;     /* histogram, summary */
+  int64_t time_ns;
+} tower_prom_series;
+
+/* Called once per series of a metric; everything pointed to is borrowed
+ * for the call. Return 0 to go on, a negative errno to stop. */
+typedef int (*tower_prom_fn)(void *ud, const tower_prom_series *s);
+
+/* Maps `m` to its series (flags: TOWER_PROM_STRING_AS_LABEL). Returns the
+ * number of series, or the callback's error / -ENOMEM. */
+int tower_prom_map(const tower_metric *m, unsigned flags, tower_prom_fn fn, void *ud);
+
+/* Appends "# HELP name help\n# TYPE name type\n" (help may be NULL). */
+int tower_prom_write_header(tower_buf *out, const char *name, tower_value_type type,
+                            const char *help);
+/* Appends the sample lines of one series (a histogram's _bucket, _sum and
+ * _count lines...), label values escaped; flags: TOWER_PROM_TIMESTAMP.
+ * 0 or -ENOMEM. */
+int tower_prom_write_series(tower_buf *out, const tower_prom_series *s, unsigned flags);
 
 #ifdef __cplusplus
 }

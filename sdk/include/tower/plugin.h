@@ -177,6 +177,29 @@ const tower_metric *tower_batch_at(const tower_batch *b, size_t i);
  * write files or close transactions now. */
 bool tower_batch_ends_flush(const tower_batch *b);
 
+/* ---- the agent's own metrics (inputs.internal) ------------------------ */
+
+#define TOWER_STATS_PROCESS 0x1u /* also internal_process */
+
+/* Adds the agent's self-monitoring metrics to an input's accumulator, with
+ * Telegraf's names where they exist:
+ *   internal_agent   tag version; metrics_gathered, metrics_written,
+ *                    metrics_dropped, metrics_rejected, gather_errors,
+ *                    write_errors (totals since the agent started)
+ *   internal_gather  per input, tags input (and alias): gather_time_ns,
+ *                    metrics_gathered, errors, gather_overruns
+ *   internal_write   per output, tags output (and alias): buffer_size,
+ *                    buffer_limit, metrics_added, metrics_written,
+ *                    metrics_dropped, metrics_filtered, metrics_rejected,
+ *                    write_time_ns, errors
+ *   internal_process rss_bytes, vms_bytes, cpu_user_seconds,
+ *                    cpu_system_seconds, threads, open_fds (flag
+ *                    TOWER_STATS_PROCESS; Linux /proc/self)
+ * Per-instance counters start at 0 when a reload replaces the instance;
+ * internal_agent totals keep counting. Returns 0, -EINVAL for an accumulator
+ * that is not an input's, -ENOMEM. */
+int tower_agent_stats(tower_acc *acc, unsigned flags);
+
 #ifdef __cplusplus
 }
 #endif
