@@ -97,32 +97,70 @@ static int run_once(const twi_agent_opts *o, twi_pipeline *pl) {
 
 /* ---- daemon ---- */
 
-/* Replaces *cur with a pipeline built from the file as it is now. The old
- * pipeline keeps running when the new file is invalid or fails to start. */
-static void reload(const twi_agent_opts *o, twi_pipeline **cur) {
-  tower_log(NULL, TOWER_LOG_INFO, "reloading %s", o->config_path);
-  twi_pipeline *old = *cur, *pl = load(o, TWI_RUN);
-  if (!pl) {
-    tower_log(NULL, TOWER_LOG_ERROR, "reload aborted: the running configuration stays in effect");
-    return;
-  }
-  /* Build and init the new instances while the old ones still run. */
-  twi_pipeline_adopt_outputs(pl, old);
-  if (twi_pipeline_init(pl)) {
-    tower_log(NULL, TOWER_LOG_ERROR, "reload aborted: the running configuration stays in effect");
-    twi_pipeline_return_outputs(pl, old);
-    twi_pipeline_free(pl);
-    return;
-  }
+/* Stops a pipeline being replaced and frees it. */
+static void retire(twi_pipeline *old) {
   size_t lost = twi_pipeline_stop(old);
   if (lost)
     tower_log(NULL, TOWER_LOG_WARN, "%zu metrics of removed or changed outputs were lost", lost);
   twi_pipeline_free(old);
+}
+
+/* After a reload failed half way (the old pipeline already stopped), builds
+ * the previous configuration again; outputs that `failed` had kept from it
+ * come back with their buffers. NULL when even that fails. */
+static twi_pipeline *restore(const twi_agent_opts *o, twi_conf *conf, twi_pipeline *failed) {
+  twi_diag d = {0};
+  twi_pipeline *back = twi_pipeline_build(conf, o->plugin_dir, TWI_RUN, &d);
+  twi_diag_free(&d);
+  if (back)
+    twi_pipeline_adopt_outputs(back, failed);
+  twi_pipeline_free(failed);
+  if (back && twi_pipeline_init(back)) {
+    twi_pipeline_free(back);
+    back = NULL;
+  }
+  return back;
+}
+
+/* Replaces *cur with a pipeline built from the file as it is now. An
+ * invalid file changes nothing. The new instances start while the old ones
+ * run; one that cannot (it needs a port or lock its predecessor holds) gets
+ * a second try once the old pipeline has stopped, and if that fails too the
+ * previous configuration is restored. Returns false when nothing can run. */
+static bool reload(const twi_agent_opts *o, twi_pipeline **cur) {
+  tower_log(NULL, TOWER_LOG_INFO, "reloading %s", o->config_path);
+  twi_pipeline *old = *cur, *pl = load(o, TWI_RUN);
+  if (!pl) {
+    tower_log(NULL, TOWER_LOG_ERROR, "reload aborted: the running configuration stays in effect");
+    return true;
+  }
+  twi_pipeline_adopt_outputs(pl, old);
+  if (twi_pipeline_init(pl) == 0) {
+    retire(old);
+  } else {
+    tower_log(NULL, TOWER_LOG_WARN,
+              "a plugin of the new configuration could not start beside the running one; "
+              "stopping the running pipeline and trying again");
+    twi_conf *old_conf = twi_conf_ref(old->conf);
+    retire(old);
+    if (twi_pipeline_init(pl)) {
+      tower_log(NULL, TOWER_LOG_ERROR,
+                "reload failed (see above): restoring the previous configuration");
+      pl = restore(o, old_conf, pl);
+    }
+    twi_conf_unref(old_conf);
+    if (!pl) {
+      tower_log(NULL, TOWER_LOG_ERROR, "the previous configuration cannot start again; exiting");
+      *cur = NULL;
+      return false;
+    }
+  }
   apply_log_settings(o, pl);
   *cur = pl;
   if (twi_pipeline_start(pl))
     tower_log(NULL, TOWER_LOG_ERROR, "some plugins did not start after the reload (see above)");
   log_pipeline(pl);
+  return true;
 }
 
 static int serve(const twi_agent_opts *o, twi_pipeline *pl, const sigset_t *sigs) {
@@ -137,7 +175,8 @@ static int serve(const twi_agent_opts *o, twi_pipeline *pl, const sigset_t *sigs
     siginfo_t si;
     int sig = sigwaitinfo(sigs, &si);
     if (sig == SIGHUP) {
-      reload(o, &pl);
+      if (!reload(o, &pl))
+        return 1;
     } else if (sig == SIGUSR1) {
       tower_log(NULL, TOWER_LOG_INFO, "SIGUSR1: flushing every output");
       twi_pipeline_flush_now(pl);

@@ -54,6 +54,34 @@ k1=$(grep -c 'gen=1' "$work/keep.lp"); k2=$(grep -c 'gen=2' "$work/keep.lp")
   || fail "kept output: gen1=$k1 gen2=$k2"
 kill -0 "$tpid" 2>/dev/null && fail "still running" || ok "stopped after SIGTERM"
 
+# A changed output that needs what its predecessor holds (a port, here a
+# lock) starts once the old pipeline stopped; a reload whose new plugins
+# cannot start at all brings the previous configuration back.
+lockconf() { # file, alias, input extras
+  cat > "$1" <<CONF
+agent = { interval = "100ms"; flush_interval = "100ms"; omit_hostname = true; };
+inputs = ( { plugin = "lines"; lines = ["m v=1i"]; $3 } );
+outputs = ( { plugin = "record"; path = "$work/l.lp"; lock = "$work/port.lock"; alias = "$2"; } );
+CONF
+}
+lockconf "$work/l.conf" "one" ""
+start_tower "$work/l.conf" "$work/l.log"
+lockconf "$work/l.conf" "two" ""
+kill -HUP "$tpid"
+wait_for 5 grep -q "stopping the running pipeline and trying again" "$work/l.log" \
+  && ok "reload retries after stopping the old pipeline" || fail "no retry: $(cat "$work/l.log")"
+wait_for 5 grep -q "loaded outputs: record:two" "$work/l.log" \
+  && ok "changed output holding the same lock started" || fail "new output not started: $(cat "$work/l.log")"
+lockconf "$work/l.conf" "three" "init_fail = true;"
+kill -HUP "$tpid"
+wait_for 5 grep -q "restoring the previous configuration" "$work/l.log" \
+  && ok "failed reload restores the previous configuration" || fail "no restore: $(cat "$work/l.log")"
+n=$(lines "$work/l.lp")
+wait_for 5 has_lines "$work/l.lp" $((n + 3)) && ok "restored pipeline keeps gathering and writing" \
+  || fail "nothing written after the restore"
+stop_tower TERM
+[ "$trc" = 0 ] && ok "stopped cleanly after a restore" || fail "exit $trc after a restore"
+
 # A failing output backs off and then writes every metric exactly once.
 cat > "$work/r.conf" <<CONF
 agent = { interval = "100ms"; flush_interval = "100ms"; omit_hostname = true;
