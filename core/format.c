@@ -19,8 +19,8 @@
 #define DEFAULT_MAX_LINE (1u << 20)
 
 static const twi_format *const formats[] = {
-    &twi_format_influx,
-    &twi_format_csv,
+    &twi_format_influx, &twi_format_csv,        &twi_format_json,
+    &twi_format_value,  &twi_format_prometheus,
 };
 
 #define NFORMATS (sizeof formats / sizeof formats[0])
@@ -188,6 +188,8 @@ int twi_parser_error(tower_parser *p, size_t column, const char *fmt, ...) {
 }
 
 static int pending_append(tower_parser *p, const char *data, size_t len) {
+  if (len == 0) /* an empty chunk (a command that printed nothing) */
+    return 0;
   if (p->pending_len + len > p->pending_cap) {
     size_t cap = p->pending_cap ? p->pending_cap : 256;
     while (cap < p->pending_len + len)
@@ -275,7 +277,9 @@ int tower_parser_end(tower_parser *p, tower_sink_fn sink, void *sink_ctx) {
     p->lineno = 1;
     p->fmt->parse_document(p, p->pending ? p->pending : "", p->pending_len);
   }
-  if (p->fmt->parse_end && !p->sink_rc)
+  /* Even after a sink error: the format must release what it holds, and
+   * whatever it still emits is discarded by twi_parser_emit. */
+  if (p->fmt->parse_end)
     p->fmt->parse_end(p);
   p->pending_len = 0;
   p->skipping = false;
@@ -286,9 +290,9 @@ int tower_parser_end(tower_parser *p, tower_sink_fn sink, void *sink_ctx) {
 int tower_parser_parse(tower_parser *p, const char *data, size_t len, tower_sink_fn sink,
                        void *sink_ctx) {
   int n = tower_parser_feed(p, data, len, sink, sink_ctx);
+  int m = tower_parser_end(p, sink, sink_ctx); /* resets the parser either way */
   if (n < 0)
     return n;
-  int m = tower_parser_end(p, sink, sink_ctx);
   return m < 0 ? m : n + m;
 }
 

@@ -89,5 +89,8 @@ const tower_option *twi_serializer_common_options(void);
 
 extern const twi_format twi_format_influx;
 extern const twi_format twi_format_csv;
+extern const twi_format twi_format_json;
+extern const twi_format twi_format_value;
+extern const twi_format twi_format_prometheus;
 
 #endif

@@ -136,10 +136,18 @@ int tower_csv_field_cell(tower_buf *out, const tower_metric *m, size_t i, char s
  *    "gauge" for gauges) is named <measurement>;
  *  - histogram / summary metrics are rebuilt into one series from their
  *    numeric bound/quantile fields and "sum"/"count";
- *  - tags become labels; string fields too with TOWER_PROM_STRING_AS_LABEL,
- *    else they are skipped, as are booleans;
- *  - names are sanitized to [a-zA-Z_:][a-zA-Z0-9_:]*, label names to
- *    [a-zA-Z_][a-zA-Z0-9_]* (other characters become '_'). */
+ *  - tags become labels; string fields too with TOWER_PROM_STRING_AS_LABEL
+ *    (a string field wins over a tag of the same label name), else they
+ *    are skipped, as are booleans; `le` / `quantile` are never labels of a
+ *    histogram / summary;
+ *  - series names: every character outside [a-zA-Z0-9_:] becomes '_'; a
+ *    name starting with a digit gives no series (as in Telegraf);
+ *  - label names follow Telegraf's SanitizeLabelName: an invalid first
+ *    character is dropped, later ones become '_', '_' is trimmed at both
+ *    ends; a label left empty or starting with a digit is dropped;
+ *  - a label name starting with "__" or a label value that is not UTF-8
+ *    makes the metric give no series (Prometheus would reject the scrape);
+ *  - bucket counts and counts are truncated to integers. */
 
 #define TOWER_PROM_STRING_AS_LABEL 0x1u /* string fields become labels */
 #define TOWER_PROM_TIMESTAMP 0x2u       /* write sample timestamps (ms) */
@@ -150,13 +158,13 @@ typedef struct tower_prom_series {
   size_t nlabels;        /* labels, sorted by name, names sanitized */
   const char *const *label_names;
   const char *const *label_values;
-  double value;          /* counter, gauge, untyped */
+  double value; /* counter, gauge, untyped */
   /* histogram: nbuckets upper bounds (ascending, the last +Inf) and their
    * cumulative counts; summary: nbuckets quantiles and their values */
   size_t nbuckets;
   const double *bounds;
   const double *counts;
-  double sum, count;     /* histogram, summary */
+  double sum, count; /* histogram, summary */
   int64_t time_ns;
 } tower_prom_series;
 
