@@ -1,0 +1,3 @@
+#!/bin/sh
+# A single value (data_format = "value").
+echo 42
