@@ -1,0 +1,125 @@
+/* outputs.prometheus internals, shared by prometheus.c (options, init,
+ * write), prom_store.c (series store and expiry), prom_render.c (scrape
+ * body, gzip), prom_net.c (listen address, ip_range) and prom_http.c (the
+ * libmicrohttpd server, auth, TLS). See README.md for the behaviour. */
+#ifndef TOWER_OUTPUTS_PROMETHEUS_H
+#define TOWER_OUTPUTS_PROMETHEUS_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <tower/tower.h>
+
+/* ---- the series store (prom_store.c) ------------------------------------
+ *
+ * Families (one per series name) hold series keyed by their identity
+ * labels: the tags of the metric (Telegraf's sample ID), so that a changed
+ * string field updates its series instead of creating another one. Each
+ * family has its own lock; a table lock guards only the family table, so
+ * writes, scrapes and expiry of different families never wait for each
+ * other, and a scrape holds one family's lock at a time. */
+
+typedef struct prom_store prom_store;
+
+/* Labels serialized as "name\0value\0name\0value\0", sorted by name, names
+ * unique. */
+typedef struct prom_labels {
+  const char *data;
+  size_t len; /* bytes */
+  size_t n;   /* pairs */
+} prom_labels;
+
+/* Why a series was not stored. */
+typedef enum prom_reject {
+  PROM_STORED = 0,
+  PROM_REJECT_MAX = 1,  /* max_series reached */
+  PROM_REJECT_TYPE = 2, /* type conflicts with its family, or a reserved name */
+} prom_reject;
+
+/* max_series 0: unlimited. NULL on allocation failure. */
+prom_store *prom_store_new(uint64_t max_series);
+void prom_store_free(prom_store *st);
+
+/* Stores (or updates) series `s` (its labels are ignored: `id` and `extra`
+ * replace them) at monotonic time `now`. `id` identifies the series within
+ * its family; `extra` (string fields) are labels that replace their values
+ * in place. Returns a prom_reject, or -ENOMEM. Called from one thread at a
+ * time (the output's write thread). */
+int prom_store_put(prom_store *st, const tower_prom_series *s, const prom_labels *id,
+                   const prom_labels *extra, int64_t now);
+
+/* Removes the series last updated before `cutoff` (monotonic ns) and the
+ * families left empty. Returns the number of series removed. */
+size_t prom_store_expire(prom_store *st, int64_t cutoff);
+
+/* Appends the exposition of every family, sorted by family name, series in
+ * label order, then the endpoint's own series. flags: TOWER_PROM_TIMESTAMP.
+ * Safe to call from many threads at once, concurrently with put/expire.
+ * 0 or -ENOMEM. */
+int prom_store_render(prom_store *st, tower_buf *out, unsigned flags);
+
+uint64_t prom_store_series(const prom_store *st);
+uint64_t prom_store_rejected(const prom_store *st, prom_reject why);
+
+/* ---- scrape bodies (prom_render.c) -------------------------------------- */
+
+/* gzip of data[0..len) (level: zlib 1..9). *out is malloc'd (free()).
+ * 0 or -ENOMEM / -EIO. */
+int prom_gzip(const char *data, size_t len, int level, unsigned char **out, size_t *out_len);
+
+/* True when an Accept-Encoding header value accepts gzip (a "gzip" or "*"
+ * token whose q is not 0). NULL: no. */
+bool prom_accepts_gzip(const char *accept_encoding);
+
+/* ---- network (prom_net.c) ----------------------------------------------- */
+
+typedef struct prom_cidr {
+  int family;             /* AF_INET or AF_INET6 */
+  unsigned prefix;        /* bits */
+  unsigned char addr[16]; /* network address, masked */
+} prom_cidr;
+
+/* Parses "10.0.0.0/8", "fd00::/8", "192.168.1.7" (a /32), "::1". 0 or
+ * -EINVAL. */
+int prom_cidr_parse(const char *text, prom_cidr *out);
+/* True when `sa` (IPv4, IPv6, or IPv4-mapped IPv6) falls in any range. */
+bool prom_cidr_match(const prom_cidr *v, size_t n, const struct sockaddr *sa);
+
+/* Opens a listening TCP socket for `listen` ("host:port", ":port",
+ * "[::1]:port"; port 0 picks a free one). Returns the socket, or a negative
+ * errno after writing the reason to err (err_size bytes). *port receives the
+ * bound port, *v6 whether the socket is IPv6. */
+int prom_listen(const char *listen, int backlog, uint16_t *port, bool *v6, char *err,
+                size_t err_size);
+
+/* ---- the HTTP server (prom_http.c) -------------------------------------- */
+
+typedef struct prom_http_cfg {
+  const char *listen;
+  const char *path;
+  const char *username, *password; /* NULL: no basic auth */
+  const char *tls_cert, *tls_key;  /* PEM text; NULL: plain HTTP */
+  const char *tls_ca;              /* PEM text of client CAs; NULL: no mTLS */
+  const prom_cidr *ranges;         /* ip_range; n == 0: everyone */
+  size_t nranges;
+  unsigned timeout_s; /* connection inactivity timeout */
+  unsigned flags;     /* render flags (TOWER_PROM_TIMESTAMP) */
+  int gzip_level;
+} prom_http_cfg;
+
+typedef struct prom_http prom_http;
+
+/* Starts serving `st`. The cfg strings must outlive the server. Returns 0 or
+ * a negative errno after logging why (for ctx). */
+int prom_http_start(tower_ctx *ctx, const prom_http_cfg *cfg, prom_store *st, prom_http **out);
+/* Stops the server: waits for the connections in progress. NULL is fine. */
+void prom_http_stop(prom_http *h);
+uint16_t prom_http_port(const prom_http *h);
+
+/* Monotonic clock in ns. */
+int64_t prom_mono_now(void);
+
+#endif
