@@ -1073,11 +1073,13 @@ void free(void *p) {
 }
 #endif
 
+#ifndef NO_MALLOC_COUNT
 static int free_sink(void *ctx, tower_metric *m) {
   (void)ctx;
   tower_metric_free(m);
   return 0;
 }
+#endif
 
 /* One allocation per counter/gauge/untyped metric; a histogram series
  * costs its held state (one block up to 16 buckets) plus the metric. */
