@@ -41,6 +41,7 @@
 #include <time.h>
 
 #include "format_json.h"
+#include "timefmt.h"
 
 #define NS_PER_S 1000000000LL
 
@@ -51,36 +52,25 @@ static int64_t floor_div(int64_t a, int64_t b) {
   return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-/* Days since 1970-01-01 of y-m-d (Howard Hinnant's algorithm; linear in d,
- * so a day past the month's end rolls over as Go's time.Date does). */
+/* Days since 1970-01-01 of y-m-d, linear in d, so a day past the month's
+ * end rolls over as Go's time.Date does. The calendar is timefmt.c's. */
 static int64_t days_from_civil(int64_t y, int m, int64_t d) {
-  y -= m <= 2;
-  int64_t era = floor_div(y, 400);
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
+  return twi_days_from_civil(y, (unsigned)m, 1) + (d - 1);
 }
 
 static void civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
-  z += 719468;
-  int64_t era = floor_div(z, 146097);
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-  *y = yoe + era * 400 + (*m <= 2);
+  unsigned um, ud;
+  twi_civil_from_days(z, y, &um, &ud);
+  *m = (int)um;
+  *d = (int)ud;
 }
 
 static bool is_leap(int64_t y) {
-  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return twi_is_leap(y);
 }
 
 static int days_in_month(int64_t y, int m) {
-  static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && is_leap(y) ? 29 : dim[m - 1];
+  return (int)twi_days_in_month(y, (unsigned)m);
 }
 
 static const char *const long_months[] = {"January",   "February", "March",    "April",

@@ -57,7 +57,7 @@ static int64_t floor_div(int64_t a, int64_t b) {
 }
 
 /* Days since 1970-01-01 of y-m-d (m 1..12, d 1..31). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+int64_t twi_days_from_civil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
   int64_t era = floor_div(y, 400);
   unsigned yoe = (unsigned)(y - era * 400);
@@ -66,7 +66,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + (int64_t)doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
+void twi_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
   z += 719468;
   int64_t era = floor_div(z, 146097);
   unsigned doe = (unsigned)(z - era * 146097);
@@ -78,13 +78,13 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
   *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-static bool is_leap(int64_t y) {
+bool twi_is_leap(int64_t y) {
   return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-static unsigned days_in_month(int64_t y, unsigned m) {
+unsigned twi_days_in_month(int64_t y, unsigned m) {
   static const unsigned char mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && is_leap(y) ? 29 : mdays[m - 1];
+  return m == 2 && twi_is_leap(y) ? 29 : mdays[m - 1];
 }
 
 /* ---- formatting ------------------------------------------------------- */
@@ -110,7 +110,7 @@ static size_t fmt_rfc3339(char *buf, int64_t ns, bool nano) {
   unsigned sod = (unsigned)(sec - days * 86400);
   int64_t y;
   unsigned mo, d;
-  civil_from_days(days, &y, &mo, &d);
+  twi_civil_from_days(days, &y, &mo, &d);
   char *p = put2(put2(buf, (unsigned)(y / 100)), (unsigned)(y % 100));
   *p++ = '-';
   p = put2(p, mo);
@@ -222,9 +222,9 @@ static int parse_rfc3339(const char *s, size_t len, int64_t *out) {
       !take_digits(s, len, &i, 2, &sec) || !take_fraction(s, len, &i, &frac) ||
       !take_zone(s, len, &i, &offset) || i != len)
     return -EINVAL;
-  if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
+  if (mo < 1 || mo > 12 || d < 1 || d > twi_days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
     return -EINVAL;
-  int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
+  int64_t secs = twi_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
   if (secs < 0 && frac > 0) {
     /* Borrow a second so that the first second above INT64_MIN fits. */
     secs++;

@@ -3,6 +3,7 @@
 #ifndef TOWER_TIMEFMT_H
 #define TOWER_TIMEFMT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,13 @@ typedef enum twi_time_format {
 /* Longest formatted time, NUL included ("-9223372036854775808",
  * "2262-04-11T23:47:16.854775807Z"). */
 #define TWI_FMT_TIME_SIZE 40
+
+/* Proleptic Gregorian calendar arithmetic (Howard Hinnant's algorithms),
+ * independent of TZ and of the libc's time_t range. Months are 1..12. */
+int64_t twi_days_from_civil(int64_t y, unsigned m, unsigned d);
+void twi_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+bool twi_is_leap(int64_t y);
+unsigned twi_days_in_month(int64_t y, unsigned m);
 
 /* The id of format `name`, or -1 when unknown. */
 int twi_time_format_id(const char *name);
