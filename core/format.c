@@ -342,3 +342,17 @@ void tower_serializer_free(tower_serializer *s) {
 int tower_serialize(tower_serializer *s, const tower_metric *m, tower_buf *out) {
   return s->fmt->serialize(s, m, out);
 }
+
+int tower_serialize_batch(tower_serializer *s, const tower_metric *const *ms, size_t n,
+                          tower_buf *out) {
+  if (s->fmt->serialize_batch)
+    return s->fmt->serialize_batch(s, ms, n, out);
+  int written = 0;
+  for (size_t i = 0; i < n; i++) {
+    int rc = s->fmt->serialize(s, ms[i], out);
+    if (rc == -ENOMEM)
+      return rc;
+    written += rc == 0;
+  }
+  return written;
+}

@@ -36,6 +36,10 @@ typedef struct twi_format {
   int (*serializer_init)(tower_serializer *s, const tower_config *cfg); /* cfg may be NULL */
   void (*serializer_fini)(tower_serializer *s);
   int (*serialize)(tower_serializer *s, const tower_metric *m, tower_buf *out);
+  /* Several metrics as one document (NULL: one serialize after the other).
+   * Returns the number of metrics written or a negative errno. */
+  int (*serialize_batch)(tower_serializer *s, const tower_metric *const *ms, size_t n,
+                         tower_buf *out);
 } twi_format;
 
 struct tower_parser {

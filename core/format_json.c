@@ -66,4 +66,5 @@ const twi_format twi_format_json = {
     .serializer_init = twi_json_serializer_init,
     .serializer_fini = twi_json_serializer_fini,
     .serialize = twi_json_serialize,
+    .serialize_batch = twi_json_serialize_batch,
 };

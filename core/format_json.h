@@ -27,6 +27,8 @@ int twi_json_parse_document(tower_parser *p, const char *data, size_t len);
 int twi_json_serializer_init(tower_serializer *s, const tower_config *cfg);
 void twi_json_serializer_fini(tower_serializer *s);
 int twi_json_serialize(tower_serializer *s, const tower_metric *m, tower_buf *out);
+int twi_json_serialize_batch(tower_serializer *s, const tower_metric *const *ms, size_t n,
+                             tower_buf *out);
 
 /* The parser's options, for callers without a config block (tests, benches,
  * plugins that build a parser by hand). Strings are borrowed for the call. */

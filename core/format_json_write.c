@@ -297,18 +297,35 @@ static int put_time(tower_buf *out, const json_writer *w, int64_t ns) {
   return twi_buf_put(out, num, twi_fmt_int64(num, ns / w->units));
 }
 
+/* One metric's object, without a newline. */
+static int put_metric(tower_buf *out, const json_writer *w, const tower_metric *m) {
+  return put_fields(out, m) || twi_buf_put(out, "},\"name\":", 9) ||
+         put_cstr(out, tower_metric_name(m)) || twi_buf_putc(out, ',') || put_tags(out, m) ||
+         twi_buf_put(out, "\"timestamp\":", 12) || put_time(out, w, tower_metric_time(m)) ||
+         twi_buf_putc(out, '}');
+}
+
 int twi_json_serialize(tower_serializer *s, const tower_metric *m, tower_buf *out) {
-  const json_writer *w = s->state;
   size_t start = out->len;
-  int rc = put_fields(out, m) || twi_buf_put(out, "},\"name\":", 9) ||
-           put_cstr(out, tower_metric_name(m)) || twi_buf_putc(out, ',') || put_tags(out, m) ||
-           twi_buf_put(out, "\"timestamp\":", 12) || put_time(out, w, tower_metric_time(m)) ||
-           twi_buf_put(out, "}\n", 2);
-  if (rc) {
+  if (put_metric(out, s->state, m) || twi_buf_putc(out, '\n')) {
     tower_buf_truncate(out, start);
     return -ENOMEM;
   }
   return 0;
+}
+
+/* Telegraf's batch form: {"metrics":[{...},{...}]} and a newline. */
+int twi_json_serialize_batch(tower_serializer *s, const tower_metric *const *ms, size_t n,
+                             tower_buf *out) {
+  size_t start = out->len;
+  int rc = twi_buf_put(out, "{\"metrics\":[", 12);
+  for (size_t i = 0; i < n && rc == 0; i++)
+    rc = (i && twi_buf_putc(out, ',')) || put_metric(out, s->state, ms[i]);
+  if (rc || twi_buf_put(out, "]}\n", 3)) {
+    tower_buf_truncate(out, start);
+    return -ENOMEM;
+  }
+  return (int)n;
 }
 
 /* Telegraf's json_timestamp_units: the largest power of ten not above the

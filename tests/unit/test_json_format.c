@@ -1038,6 +1038,33 @@ START_TEST(test_zones) {
 }
 END_TEST
 
+/* Telegraf's batch format, and the plain concatenation of line formats. */
+START_TEST(test_serialize_batch) {
+  tower_metric *a = tower_metric_new("a", 1000000000), *b = tower_metric_new("b", 2000000000);
+  tower_metric_add_int(a, "v", 1);
+  tower_metric_add_tag(b, "t", "x");
+  tower_metric_add_float(b, "w", 0.5);
+  const tower_metric *ms[] = {a, b};
+  tower_serializer *s;
+  tower_buf *buf = tower_buf_new(0);
+  ck_assert_int_eq(tower_serializer_new_format(NULL, "json", &s), 0);
+  ck_assert_int_eq(tower_serialize_batch(s, ms, 2, buf), 2);
+  ck_assert_str_eq(
+      tower_buf_data(buf),
+      "{\"metrics\":[{\"fields\":{\"v\":1},\"name\":\"a\",\"tags\":{},\"timestamp\":1},"
+      "{\"fields\":{\"w\":0.5},\"name\":\"b\",\"tags\":{\"t\":\"x\"},\"timestamp\":2}]}\n");
+  tower_serializer_free(s);
+  tower_buf_reset(buf);
+  ck_assert_int_eq(tower_serializer_new_format(NULL, "influx", &s), 0);
+  ck_assert_int_eq(tower_serialize_batch(s, ms, 2, buf), 2);
+  ck_assert_str_eq(tower_buf_data(buf), "a v=1i 1000000000\nb,t=x w=0.5 2000000000\n");
+  tower_serializer_free(s);
+  tower_buf_free(buf);
+  tower_metric_free(a);
+  tower_metric_free(b);
+}
+END_TEST
+
 static Suite *json_suite(void) {
   Suite *s = suite_create("json_format");
   TCase *tc = tcase_create("parser");
@@ -1074,6 +1101,7 @@ static Suite *json_suite(void) {
   tcase_add_test(tc, test_layout_round_trip);
   tcase_add_test(tc, test_layout_compile_errors);
   tcase_add_test(tc, test_zones);
+  tcase_add_test(tc, test_serialize_batch);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -86,6 +86,13 @@ void tower_serializer_free(tower_serializer *s);
  * -ENOMEM. */
 int tower_serialize(tower_serializer *s, const tower_metric *m, tower_buf *out);
 
+/* Appends `n` metrics as one message: Telegraf's batch format, that is
+ * {"metrics":[...]} for json and one serialization after the other for the
+ * line-based formats. Metrics the format cannot represent are skipped.
+ * Returns the number of metrics written, or -ENOMEM. */
+int tower_serialize_batch(tower_serializer *s, const tower_metric *const *ms, size_t n,
+                          tower_buf *out);
+
 /* ---- InfluxDB line protocol, directly --------------------------------- */
 
 #define TOWER_LP_UINT                                                                              \

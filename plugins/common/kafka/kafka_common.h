@@ -1,0 +1,67 @@
+/* Shared by outputs.kafka and inputs.kafka_consumer (a static convenience
+ * library linked into both .so files, not a copy): the options every Kafka
+ * plugin takes and the librdkafka configuration built from them. Uses only
+ * the tower SDK and librdkafka. */
+#ifndef TOWER_KAFKA_COMMON_H
+#define TOWER_KAFKA_COMMON_H
+
+#include <librdkafka/rdkafka.h>
+
+#include <tower/tower.h>
+
+/* The common entries, spliced into a plugin's option table:
+ *   static const tower_option options[] = { TOWER_KAFKA_OPTIONS, {...}, TOWER_OPTION_END }; */
+#define TOWER_KAFKA_OPTIONS                                                                        \
+  {.name = "brokers",                                                                              \
+   .type = TOWER_OPT_STRINGS,                                                                      \
+   .default_value = "localhost:9092",                                                              \
+   .help = "bootstrap brokers, host:port"},                                                        \
+      {.name = "client_id",                                                                        \
+       .type = TOWER_OPT_STRING,                                                                   \
+       .default_value = "tower",                                                                   \
+       .help = "client.id sent to the brokers"},                                                   \
+      {.name = "enable_tls",                                                                       \
+       .type = TOWER_OPT_BOOL,                                                                     \
+       .default_value = "false",                                                                   \
+       .help = "connect with TLS (implied by tls_ca/tls_cert)"},                                   \
+      {.name = "tls_ca", .type = TOWER_OPT_STRING, .help = "CA certificates (PEM file)"},          \
+      {.name = "tls_cert", .type = TOWER_OPT_STRING, .help = "client certificate (PEM file)"},     \
+      {.name = "tls_key", .type = TOWER_OPT_STRING, .help = "client key (PEM file)"},              \
+      {.name = "tls_key_password",                                                                 \
+       .type = TOWER_OPT_STRING,                                                                   \
+       .flags = TOWER_OPT_SECRET,                                                                  \
+       .help = "password of tls_key"},                                                             \
+      {.name = "insecure_skip_verify",                                                             \
+       .type = TOWER_OPT_BOOL,                                                                     \
+       .default_value = "false",                                                                   \
+       .help = "do not verify the brokers' certificates and host names (tests only)"},             \
+      {.name = "sasl_mechanism",                                                                   \
+       .type = TOWER_OPT_ENUM,                                                                     \
+       .default_value = "none",                                                                    \
+       .choices = "none|PLAIN|SCRAM-SHA-256|SCRAM-SHA-512|GSSAPI|OAUTHBEARER",                     \
+       .help = "SASL authentication"},                                                             \
+      {.name = "sasl_username", .type = TOWER_OPT_STRING, .help = "SASL user name"},               \
+      {.name = "sasl_password",                                                                    \
+       .type = TOWER_OPT_STRING,                                                                   \
+       .flags = TOWER_OPT_SECRET,                                                                  \
+       .help = "SASL password"},                                                                   \
+  {                                                                                                \
+    .name = "librdkafka", .type = TOWER_OPT_TABLE,                                                 \
+    .help = "any other librdkafka property, passed through (they win over the options above)"      \
+  }
+
+/* Sets one property; on failure reports librdkafka's reason at the option's
+ * file:line (`key`, NULL: the block) and returns -EINVAL. */
+int kafka_conf_set(const tower_config *cfg, rd_kafka_conf_t *conf, const char *key,
+                   const char *property, const char *value);
+
+/* A librdkafka configuration from the common options, with librdkafka's logs
+ * and errors sent to tower's log for instance `ctx` (the conf's opaque is
+ * ctx). NULL after reporting what is wrong. The caller owns the result
+ * (rd_kafka_new() takes it over, else rd_kafka_conf_destroy()). */
+rd_kafka_conf_t *kafka_conf_new(tower_ctx *ctx, const tower_config *cfg);
+
+/* "a:9092,b:9092" from the brokers option, into buf. */
+const char *kafka_brokers(const tower_config *cfg, char *buf, size_t size);
+
+#endif
