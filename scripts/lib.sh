@@ -56,3 +56,26 @@ build() {
   log "make (in ${dir#$TOP/})"
   make -C "$dir" -j"$JOBS" >"$dir/make.out" 2>&1 || { tail -50 "$dir/make.out"; die "build failed"; }
 }
+
+# ---- dynalite (inputs.dynamodb's integration test and benchmark) ----
+# Node and npm from Debian; dynalite@3 (DynamoDB in node, in memory) from
+# the npm registry, into a cache directory that tests/integration/dynamodb.sh
+# and bench/bench_dynamodb.c look in (they install it there themselves when
+# it is missing).
+NODE_PACKAGES="nodejs npm"
+DYNALITE_DIR=${TOWER_DYNALITE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tower/dynalite}
+
+# need_dynalite: installs node/npm and dynalite@3 when missing.
+need_dynalite() {
+  # A node and npm already on the PATH (e.g. NodeSource's) are used as they
+  # are: Debian's npm package would conflict with them.
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    # shellcheck disable=SC2086
+    need_packages $NODE_PACKAGES
+  fi
+  [ -f "$DYNALITE_DIR/node_modules/dynalite/cli.js" ] && return 0
+  log "npm install dynalite@3 (into $DYNALITE_DIR)"
+  mkdir -p "$DYNALITE_DIR" || die "cannot create $DYNALITE_DIR"
+  (cd "$DYNALITE_DIR" && npm install --no-audit --no-fund --silent dynalite@3 >npm.log 2>&1) \
+    || { tail -20 "$DYNALITE_DIR/npm.log"; die "npm install dynalite@3 failed"; }
+}

@@ -1,0 +1,289 @@
+/* The HTTP side: one libcurl easy handle per scan segment, kept for the
+ * instance's life so that its connection (and TLS session) to DynamoDB is
+ * reused from page to page and gather to gather.
+ *
+ * Requests are signed by libcurl (CURLOPT_AWS_SIGV4, libcurl >= 7.75) with
+ * "aws:amz:<region>:dynamodb" and the key pair as user name and password.
+ * libcurl signs every header we add: Content-Type, X-Amz-Target and the
+ * session token, which AWS wants signed. tests/plugins/test_dynamodb.c
+ * checks the Authorization header against an independent implementation of
+ * the SigV4 specification. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dynamodb.h"
+
+int64_t ddb_mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+}
+
+/* ---- what a response means ------------------------------------------------------ */
+
+/* Error types the AWS SDKs retry for DynamoDB (besides any 5xx). */
+static const char *const retry_types[] = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "LimitExceededException",
+    NULL,
+};
+
+/* Errors about who is asking, not about the table: every table would fail
+ * the same way. */
+static const char *const auth_types[] = {
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "MissingAuthenticationTokenException",
+    "IncompleteSignatureException",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    NULL,
+};
+
+static bool in_list(const char *const *list, const char *s) {
+  for (; *list; list++)
+    if (strcmp(*list, s) == 0)
+      return true;
+  return false;
+}
+
+/* Control characters become spaces: the message ends up on one log line. */
+static void copy_clean(char *out, size_t size, const char *s, size_t len) {
+  size_t n = len < size - 1 ? len : size - 1;
+  for (size_t i = 0; i < n; i++)
+    out[i] = (unsigned char)s[i] < 0x20 ? ' ' : s[i];
+  out[n] = '\0';
+}
+
+/* {"__type": "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException",
+ *  "message": "..."} ("Message" in some errors); else the body's first line. */
+static void error_body(ddb_result *r, const char *body, size_t len) {
+  json_t *j = body && len ? json_loadb(body, len, 0, NULL) : NULL;
+  const char *type = j ? json_string_value(json_object_get(j, "__type")) : NULL;
+  const char *msg = j ? json_string_value(json_object_get(j, "message")) : NULL;
+  if (j && !msg)
+    msg = json_string_value(json_object_get(j, "Message"));
+  if (type) {
+    const char *hash = strrchr(type, '#');
+    copy_clean(r->type, sizeof r->type, hash ? hash + 1 : type, strlen(hash ? hash + 1 : type));
+  }
+  if (msg) {
+    copy_clean(r->message, sizeof r->message, msg, strlen(msg));
+  } else if (!j && body && len) {
+    const char *nl = memchr(body, '\n', len);
+    copy_clean(r->message, sizeof r->message, body, nl ? (size_t)(nl - body) : len);
+  }
+  json_decref(j);
+}
+
+/* Transport failures worth a retry: all but those a retry cannot fix. */
+static bool transport_retryable(CURLcode code) {
+  switch (code) {
+  case CURLE_UNSUPPORTED_PROTOCOL:
+  case CURLE_URL_MALFORMAT:
+  case CURLE_NOT_BUILT_IN:
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_CACERT_BADFILE:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_OUT_OF_MEMORY:
+    return false;
+  default:
+    return true;
+  }
+}
+
+void ddb_classify(long status, CURLcode code, const char *curl_error, const char *body, size_t len,
+                  ddb_result *r) {
+  memset(r, 0, sizeof *r);
+  r->status = status;
+  if (status == 0) {
+    const char *why = curl_error && *curl_error ? curl_error : curl_easy_strerror(code);
+    copy_clean(r->message, sizeof r->message, why, strlen(why));
+    r->kind = transport_retryable(code) ? DDB_RETRY : DDB_FATAL;
+    return;
+  }
+  if (status >= 200 && status < 300) {
+    r->kind = DDB_OK;
+    return;
+  }
+  error_body(r, body, len);
+  if (status >= 500 || status == 429 || in_list(retry_types, r->type))
+    r->kind = DDB_RETRY;
+  else if (in_list(auth_types, r->type))
+    r->kind = DDB_AUTH;
+  else if (strcmp(r->type, "ResourceNotFoundException") == 0)
+    r->kind = DDB_NOT_FOUND;
+  else
+    r->kind = DDB_FATAL;
+}
+
+/* ---- the handle ------------------------------------------------------------------- */
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
+  ddb_conn *c = ud;
+  size_t n = size * nmemb;
+  if (tower_buf_len(c->body) + n > DDB_BODY_MAX) {
+    c->too_large = true;
+    return 0; /* libcurl ends the transfer with CURLE_WRITE_ERROR */
+  }
+  return tower_buf_append(c->body, data, n) == 0 ? n : 0;
+}
+
+/* Ends a transfer early at shutdown, or when another segment of the same
+ * table failed (its result would be thrown away). */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow) {
+  (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+  ddb_conn *c = ud;
+  return (c->cancel && atomic_load(c->cancel)) || (c->ctx && tower_ctx_stopping(c->ctx));
+}
+
+/* Only http and https, whatever the URL says. libcurl >= 7.85 takes a
+ * string (the bitmask is deprecated there). */
+static bool limit_protocols(CURL *h) {
+#if LIBCURL_VERSION_NUM >= 0x075500
+  return curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
+#else
+  return curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) ==
+         CURLE_OK;
+#endif
+}
+
+static bool setup_tls(ddb_conn *c, const ddb_http *h) {
+  CURL *e = c->curl;
+  bool ok = !(h->tls_ca && *h->tls_ca) || curl_easy_setopt(e, CURLOPT_CAINFO, h->tls_ca) == 0;
+  ok &= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, h->insecure ? 0L : 1L) == CURLE_OK;
+  ok &= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, h->insecure ? 0L : 2L) == CURLE_OK;
+  return ok;
+}
+
+static bool setup(ddb_conn *c, const ddb_http *h) {
+  CURL *e = c->curl;
+  bool ok = limit_protocols(e);
+  ok &= curl_easy_setopt(e, CURLOPT_URL, h->url) == CURLE_OK;
+  ok &= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK; /* threads: no SIGALRM */
+  ok &= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L) == CURLE_OK;
+  ok &= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
+  ok &= curl_easy_setopt(e, CURLOPT_POST, 1L) == CURLE_OK;
+  ok &= curl_easy_setopt(e, CURLOPT_USERAGENT, h->user_agent) == CURLE_OK;
+  ok &= curl_easy_setopt(e, CURLOPT_AWS_SIGV4, h->sigv4) == CURLE_OK;
+  ok &= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK;
+  ok &= curl_easy_setopt(e, CURLOPT_WRITEDATA, c) == CURLE_OK;
+  ok &= curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress) == CURLE_OK;
+  ok &= curl_easy_setopt(e, CURLOPT_XFERINFODATA, c) == CURLE_OK;
+  ok &= curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L) == CURLE_OK;
+  ok &= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->curl_error) == CURLE_OK;
+  return ok && setup_tls(c, h);
+}
+
+int ddb_conn_init(ddb_conn *c, const ddb_http *h, tower_ctx *ctx) {
+  memset(c, 0, sizeof *c);
+  c->ctx = ctx;
+  /* Reference counted, and thread-safe since libcurl 7.84. */
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    return -ENOMEM;
+  c->curl = curl_easy_init();
+  c->body = tower_buf_new(64 * 1024);
+  if (!c->curl || !c->body)
+    return -ENOMEM;
+  if (!setup(c, h)) {
+    tower_error(ctx, "libcurl refused an option (AWS SigV4 needs libcurl 7.75 or later, with "
+                     "http, https and TLS support)");
+    return -EINVAL;
+  }
+  return 0;
+}
+
+void ddb_conn_fini(ddb_conn *c) {
+  if (c->curl) {
+    curl_easy_cleanup(c->curl);
+    curl_global_cleanup();
+  }
+  tower_buf_free(c->body);
+  c->curl = NULL;
+  c->body = NULL;
+}
+
+/* ---- one request ------------------------------------------------------------------- */
+
+static int add_header(struct curl_slist **l, const char *name, const char *value) {
+  size_t n = strlen(name) + strlen(value) + 3;
+  char *line = malloc(n);
+  if (!line)
+    return -ENOMEM;
+  snprintf(line, n, "%s: %s", name, value);
+  struct curl_slist *nl = curl_slist_append(*l, line);
+  free(line);
+  if (!nl)
+    return -ENOMEM;
+  *l = nl;
+  return 0;
+}
+
+static struct curl_slist *headers(const char *op, const ddb_creds *cr) {
+  struct curl_slist *l = NULL;
+  char target[96];
+  snprintf(target, sizeof target, "DynamoDB_20120810.%s", op);
+  int rc = add_header(&l, "Content-Type", "application/x-amz-json-1.0");
+  if (rc == 0)
+    rc = add_header(&l, "X-Amz-Target", target);
+  if (rc == 0 && cr->token && *cr->token)
+    rc = add_header(&l, "X-Amz-Security-Token", cr->token);
+  if (rc) {
+    curl_slist_free_all(l);
+    return NULL;
+  }
+  return l;
+}
+
+static void fail(ddb_result *r, ddb_kind kind, const char *msg) {
+  memset(r, 0, sizeof *r);
+  r->kind = kind;
+  snprintf(r->message, sizeof r->message, "%s", msg);
+}
+
+/* The outcome of a transfer that did not end normally, or of one that did. */
+static void outcome(ddb_conn *c, CURLcode code, int64_t deadline, ddb_result *r) {
+  long status = 0;
+  if (code == CURLE_ABORTED_BY_CALLBACK)
+    return fail(r, DDB_CANCELLED, "cancelled");
+  if (code == CURLE_OPERATION_TIMEDOUT && ddb_mono_ns() >= deadline)
+    return fail(r, DDB_TIMEOUT, c->curl_error);
+  if (code == CURLE_WRITE_ERROR && c->too_large)
+    return fail(r, DDB_FATAL, "the response is larger than 32 MiB");
+  if (code == CURLE_OK)
+    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+  ddb_classify(status, code, c->curl_error, tower_buf_data(c->body), tower_buf_len(c->body), r);
+}
+
+void ddb_post(ddb_conn *c, const char *op, const char *payload, const ddb_creds *cr,
+              int64_t deadline, ddb_result *r) {
+  int64_t left_ms = (deadline - ddb_mono_ns()) / NS_PER_MS;
+  if (left_ms <= 0)
+    return fail(r, DDB_TIMEOUT, "no time left");
+  struct curl_slist *h = headers(op, cr);
+  if (!h)
+    return fail(r, DDB_FATAL, "out of memory");
+  CURL *e = c->curl;
+  tower_buf_reset(c->body);
+  c->too_large = false;
+  c->curl_error[0] = '\0';
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+  curl_easy_setopt(e, CURLOPT_USERNAME, cr->access_key);
+  curl_easy_setopt(e, CURLOPT_PASSWORD, cr->secret_key);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDS, payload);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(payload));
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)left_ms);
+  CURLcode code = curl_easy_perform(e);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+  curl_slist_free_all(h);
+  outcome(c, code, deadline, r);
+}
