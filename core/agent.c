@@ -223,10 +223,15 @@ int twi_agent_main(const twi_agent_opts *o) {
     return 1;
   apply_log_settings(o, pl);
   if (o->config_check) {
-    printf("%s: configuration is valid (%zu inputs, %zu processors, %zu outputs)\n", o->config_path,
-           pl->ninputs, pl->nprocessors, pl->noutputs);
+    int failed = twi_pipeline_check(pl);
+    if (failed == 0)
+      printf("%s: configuration is valid (%zu inputs, %zu processors, %zu outputs)\n",
+             o->config_path, pl->ninputs, pl->nprocessors, pl->noutputs);
+    else
+      tower_log(NULL, TOWER_LOG_ERROR, "%s: %d plugin(s) refused their configuration (see above)",
+                o->config_path, failed);
     twi_pipeline_free(pl);
-    return 0;
+    return failed ? 1 : 0;
   }
   pl->test_out = stdout;
   if (twi_pipeline_init(pl)) {

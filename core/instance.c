@@ -38,6 +38,10 @@ const char *tower_ctx_hostname(const tower_ctx *ctx) {
 int64_t tower_ctx_interval(const tower_ctx *ctx) {
   return ctx->interval;
 }
+bool tower_ctx_check_only(const tower_ctx *ctx) {
+  return ctx->check_only;
+}
+
 bool tower_ctx_stopping(const tower_ctx *ctx) {
   return atomic_load(&ctx->stopping);
 }

@@ -212,6 +212,20 @@ int twi_pipeline_init(twi_pipeline *pl) {
   return rc;
 }
 
+static int check_list(tower_ctx **list, size_t n) {
+  int failed = 0;
+  for (size_t i = 0; i < n; i++) {
+    list[i]->check_only = true;
+    failed += twi_instance_init(list[i]) != 0;
+  }
+  return failed;
+}
+
+int twi_pipeline_check(twi_pipeline *pl) {
+  return check_list(pl->outputs, pl->noutputs) + check_list(pl->processors, pl->nprocessors) +
+         check_list(pl->inputs, pl->ninputs);
+}
+
 int twi_pipeline_start(twi_pipeline *pl) {
   for (size_t i = 0; i < pl->noutputs; i++) {
     int rc = twi_output_start(pl->outputs[i]);

@@ -73,6 +73,7 @@ struct tower_ctx {
   twi_log_limiter limiter;
   void *state;
   bool initialized;
+  bool check_only; /* --config-check: init validates, acquires nothing */
   _Atomic bool stopping;
   int index; /* position in its list, for ordering */
 
@@ -201,6 +202,9 @@ twi_pipeline *twi_pipeline_build(twi_conf *conf, const char *plugin_dir, twi_mod
                                  twi_diag *d);
 /* Calls init on every instance (outputs, processors, inputs). */
 int twi_pipeline_init(twi_pipeline *pl);
+/* Calls init on every instance in check mode (tower_ctx_check_only() true)
+ * and reports how many failed; the pipeline is only good for freeing. */
+int twi_pipeline_check(twi_pipeline *pl);
 /* Starts output threads, then inputs. */
 int twi_pipeline_start(twi_pipeline *pl);
 /* Stops inputs, then outputs with a final flush, within the shutdown

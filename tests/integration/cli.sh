@@ -33,6 +33,12 @@ printf 'inputs = ( { plugin = "lines"; lines = ["m v=1"]; intervl = "1s"; } );\n
 grep -q "bad.conf:1: inputs.lines: unknown option \"intervl\"; did you mean \"interval\"?" "$work/bad.out" \
   && ok "error names file, line, plugin, suggestion" || fail "message: $(cat "$work/bad.out")"
 
+# What a plugin refuses in init is caught by --config-check too.
+printf 'inputs = ( { plugin = "lines"; lines = ["m v=1"]; init_fail = true; } );\noutputs = ( { plugin = "record"; path = "/dev/null"; } );\n' > "$work/init.conf"
+"$TOWER" --config "$work/init.conf" --config-check > "$work/init.out" 2>&1; rc=$?
+[ $rc -eq 1 ] && grep -q "init.conf:1: init_fail is set" "$work/init.out" && grep -q "1 plugin(s) refused" "$work/init.out" \
+  && ok "--config-check runs plugin init" || fail "--config-check missed an init error: rc=$rc $(cat "$work/init.out")"
+
 # --test prints line protocol and writes no output.
 cat > "$work/t.conf" <<CONF
 agent = { hostname = "h"; };

@@ -90,6 +90,11 @@ has_all() {
 }
 [ -n "$port" ] && wait_for 40 has_all && ok "example pipeline exposes check_http_up, cpu_usage_idle, internal_write_*" \
   || fail "example pipeline: $(cat "$work/example.log") $(cat "$work/example.prom" 2>/dev/null)"
+# A config check while the agent runs must not need its port.
+sed "s/listen = \"127.0.0.1:0\"/listen = \"127.0.0.1:$port\"/" "$work/example.conf" > "$work/same-port.conf"
+(cd "$top_srcdir" && "$TOWER" --config "$work/same-port.conf" --config-check) >"$work/same-port.out" 2>&1 \
+  && ok "--config-check beside a running tower on the same port" \
+  || fail "--config-check took the port: $(cat "$work/same-port.out")"
 # Parse errors fail; lint notes about the Telegraf-compatible names of
 # inputs.internal (*_time_ns, counters without _total) are expected.
 "$PROMTOOL" check metrics < "$work/example.prom" >"$work/example.lint" 2>&1

@@ -556,7 +556,8 @@ static int csv_init(tower_ctx *ctx, const tower_config *cfg, void **state) {
   if (!rc && (!(s->o.cells = tower_buf_new(0)) || !(s->o.tmp = tower_buf_new(0)) ||
               !(s->o.head = tower_buf_new(0))))
     rc = -ENOMEM;
-  if (!rc)
+  /* A config check creates no directory and leaves no probe file. */
+  if (!rc && !tower_ctx_check_only(ctx))
     rc = csv_dir_open(&s->o, cfg);
   if (rc) {
     csv_destroy(s);

@@ -498,9 +498,10 @@ static int prom_init(tower_ctx *ctx, const tower_config *cfg, void **state) {
     rc = load_ranges(s, cfg);
   if (rc == 0 && !(s->store = prom_store_new((uint64_t)tower_config_int(cfg, "max_series"))))
     rc = -ENOMEM;
-  if (rc == 0)
+  /* A config check must not take the port a running tower listens on. */
+  if (rc == 0 && !tower_ctx_check_only(ctx))
     rc = start_expiry(s);
-  if (rc == 0)
+  if (rc == 0 && !tower_ctx_check_only(ctx))
     rc = start_http(s, cfg);
   if (rc) {
     prom_destroy(s);

@@ -136,6 +136,10 @@ int64_t tower_ctx_interval(const tower_ctx *ctx);
 /* True once the agent is shutting down or reloading this instance; long
  * gathers and service threads should finish early when it turns true. */
 bool tower_ctx_stopping(const tower_ctx *ctx);
+/* True while `tower --config-check` initializes the instance: init must
+ * validate all it can but acquire nothing a running tower may hold
+ * (listening sockets, files, directories, locks); destroy follows at once. */
+bool tower_ctx_check_only(const tower_ctx *ctx);
 /* Outputs: ask the core to wait at least `delay_ns` before the next attempt
  * after a TOWER_WRITE_RETRY (a server's Retry-After, say). */
 void tower_ctx_retry_after(tower_ctx *ctx, int64_t delay_ns);
