@@ -49,9 +49,10 @@ int tower_log_enabled(const tower_ctx *ctx, tower_log_level level);
 #define tower_trace(ctx, ...) tower_log((ctx), TOWER_LOG_TRACE, __VA_ARGS__)
 
 /* Copies `url` into `out` (size `out_size`, always NUL-terminated, truncated
- * if needed) with any user:password@ part and the values of query
- * parameters that look like credentials (password, p, token, secret, key,
- * sig...) replaced by "xxxxx". Returns `out`. */
+ * if needed) with the password of a user:password@ part and the values of
+ * query parameters that look like credentials (password, p, token, secret,
+ * key, sig...) replaced by "xxxxx"; the user name stays, to tell accounts
+ * apart. Returns `out`. */
 char *tower_redact_url(const char *url, char *out, size_t out_size);
 
 #ifdef __cplusplus
