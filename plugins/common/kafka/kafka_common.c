@@ -25,8 +25,7 @@ const char *kafka_brokers(const tower_config *cfg, char *buf, size_t size) {
 }
 
 /* librdkafka logs with syslog levels. */
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *msg) {
-  tower_ctx *ctx = rd_kafka_opaque(rk);
+void kafka_log(tower_ctx *ctx, int level, const char *fac, const char *msg) {
   tower_log_level l = level <= LOG_ERR       ? TOWER_LOG_ERROR
                       : level <= LOG_WARNING ? TOWER_LOG_WARN
                       : level <= LOG_INFO    ? TOWER_LOG_INFO
@@ -36,10 +35,18 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 
 /* Errors librdkafka reports outside any request (a broker down...):
  * transient ones are retried by librdkafka itself. */
+void kafka_error(tower_ctx *ctx, int err, const char *reason) {
+  tower_log(ctx, err == RD_KAFKA_RESP_ERR__FATAL ? TOWER_LOG_ERROR : TOWER_LOG_WARN,
+            "kafka: %s (%s)", reason, rd_kafka_err2name(err));
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *msg) {
+  kafka_log(rd_kafka_opaque(rk), level, fac, msg);
+}
+
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
   (void)rk;
-  tower_log(opaque, err == RD_KAFKA_RESP_ERR__FATAL ? TOWER_LOG_ERROR : TOWER_LOG_WARN,
-            "kafka: %s (%s)", reason, rd_kafka_err2name(err));
+  kafka_error(opaque, err, reason);
 }
 
 static const char *security_protocol(bool tls, bool sasl) {
@@ -79,6 +86,41 @@ static int set_sasl(const tower_config *cfg, rd_kafka_conf_t *conf, const char *
   return 0;
 }
 
+/* librdkafka's property names have dots, which libconfig names cannot
+ * have: `session_timeout_ms` in the file means session.timeout.ms. */
+static void dotted(const char *key, char *buf, size_t size) {
+  snprintf(buf, size, "%s", key);
+  for (char *p = buf; *p; p++)
+    if (*p == '_')
+      *p = '.';
+}
+
+/* A `librdkafka` entry: the name as written if librdkafka knows it (a few,
+ * such as log_level, have underscores), else with dots for underscores. */
+static int set_passthrough(const tower_config *cfg, rd_kafka_conf_t *conf, const char *key,
+                           const char *value) {
+  char name[256], err[512];
+  rd_kafka_conf_res_t r = rd_kafka_conf_set(conf, key, value, err, sizeof err);
+  if (r == RD_KAFKA_CONF_OK)
+    return 0;
+  if (r != RD_KAFKA_CONF_UNKNOWN)
+    return tower_config_error(cfg, tower_config_setting(cfg, "librdkafka"),
+                              "librdkafka property %s: %s", key, err);
+  dotted(key, name, sizeof name);
+  return kafka_conf_set(cfg, conf, "librdkafka", name, value);
+}
+
+const char *kafka_passthrough(const tower_config *cfg, const char *property) {
+  char name[256];
+  for (size_t i = 0; i < tower_config_table_len(cfg, "librdkafka"); i++) {
+    const char *key = tower_config_table_key(cfg, "librdkafka", i);
+    dotted(key, name, sizeof name);
+    if (strcmp(key, property) == 0 || strcmp(name, property) == 0)
+      return tower_config_table_value(cfg, "librdkafka", i);
+  }
+  return NULL;
+}
+
 static int set_options(const tower_config *cfg, rd_kafka_conf_t *conf) {
   char brokers[4096];
   const char *mech = tower_config_string(cfg, "sasl_mechanism");
@@ -92,8 +134,8 @@ static int set_options(const tower_config *cfg, rd_kafka_conf_t *conf) {
       (tls && set_tls(cfg, conf)) || (sasl && set_sasl(cfg, conf, mech)))
     return -EINVAL;
   for (size_t i = 0; i < tower_config_table_len(cfg, "librdkafka"); i++)
-    if (kafka_conf_set(cfg, conf, "librdkafka", tower_config_table_key(cfg, "librdkafka", i),
-                       tower_config_table_value(cfg, "librdkafka", i)))
+    if (set_passthrough(cfg, conf, tower_config_table_key(cfg, "librdkafka", i),
+                        tower_config_table_value(cfg, "librdkafka", i)))
       return -EINVAL;
   return 0;
 }

@@ -47,7 +47,8 @@
        .help = "SASL password"},                                                                   \
   {                                                                                                \
     .name = "librdkafka", .type = TOWER_OPT_TABLE,                                                 \
-    .help = "any other librdkafka property, passed through (they win over the options above)"      \
+    .help = "any other librdkafka property, passed through (they win over the options above); "    \
+            "write dots as underscores: session_timeout_ms = \"10000\""                            \
   }
 
 /* Sets one property; on failure reports librdkafka's reason at the option's
@@ -60,6 +61,17 @@ int kafka_conf_set(const tower_config *cfg, rd_kafka_conf_t *conf, const char *k
  * ctx). NULL after reporting what is wrong. The caller owns the result
  * (rd_kafka_new() takes it over, else rd_kafka_conf_destroy()). */
 rd_kafka_conf_t *kafka_conf_new(tower_ctx *ctx, const tower_config *cfg);
+
+/* What the callbacks kafka_conf_new() installs do, for a plugin that sets
+ * its own opaque (a consumer's rebalance callback needs its state) and so
+ * installs log and error callbacks of its own: a librdkafka log line
+ * (syslog level) or client error, to tower's log for instance `ctx`. */
+void kafka_log(tower_ctx *ctx, int level, const char *fac, const char *msg);
+void kafka_error(tower_ctx *ctx, int err, const char *reason);
+
+/* The value the `librdkafka` option gives for `property` (dotted name; the
+ * entry may be written with underscores for dots), or NULL. */
+const char *kafka_passthrough(const tower_config *cfg, const char *property);
 
 /* "a:9092,b:9092" from the brokers option, into buf. */
 const char *kafka_brokers(const tower_config *cfg, char *buf, size_t size);

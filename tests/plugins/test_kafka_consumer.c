@@ -1,0 +1,454 @@
+/* inputs.kafka_consumer through the real core, against librdkafka's mock
+ * cluster (a real Kafka protocol peer) created in this process: messages
+ * are produced with a librdkafka producer, the input runs as the agent runs
+ * a service input (twi_input_start / twi_input_stop) into the record
+ * output's buffer, which the test flushes to <dir>/out.lp. The committed
+ * offsets are read back with a consumer handle of the same group. The
+ * daemon, kcat, restarts and SIGKILL are in tests/integration/
+ * kafka_consumer.sh. */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <tower/tower.h>
+
+#include "check_run.h"
+#include "harness.h"
+#include "log_internal.h"
+
+static char *dir, *logpath;
+static rd_kafka_t *mock_rk;
+static rd_kafka_mock_cluster_t *mock;
+static const char *bootstraps;
+
+static void setup(void) {
+  dir = th_tmpdir();
+  logpath = th_fmt("%s/log", dir);
+  ck_assert_int_eq(twi_log_set_file(logpath), 0);
+  twi_log_set_level(TOWER_LOG_INFO);
+  char err[512];
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "log_level", "2", err, sizeof err);
+  mock_rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  ck_assert_msg(mock_rk != NULL, "%s", err);
+  mock = rd_kafka_mock_cluster_new(mock_rk, 2);
+  ck_assert_ptr_nonnull(mock);
+  ck_assert_int_eq(rd_kafka_mock_topic_create(mock, "t", 3, 2), 0);
+  bootstraps = rd_kafka_mock_cluster_bootstraps(mock);
+}
+
+static void teardown(void) {
+  rd_kafka_mock_cluster_destroy(mock);
+  rd_kafka_destroy(mock_rk);
+  twi_log_set_file(NULL);
+  th_rmrf(dir);
+  free(dir);
+  free(logpath);
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int64_t mono_ns(void) {
+  return (int64_t)(now_s() * 1e9);
+}
+
+/* Produces messages "m,k=<prefix><i> v=<i>i <ts>" for i in [from, to]. */
+static void produce(const char *topic, int from, int to, const char *prefix) {
+  char err[512], msg[128];
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps, err, sizeof err);
+  rd_kafka_t *p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  ck_assert_msg(p != NULL, "%s", err);
+  for (int i = from; i <= to; i++) {
+    int n = snprintf(msg, sizeof msg, "m,k=%s%d v=%di 1700000000%09d", prefix, i, i, i);
+    ck_assert_int_eq(rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(msg, n),
+                                       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+                     0);
+  }
+  ck_assert_int_eq(rd_kafka_flush(p, 10000), 0);
+  rd_kafka_destroy(p);
+}
+
+/* A pipeline of kafka_consumer inputs (`inputs`: the blocks' options, the
+ * brokers filled in) and a record output. */
+static twi_pipeline *build(const char *inputs) {
+  char *text = th_fmt("agent = { omit_hostname = true; };\n"
+                      "inputs = ( %s );\n"
+                      "outputs = ( { plugin = \"record\"; path = \"%s/out.lp\"; "
+                      "ids = \"%s/ids\"; metric_buffer_limit = 100000; } );\n",
+                      inputs, dir, dir);
+  twi_pipeline *pl = th_start(text, TWI_ONCE);
+  free(text);
+  return pl;
+}
+
+static char *block(const char *group, const char *extra) {
+  return th_fmt("{ plugin = \"kafka_consumer\"; brokers = [\"%s\"]; topics = [\"t\"]; "
+                "consumer_group = \"%s\"; librdkafka = { session_timeout_ms = \"6000\"; }; %s }",
+                bootstraps, group, extra);
+}
+
+static void start_all(twi_pipeline *pl) {
+  for (size_t i = 0; i < pl->ninputs; i++)
+    ck_assert_int_eq(twi_input_start(pl->inputs[i], pl), 0);
+}
+
+/* Stops every input; returns the seconds it took. */
+static double stop_all(twi_pipeline *pl) {
+  double t0 = now_s();
+  for (size_t i = 0; i < pl->ninputs; i++)
+    ck_assert(twi_input_stop(pl->inputs[i], mono_ns() + 10000000000LL));
+  return now_s() - t0;
+}
+
+/* Waits until the output holds `n` metrics (30 s at most). */
+static size_t wait_buffered(twi_pipeline *pl, size_t n) {
+  double end = now_s() + 30;
+  size_t have;
+  while ((have = twi_output_buffered(pl->outputs[0])) < n && now_s() < end)
+    usleep(10000);
+  return have;
+}
+
+static char *flushed(twi_pipeline *pl) {
+  ck_assert_uint_eq(th_flush(pl), 0);
+  char *path = th_fmt("%s/out.lp", dir);
+  char *text = th_read_file(path);
+  free(path);
+  return text ? text : strdup("");
+}
+
+static size_t count(const char *text, const char *needle) {
+  size_t n = 0;
+  for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+    n++;
+  return n;
+}
+
+/* The committed offsets of `group` on topic t, summed over partitions. */
+static int64_t committed(const char *group) {
+  char err[512];
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps, err, sizeof err);
+  rd_kafka_conf_set(conf, "group.id", group, err, sizeof err);
+  rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  ck_assert_msg(c != NULL, "%s", err);
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(3);
+  for (int p = 0; p < 3; p++)
+    rd_kafka_topic_partition_list_add(l, "t", p);
+  ck_assert_int_eq(rd_kafka_committed(c, l, 10000), 0);
+  int64_t sum = 0;
+  for (int i = 0; i < l->cnt; i++)
+    sum += l->elems[i].offset > 0 ? l->elems[i].offset : 0;
+  rd_kafka_topic_partition_list_destroy(l);
+  rd_kafka_destroy(c);
+  return sum;
+}
+
+static char *log_text(void) {
+  char *t = th_read_file(logpath);
+  return t ? t : strdup("");
+}
+
+/* Builds a pipeline that must be rejected; returns the diagnostics. */
+static char *rejected(const char *extra) {
+  char *b = th_fmt("{ plugin = \"kafka_consumer\"; brokers = [\"%s\"]; %s }", bootstraps, extra);
+  char *text = th_fmt(
+      "inputs = ( %s );\noutputs = ( { plugin = \"record\"; path = \"/dev/null\"; } );\n", b);
+  char *errors = NULL;
+  twi_pipeline *pl = th_build(text, TWI_ONCE, &errors);
+  if (pl && twi_pipeline_init(pl) == 0) {
+    th_free(pl);
+    ck_abort_msg("accepted: %s", extra);
+  }
+  if (pl)
+    th_free(pl);
+  free(text);
+  free(b);
+  char *log = log_text();
+  char *all = th_fmt("%s%s", errors ? errors : "", log);
+  free(errors);
+  free(log);
+  return all;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+START_TEST(consumes_every_message_once) {
+  produce("t", 1, 300, "a");
+  char *b = block("g1", "topic_tag = \"topic\";");
+  twi_pipeline *pl = build(b);
+  start_all(pl);
+  ck_assert_uint_eq(wait_buffered(pl, 300), 300);
+  stop_all(pl);
+  char *out = flushed(pl);
+  ck_assert_uint_eq(count(out, "\n"), 300);
+  ck_assert_ptr_nonnull(strstr(out, "m,k=a1,topic=t v=1i 1700000000000000001\n"));
+  ck_assert_ptr_nonnull(strstr(out, "m,k=a300,topic=t v=300i 1700000000000000300\n"));
+  /* stop committed every offset: 300 messages over 3 partitions */
+  ck_assert_int_eq(committed("g1"), 300);
+  char *log = log_text();
+  ck_assert_ptr_nonnull(strstr(log, "group g1 assigned 3 partition(s): t[0,1,2]"));
+  ck_assert_ptr_nonnull(
+      strstr(log, "stopped after 300 message(s), 300 metric(s), 0 message(s) skipped"));
+  free(log);
+  free(out);
+  free(b);
+  th_free(pl);
+}
+END_TEST
+
+/* A restart with the same group consumes only what came meanwhile. */
+START_TEST(restart_resumes_after_commit) {
+  produce("t", 1, 50, "a");
+  char *b = block("g2", "");
+  twi_pipeline *pl = build(b);
+  start_all(pl);
+  ck_assert_uint_eq(wait_buffered(pl, 50), 50);
+  stop_all(pl);
+  th_free(pl);
+  produce("t", 51, 60, "a");
+  pl = build(b);
+  start_all(pl);
+  ck_assert_uint_eq(wait_buffered(pl, 10), 10);
+  usleep(500000); /* nothing more may come */
+  stop_all(pl);
+  char *out = flushed(pl);
+  ck_assert_uint_eq(count(out, "\n"), 10);
+  ck_assert_ptr_nonnull(strstr(out, "m,k=a51 v=51i"));
+  ck_assert_ptr_null(strstr(out, "m,k=a50 "));
+  ck_assert_int_eq(committed("g2"), 60);
+  free(out);
+  free(b);
+  th_free(pl);
+}
+END_TEST
+
+/* max_undelivered_messages bounds what one delivery (one tower_acc_commit,
+ * one gather id) carries. */
+START_TEST(max_undelivered_bounds_deliveries) {
+  produce("t", 1, 500, "a");
+  char *b = block("g3", "max_undelivered_messages = 7;");
+  twi_pipeline *pl = build(b);
+  start_all(pl);
+  ck_assert_uint_eq(wait_buffered(pl, 500), 500);
+  stop_all(pl);
+  free(flushed(pl));
+  char *path = th_fmt("%s/ids", dir);
+  char *ids = th_read_file(path);
+  ck_assert_ptr_nonnull(ids);
+  /* ids are written in order; count the run of each id */
+  size_t run = 0, longest = 0, deliveries = 0;
+  char last[32] = "";
+  for (char *line = strtok(ids, "\n"); line; line = strtok(NULL, "\n")) {
+    if (strcmp(line, last) != 0) {
+      snprintf(last, sizeof last, "%s", line);
+      run = 0;
+      deliveries++;
+    }
+    if (++run > longest)
+      longest = run;
+  }
+  ck_assert_uint_le(longest, 7);
+  ck_assert_uint_ge(deliveries, 500 / 7);
+  free(ids);
+  free(path);
+  free(b);
+  th_free(pl);
+}
+END_TEST
+
+/* Two instances with their own groups each get every message. */
+START_TEST(two_instances_two_groups) {
+  produce("t", 1, 100, "a");
+  char *b1 = block("g4a", "alias = \"one\"; tags = { via = \"one\"; };");
+  char *b2 = block("g4b", "alias = \"two\"; tags = { via = \"two\"; };");
+  char *both = th_fmt("%s, %s", b1, b2);
+  twi_pipeline *pl = build(both);
+  start_all(pl);
+  ck_assert_uint_eq(wait_buffered(pl, 200), 200);
+  stop_all(pl);
+  char *out = flushed(pl);
+  ck_assert_uint_eq(count(out, "via=one"), 100);
+  ck_assert_uint_eq(count(out, "via=two"), 100);
+  ck_assert_int_eq(committed("g4a"), 100);
+  ck_assert_int_eq(committed("g4b"), 100);
+  free(out);
+  free(both);
+  free(b1);
+  free(b2);
+  th_free(pl);
+}
+END_TEST
+
+/* A message that fails to parse or is too long is skipped, logged with
+ * its place, counted as an error, and committed like the others. */
+START_TEST(bad_messages_skipped_and_committed) {
+  char err[512];
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps, err, sizeof err);
+  rd_kafka_t *p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  const char *msgs[] = {"good v=1i 1", "not line protocol", "good v=2i 2\ngood v= 3",
+                        "good s=\"0123456789012345678901234567890123456789\" 4", ""};
+  for (size_t i = 0; i < sizeof msgs / sizeof *msgs; i++)
+    rd_kafka_producev(p, RD_KAFKA_V_TOPIC("t"), RD_KAFKA_V_PARTITION(1),
+                      RD_KAFKA_V_VALUE((void *)msgs[i], strlen(msgs[i])),
+                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+  ck_assert_int_eq(rd_kafka_flush(p, 10000), 0);
+  rd_kafka_destroy(p);
+  char *b = block("g5", "max_message_len = \"40B\";");
+  twi_pipeline *pl = build(b);
+  start_all(pl);
+  ck_assert_uint_eq(wait_buffered(pl, 2), 2);
+  usleep(300000);
+  stop_all(pl);
+  ck_assert_uint_eq(atomic_load(&pl->inputs[0]->stats.errors), 3);
+  char *out = flushed(pl);
+  ck_assert_str_eq(out, "good v=1i 1\ngood v=2i 2\n");
+  ck_assert_int_eq(committed("g5"), 5);
+  char *log = log_text();
+  ck_assert_ptr_nonnull(strstr(log, "influx parse error in topic t partition 1 offset 1 at line 1, "
+                                    "column "));
+  ck_assert_ptr_nonnull(strstr(log, "influx parse error in topic t partition 1 offset 2 at line 2, "
+                                    "column "));
+  ck_assert_ptr_nonnull(strstr(log,
+                               "topic t partition 1 offset 2: 1 influx parse error(s), the bad "
+                               "part skipped (1 metric(s) kept)"));
+  ck_assert_ptr_nonnull(strstr(log, "topic t partition 1 offset 3: message of 51 bytes is longer "
+                                    "than max_message_len (40); skipped"));
+  free(log);
+  free(out);
+  free(b);
+  th_free(pl);
+}
+END_TEST
+
+/* json through the configured parser; timestamp_source = inner. */
+START_TEST(json_and_inner_timestamp) {
+  char err[512];
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps, err, sizeof err);
+  rd_kafka_t *p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  const char *doc = "{\"host\":\"h1\",\"temp\":21.5}";
+  rd_kafka_producev(p, RD_KAFKA_V_TOPIC("t"), RD_KAFKA_V_VALUE((void *)doc, strlen(doc)),
+                    RD_KAFKA_V_TIMESTAMP(1700000000123LL), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                    RD_KAFKA_V_END);
+  ck_assert_int_eq(rd_kafka_flush(p, 10000), 0);
+  rd_kafka_destroy(p);
+  char *b =
+      block("g6", "data_format = \"json\"; tag_keys = [\"host\"]; timestamp_source = \"inner\";");
+  twi_pipeline *pl = build(b);
+  start_all(pl);
+  ck_assert_uint_eq(wait_buffered(pl, 1), 1);
+  stop_all(pl);
+  char *out = flushed(pl);
+  ck_assert_str_eq(out, "kafka_consumer,host=h1 temp=21.5 1700000000123000000\n");
+  free(out);
+  free(b);
+  th_free(pl);
+}
+END_TEST
+
+/* Stopping before the group even formed, and with no broker at all, is
+ * prompt and bounded. */
+START_TEST(stop_is_bounded) {
+  char *b = block("g7", "");
+  twi_pipeline *pl = build(b);
+  start_all(pl);
+  ck_assert_double_lt(stop_all(pl), 1.5);
+  th_free(pl);
+  free(b);
+  b = th_fmt("{ plugin = \"kafka_consumer\"; brokers = [\"127.0.0.1:1\"]; topics = [\"t\"]; }");
+  pl = build(b);
+  start_all(pl);
+  usleep(200000);
+  ck_assert_double_lt(stop_all(pl), 4.5);
+  th_free(pl);
+  free(b);
+}
+END_TEST
+
+/* Every broker down while consuming: nothing lost once they are back. */
+START_TEST(brokers_down_and_up) {
+  produce("t", 1, 20, "a");
+  char *b = block("g8", "");
+  twi_pipeline *pl = build(b);
+  start_all(pl);
+  ck_assert_uint_eq(wait_buffered(pl, 20), 20);
+  for (int id = 1; id <= 2; id++)
+    rd_kafka_mock_broker_set_down(mock, id);
+  usleep(1500000);
+  for (int id = 1; id <= 2; id++)
+    rd_kafka_mock_broker_set_up(mock, id);
+  produce("t", 21, 40, "a");
+  ck_assert_uint_eq(wait_buffered(pl, 40), 40);
+  stop_all(pl);
+  char *out = flushed(pl);
+  ck_assert_uint_eq(count(out, "\n"), 40);
+  free(out);
+  free(b);
+  th_free(pl);
+}
+END_TEST
+
+START_TEST(config_errors) {
+  char *e = rejected("topics = [];");
+  ck_assert_msg(strstr(e, "topics is empty") != NULL, "%s", e);
+  free(e);
+  e = rejected("librdkafka = { enable_auto_offset_store = \"true\"; };");
+  ck_assert_msg(strstr(e, "librdkafka property enable.auto.offset.store cannot be changed") != NULL,
+                "%s", e);
+  free(e);
+  e = rejected("librdkafka = { group_id = \"x\"; };");
+  ck_assert_msg(strstr(e, "librdkafka property group.id: set the option consumer_group instead") !=
+                    NULL,
+                "%s", e);
+  free(e);
+  e = rejected("librdkafka = { no_such_thing = \"1\"; };");
+  ck_assert_msg(strstr(e, "librdkafka property no.such.thing: No such configuration property") !=
+                    NULL,
+                "%s", e);
+  free(e);
+  e = rejected("librdkafka = { fetch_wait_max_ms = \"soon\"; };");
+  ck_assert_msg(strstr(e, "librdkafka property fetch.wait.max.ms") != NULL, "%s", e);
+  free(e);
+  e = rejected("offset = \"middle\";");
+  ck_assert_msg(strstr(e, "oldest") != NULL, "%s", e);
+  free(e);
+  e = rejected("topic_tag = \"\";");
+  ck_assert_msg(strstr(e, "topic_tag is empty") != NULL, "%s", e);
+  free(e);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("inputs.kafka_consumer");
+  TCase *t = tcase_create("kafka_consumer");
+  tcase_add_checked_fixture(t, setup, teardown);
+  tcase_set_timeout(t, 120);
+  tcase_add_test(t, consumes_every_message_once);
+  tcase_add_test(t, restart_resumes_after_commit);
+  tcase_add_test(t, max_undelivered_bounds_deliveries);
+  tcase_add_test(t, two_instances_two_groups);
+  tcase_add_test(t, bad_messages_skipped_and_committed);
+  tcase_add_test(t, json_and_inner_timestamp);
+  tcase_add_test(t, stop_is_bounded);
+  tcase_add_test(t, brokers_down_and_up);
+  tcase_add_test(t, config_errors);
+  suite_add_tcase(s, t);
+  return check_run(s);
+}
