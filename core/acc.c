@@ -104,7 +104,7 @@ twi_pipeline *twi_acc_pipeline(const tower_acc *acc) {
   return acc->kind == ACC_INPUT ? acc->pl : NULL;
 }
 int64_t tower_acc_time(const tower_acc *acc) {
-  return acc->time;
+  return acc->service ? tower_now() : acc->time;
 }
 
 void tower_acc_error(tower_acc *acc, const char *fmt, ...) {
@@ -130,8 +130,9 @@ static int add_agent_tags(const twi_settings *set, tower_metric *m) {
 /* The input-side steps for one metric. Returns false when it is dropped. */
 static bool prepare_input_metric(tower_acc *acc, tower_metric *m) {
   tower_ctx *ctx = acc->ctx;
+  /* A service input has no gather: its metrics are as old as their receipt. */
   if (tower_metric_time(m) == TOWER_TIME_UNSET)
-    tower_metric_set_time(m, acc->time);
+    tower_metric_set_time(m, acc->service ? tower_now() : acc->time);
   else if (!acc->service)
     tower_metric_set_time(m, round_to(tower_metric_time(m), ctx->precision));
   if (!twi_selector_select(&ctx->sel, m) || !twi_selector_modify(&ctx->sel, m))

@@ -123,7 +123,8 @@ const tower_option twi_agent_options[] = {
      .type = TOWER_OPT_DURATION,
      .default_value = "10s",
      .min = "0s",
-     .help = "longest wait for inputs to stop and outputs to write their last metrics"},
+     .help = "longest wait for inputs to stop and outputs to write their last metrics (outputs "
+             "get at least half of it)"},
     {.name = "retry_backoff_min",
      .type = TOWER_OPT_DURATION,
      .default_value = "1s",

@@ -241,17 +241,97 @@ int twi_pipeline_start(twi_pipeline *pl) {
   return 0;
 }
 
+/* Each input stops on a thread of its own, so that slow stops (a consumer
+ * committing and leaving its group) overlap instead of adding up. An input
+ * still stopping at the deadline is abandoned: its stopper frees itself. */
+typedef struct stopper {
+  tower_ctx *in;
+  int64_t deadline;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  bool done, ok, abandoned;
+} stopper;
+
+static void stopper_free(stopper *s) {
+  pthread_mutex_destroy(&s->lock);
+  pthread_cond_destroy(&s->cond);
+  free(s);
+}
+
+static void *stop_one(void *arg) {
+  stopper *s = arg;
+  bool ok = twi_input_stop(s->in, s->deadline);
+  pthread_mutex_lock(&s->lock);
+  s->ok = ok;
+  s->done = true;
+  bool orphan = s->abandoned;
+  pthread_cond_signal(&s->cond);
+  pthread_mutex_unlock(&s->lock);
+  if (orphan)
+    stopper_free(s);
+  return NULL;
+}
+
+static stopper *start_stopper(tower_ctx *in, int64_t deadline) {
+  stopper *s = calloc(1, sizeof *s);
+  if (!s)
+    return NULL;
+  s->in = in;
+  s->deadline = deadline;
+  pthread_mutex_init(&s->lock, NULL);
+  twi_cond_init_mono(&s->cond);
+  pthread_t t;
+  if (pthread_create(&t, NULL, stop_one, s) != 0) {
+    stop_one(s); /* no thread: stop it here */
+    return s;
+  }
+  pthread_detach(t);
+  return s;
+}
+
+/* Waits for one stopper (NULL: none could be made, stop the input here);
+ * false when the input must be abandoned. */
+static bool await_stopper(stopper *s, tower_ctx *in, int64_t deadline) {
+  if (!s)
+    return twi_input_stop(in, deadline);
+  struct timespec ts = twi_timespec(s->deadline);
+  pthread_mutex_lock(&s->lock);
+  while (!s->done && pthread_cond_timedwait(&s->cond, &s->lock, &ts) != ETIMEDOUT)
+    ;
+  bool done = s->done, ok = s->ok;
+  s->abandoned = !done;
+  pthread_mutex_unlock(&s->lock);
+  if (!done) {
+    tower_log(in, TOWER_LOG_ERROR, "still stopping when the shutdown timeout ended; abandoning it");
+    return false;
+  }
+  stopper_free(s);
+  return ok;
+}
+
 static void stop_inputs(twi_pipeline *pl, int64_t deadline) {
+  stopper *stack[64];
+  stopper **st = pl->ninputs <= 64 ? stack : calloc(pl->ninputs, sizeof *st);
   for (size_t i = 0; i < pl->ninputs; i++)
     atomic_store(&pl->inputs[i]->stopping, true);
   for (size_t i = 0; i < pl->ninputs; i++)
-    if (!twi_input_stop(pl->inputs[i], deadline))
+    if (st)
+      st[i] = start_stopper(pl->inputs[i], deadline);
+  for (size_t i = 0; i < pl->ninputs; i++)
+    if (!await_stopper(st ? st[i] : NULL, pl->inputs[i], deadline))
       pl->inputs[i] = NULL; /* abandoned: its thread may still use it */
+  if (st != stack)
+    free(st);
 }
 
 size_t twi_pipeline_stop(twi_pipeline *pl) {
-  int64_t deadline = twi_mono_ns() + pl->set.shutdown_timeout;
+  int64_t timeout = pl->set.shutdown_timeout, deadline = twi_mono_ns() + timeout;
   stop_inputs(pl, deadline);
+  /* However long the inputs took, the outputs get at least half of the
+   * timeout for their final flush. */
+  int64_t floor = twi_mono_ns() + timeout / 2;
+  if (deadline < floor)
+    deadline = floor;
   for (size_t i = 0; i < pl->noutputs; i++)
     if (pl->outputs[i]) {
       atomic_store(&pl->outputs[i]->stopping, true);

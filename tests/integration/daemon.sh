@@ -82,6 +82,27 @@ wait_for 5 has_lines "$work/l.lp" $((n + 3)) && ok "restored pipeline keeps gath
 stop_tower TERM
 [ "$trc" = 0 ] && ok "stopped cleanly after a restore" || fail "exit $trc after a restore"
 
+# Service inputs stamp what they add with the time they add it, and slow
+# stops overlap: three inputs that each take 1 s to stop cost about 1 s of a
+# 2 s shutdown, and the outputs still get their final flush.
+cat > "$work/s.conf" <<CONF
+agent = { flush_interval = "1h"; omit_hostname = true; shutdown_timeout = "2s"; };
+inputs = ( { plugin = "ticker"; period = "100ms"; stop_delay = "1s"; alias = "a"; },
+           { plugin = "ticker"; period = "100ms"; stop_delay = "1s"; alias = "b"; },
+           { plugin = "ticker"; period = "100ms"; stop_delay = "1s"; alias = "c"; } );
+outputs = ( { plugin = "record"; path = "$work/s.lp"; } );
+CONF
+start_tower "$work/s.conf" "$work/s.log"
+sleep 1
+stop_tower TERM
+n=$(lines "$work/s.lp")
+[ "$trc" = 0 ] && [ "$n" -ge 15 ] && ok "slow service stops overlap: ${tsecs}ms, final flush wrote $n metrics" \
+  || fail "service shutdown: rc=$trc ${tsecs}ms lines=$n $(cat "$work/s.log")"
+[ "$tsecs" -lt 1800 ] && ok "three 1 s stops took ${tsecs}ms together" || fail "stops added up: ${tsecs}ms"
+stamps=$(awk '{print $NF}' "$work/s.lp" | sort -u | wc -l)
+[ "$stamps" -ge $((n * 9 / 10)) ] && ok "service metrics carry their own add times ($stamps distinct of $n)" \
+  || fail "service metrics share timestamps: $stamps distinct of $n"
+
 # A failing output backs off and then writes every metric exactly once.
 cat > "$work/r.conf" <<CONF
 agent = { interval = "100ms"; flush_interval = "100ms"; omit_hostname = true;

@@ -119,6 +119,9 @@ int main(int argc, char **argv) {
   sigaction(SIGINT, &sa, NULL);
   char line[512];
   bool stdin_open = true;
+  /* Unbuffered, so that lines fgets() has not consumed stay in the pipe and
+   * select() sees them: several commands sent at once all run. */
+  setvbuf(stdin, NULL, _IONBF, 0);
   while (!want_quit) {
     if (want_down) {
       want_down = 0;

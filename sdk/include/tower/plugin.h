@@ -154,7 +154,8 @@ int64_t tower_now(void);
 /* ---- accumulators ----------------------------------------------------- */
 
 /* Hands `m` to the pipeline. Takes ownership in every case (on error the
- * metric is freed). A metric with TOWER_TIME_UNSET gets the gather's time.
+ * metric is freed). A metric with TOWER_TIME_UNSET gets the gather's time
+ * (a service input's: the time it is added).
  * Returns 0, or -ENOMEM. */
 int tower_acc_add(tower_acc *acc, tower_metric *m);
 
@@ -162,7 +163,8 @@ int tower_acc_add(tower_acc *acc, tower_metric *m);
  * ending the gather (one of several sources failed, say). */
 void tower_acc_error(tower_acc *acc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The timestamp of the current gather (rounded to the input's precision). */
+/* The timestamp of the current gather (rounded to the input's precision);
+ * for a service input, the current time. */
 int64_t tower_acc_time(const tower_acc *acc);
 
 /* Service inputs: sends every metric added since the last commit through the
