@@ -37,6 +37,7 @@
 #include <tower/tower.h>
 
 #include "bench_util.h"
+#include "../tests/loopback.h"
 
 static unsigned port;
 static pid_t dynalite_pid;
@@ -75,19 +76,6 @@ static char *find_dynalite(void) {
   return NULL;
 }
 
-static unsigned free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof a;
-  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) ||
-      getsockname(fd, (struct sockaddr *)&a, &len)) {
-    perror("bench_dynamodb: socket");
-    exit(1);
-  }
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 static bool listening(void) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = {.sin_family = AF_INET,
@@ -101,7 +89,7 @@ static bool listening(void) {
 
 static void start_dynalite(const char *cli) {
   char p[16];
-  port = free_port();
+  port = loopback_unused_port();
   snprintf(p, sizeof p, "%u", port);
   snprintf(url, sizeof url, "http://127.0.0.1:%u/", port);
   dynalite_pid = fork();

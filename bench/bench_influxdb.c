@@ -31,6 +31,7 @@
 #include <tower/tower.h>
 
 #include "bench_util.h"
+#include "../tests/loopback.h"
 
 #define FIELDS 10
 
@@ -161,23 +162,6 @@ static void *sink_main(void *arg) {
   }
 }
 
-static int listen_loopback(unsigned *port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof a;
-  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 16) ||
-      getsockname(fd, (struct sockaddr *)&a, &len))
-    die("listen");
-  *port = ntohs(a.sin_port);
-  return fd;
-}
-
-static unsigned free_port(void) {
-  unsigned port;
-  close(listen_loopback(&port));
-  return port;
-}
-
 /* ---- through the plugin ----------------------------------------------------------- */
 
 static twi_pipeline *influx_pipeline(unsigned port, int batch, const char *extra) {
@@ -218,7 +202,9 @@ static double flush_rate(twi_pipeline *pl, int n, int rounds, int64_t t0) {
 
 static void through_sink(int batch) {
   sink s = {0};
-  s.fd = listen_loopback(&s.port);
+  s.fd = loopback_listen(&s.port);
+  if (s.fd < 0)
+    die("listen");
   pthread_create(&s.thread, NULL, sink_main, &s);
   twi_pipeline *pl = influx_pipeline(s.port, batch, "");
   flush_rate(pl, batch, 2, 1600000000000000000LL); /* warm-up: buffers grow once */
@@ -255,14 +241,14 @@ static bool ping(unsigned port) {
 
 static pid_t start_influxd(const char *influxd, const char *dir, unsigned *port) {
   char conf[512], path[300];
-  *port = free_port();
+  *port = loopback_unused_port();
   snprintf(path, sizeof path, "%s/influxdb.conf", dir);
   snprintf(conf, sizeof conf,
            "reporting-disabled = true\nbind-address = \"127.0.0.1:%u\"\n"
            "[meta]\n  dir = \"%s/meta\"\n[data]\n  dir = \"%s/data\"\n  wal-dir = \"%s/wal\"\n"
            "  query-log-enabled = false\n[monitor]\n  store-enabled = false\n"
            "[http]\n  bind-address = \"127.0.0.1:%u\"\n  log-enabled = false\n",
-           free_port(), dir, dir, dir, *port);
+           loopback_unused_port(), dir, dir, dir, *port);
   FILE *f = fopen(path, "w");
   if (!f || fputs(conf, f) < 0 || fclose(f))
     die(path);

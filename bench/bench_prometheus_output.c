@@ -24,21 +24,10 @@
 #include <tower/tower.h>
 
 #include "bench_util.h"
+#include "../tests/loopback.h"
 
 #define FIELDS 4
 #define SCRAPES 10
-
-static unsigned free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof a;
-  if (bind(fd, (struct sockaddr *)&a, sizeof a) || getsockname(fd, (struct sockaddr *)&a, &len)) {
-    perror("bind");
-    exit(1);
-  }
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 /* GET /metrics; returns the bytes received (headers included). */
 static size_t scrape(unsigned port, bool gzip) {
@@ -169,7 +158,7 @@ static void concurrent(twi_pipeline *pl, unsigned port, int metrics, double idle
 
 static void run(int series) {
   int metrics = series / FIELDS;
-  unsigned port = free_port();
+  unsigned port = loopback_unused_port();
   twi_pipeline *pl = start(port);
   size_t before = mallinfo2().uordblks;
   double insert = flush(pl, metrics, 0);

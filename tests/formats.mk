@@ -28,7 +28,8 @@ tests_unit_test_csv_format_SOURCES = tests/unit/test_csv_format.c
 tests_unit_test_csv_format_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_csv_format_LDADD = core/libtower.la $(CHECK_LIBS) $(LIBCONFIG_LIBS)
 
-tests_fuzz_replay_lineprotocol_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_lineprotocol.c
+tests_fuzz_replay_lineprotocol_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_lineprotocol.c \
+	tests/fuzz/fuzz_util.h
 tests_fuzz_replay_lineprotocol_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/lineprotocol"'
 tests_fuzz_replay_lineprotocol_LDADD = core/libtower.la

@@ -23,7 +23,8 @@ tests_unit_test_value_format_SOURCES = tests/unit/test_value_format.c
 tests_unit_test_value_format_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_value_format_LDADD = core/libtower.la $(CHECK_LIBS) $(LIBCONFIG_LIBS)
 
-tests_fuzz_replay_json_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_json.c
+tests_fuzz_replay_json_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_json.c \
+	tests/fuzz/fuzz_util.h
 tests_fuzz_replay_json_CPPFLAGS = $(AM_CPPFLAGS) $(JANSSON_CFLAGS) \
 	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/json"'
 tests_fuzz_replay_json_LDADD = core/libtower.la $(JANSSON_LIBS)

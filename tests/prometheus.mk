@@ -11,7 +11,8 @@ tests_unit_test_prometheus_format_SOURCES = tests/unit/test_prometheus_format.c
 tests_unit_test_prometheus_format_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_prometheus_format_LDADD = core/libtower.la $(CHECK_LIBS) $(LIBCONFIG_LIBS) -lm
 
-tests_fuzz_replay_prometheus_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_prometheus.c
+tests_fuzz_replay_prometheus_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_prometheus.c \
+	tests/fuzz/fuzz_util.h
 tests_fuzz_replay_prometheus_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/prometheus"'
 tests_fuzz_replay_prometheus_LDADD = core/libtower.la

@@ -44,46 +44,8 @@
 
 #include <tower/format.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-typedef struct mlist {
-  tower_metric **m;
-  size_t n, cap;
-} mlist;
-
-static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void die(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("fuzz_prometheus: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  abort();
-}
-
-static int keep(void *ctx, tower_metric *m) {
-  mlist *l = ctx;
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? 2 * l->cap : 16;
-    tower_metric **n = realloc(l->m, cap * sizeof *n);
-    if (!n) {
-      tower_metric_free(m);
-      return -ENOMEM;
-    }
-    l->m = n;
-    l->cap = cap;
-  }
-  l->m[l->n++] = m;
-  return 0;
-}
-
-static void mlist_free(mlist *l) {
-  for (size_t i = 0; i < l->n; i++)
-    tower_metric_free(l->m[i]);
-  free(l->m);
-  *l = (mlist){0};
-}
+#define FUZZ_TARGET "fuzz_prometheus"
+#include "fuzz_util.h"
 
 /* Parses data in two feeds cut at `cut`; returns the error count. */
 static uint64_t parse_cut(const char *format, const char *data, size_t size, size_t cut,

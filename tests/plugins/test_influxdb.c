@@ -28,6 +28,7 @@
 #include "harness.h"
 #include "influxdb.h"
 #include "log_internal.h"
+#include "loopback.h"
 
 static char *dir; /* the test's temporary directory */
 
@@ -41,17 +42,6 @@ static void teardown(void) {
 }
 
 /* ---- helpers --------------------------------------------------------------------- */
-
-/* A port nobody listens on (bound, read, closed). */
-static unsigned dead_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof a;
-  ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 static influx2 *fixture(const influx2_config *cfg) {
   influx2 *f = influx2_start(cfg);
@@ -468,7 +458,7 @@ END_TEST
 START_TEST(test_v2_failover) {
   influx2 *a = fixture(&(influx2_config){.buckets = "b", .token = "tok"});
   influx2 *b = fixture(&(influx2_config){.buckets = "b", .token = "tok"});
-  unsigned dead = dead_port();
+  unsigned dead = loopback_unused_port();
   influx2_push_reply(a, 503, NULL, "");
   char *o = th_fmt("api = \"v2\"; organization = \"tower-org\"; bucket = \"b\"; token = \"tok\"; "
                    "urls = [\"http://127.0.0.1:%u\", \"http://127.0.0.1:%u\", "
@@ -713,7 +703,7 @@ START_TEST(test_v1_auth_in_query_redacted) {
   stop(pl);
   free(o);
   /* Nothing listens: the error names the URL, never the password. */
-  unsigned dead = dead_port();
+  unsigned dead = loopback_unused_port();
   o = th_fmt("urls = [\"http://alice:hunter2@127.0.0.1:%u/influx/\"]; username = \"bob\"; "
              "password = \"pa ss&w0rd\"; auth_in_query = true;",
              dead);

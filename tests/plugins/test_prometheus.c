@@ -25,6 +25,7 @@
 #include "harness.h"
 #include "log_internal.h"
 #include "check_run.h"
+#include "loopback.h"
 
 static char *dir; /* the test's temporary directory */
 
@@ -38,17 +39,6 @@ static void teardown(void) {
 }
 
 /* ---- helpers ------------------------------------------------------------- */
-
-/* A port nobody listens on right now (bind to 0, read it, close). */
-static unsigned free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof a;
-  ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 typedef struct reply {
   int status; /* 0: no reply (connection refused or closed) */
@@ -204,7 +194,7 @@ static void ck_promtool(const char *text) {
 /* ---- mapping ------------------------------------------------------------- */
 
 START_TEST(test_counter_gauge_untyped) {
-  unsigned port = free_port();
+  unsigned port = loopback_unused_port();
   twi_pipeline *pl = start(port, NULL);
   push_lp(pl, "http_requests,code=200 counter=42i,errors_total=3i 1\n", TOWER_COUNTER);
   push_lp(pl, "temp,room=kitchen gauge=21.5,humidity=40 1\n", TOWER_GAUGE);
@@ -251,7 +241,7 @@ static tower_metric *dist(const char *name, tower_value_type type, const char *s
 }
 
 START_TEST(test_histogram_summary) {
-  unsigned port = free_port();
+  unsigned port = loopback_unused_port();
   twi_pipeline *pl = start(port, NULL);
   tower_metric *ms[] = {dist("latency_seconds", TOWER_HISTOGRAM, "api"),
                         dist("rpc_seconds", TOWER_SUMMARY, "db")};
@@ -287,7 +277,7 @@ START_TEST(test_histogram_summary) {
 END_TEST
 
 START_TEST(test_string_as_label) {
-  unsigned port = free_port();
+  unsigned port = loopback_unused_port();
   twi_pipeline *pl = start(port, NULL);
   push_lp(pl, "check,name=web status=\"up\",up=1i 1\n", TOWER_GAUGE);
   /* The series is identified by its tags: a new string value replaces the
@@ -300,7 +290,7 @@ START_TEST(test_string_as_label) {
   free(s);
   th_free(pl);
 
-  port = free_port();
+  port = loopback_unused_port();
   pl = start(port, "string_as_label = false;");
   push_lp(pl, "check,name=web status=\"up\",up=1i 1\n", TOWER_GAUGE);
   s = scrape_user(port);
@@ -311,7 +301,7 @@ START_TEST(test_string_as_label) {
 END_TEST
 
 START_TEST(test_string_field_overrides_tag) {
-  unsigned port = free_port();
+  unsigned port = loopback_unused_port();
   twi_pipeline *pl = start(port, NULL);
   push_lp(pl, "m,a-b=tag1,state=tag2 state=\"field\",v=1i 1\n", TOWER_UNTYPED);
   char *s = scrape_user(port);
@@ -322,7 +312,7 @@ START_TEST(test_string_field_overrides_tag) {
 END_TEST
 
 START_TEST(test_export_timestamp) {
-  unsigned port = free_port();
+  unsigned port = loopback_unused_port();
   twi_pipeline *pl = start(port, "export_timestamp = true;");
   push_lp(pl, "t,k=v x=1 1700000000123456789\n", TOWER_GAUGE);
   char *s = scrape_user(port);
@@ -333,7 +323,7 @@ START_TEST(test_export_timestamp) {
 END_TEST
 
 START_TEST(test_escaping_and_order) {
-  unsigned port = free_port();
+  unsigned port = loopback_unused_port();
   twi_pipeline *pl = start(port, NULL);
   tower_metric *m = tower_metric_new("esc", 1);
   tower_metric_add_tag(m, "path", "C:\\dir \"x\"\nnext");
@@ -359,7 +349,7 @@ START_TEST(test_escaping_and_order) {
 END_TEST
 
 START_TEST(test_promtool_lint) {
-  unsigned port = free_port();
+  unsigned port = loopback_unused_port();
   twi_pipeline *pl = start(port, NULL);
   tower_metric *ms[] = {dist("latency_seconds", TOWER_HISTOGRAM, "a\"p\\i\n"),
                         dist("rpc_seconds", TOWER_SUMMARY, "db")};
@@ -377,7 +367,7 @@ END_TEST
 /* ---- store ------------------------------------------------------------------ */
 
 START_TEST(test_expiry) {
-  unsigned port = free_port();
+  unsigned port = loopback_unused_port();
   twi_pipeline *pl = start(port, "expiration_interval = \"200ms\";");
   push_lp(pl, "old,k=v x=1 1\n", TOWER_GAUGE);
   char *s = scrape_user(port);
@@ -405,7 +395,7 @@ START_TEST(test_expiry) {
 END_TEST
 
 START_TEST(test_no_expiry) {
-  unsigned port = free_port();
+  unsigned port = loopback_unused_port();
   twi_pipeline *pl = start(port, "expiration_interval = \"0s\";");
   push_lp(pl, "kept x=1 1\n", TOWER_GAUGE);
   usleep(300000);
@@ -417,7 +407,7 @@ START_TEST(test_no_expiry) {
 END_TEST
 
 START_TEST(test_max_series) {
-  unsigned port = free_port();
+  unsigned port = loopback_unused_port();
   twi_pipeline *pl = start(port, "max_series = 3;");
   push_lp(pl, "m,k=1 v=1\nm,k=2 v=1\nm,k=3 v=1\nm,k=4 v=1\nm,k=5 v=1\n", TOWER_GAUGE);
   /* Updates of stored series still pass at the cap. */
@@ -434,7 +424,7 @@ START_TEST(test_max_series) {
 END_TEST
 
 START_TEST(test_type_conflict) {
-  unsigned port = free_port();
+  unsigned port = loopback_unused_port();
   twi_pipeline *pl = start(port, NULL);
   push_lp(pl, "req_total,k=a value=1\n", TOWER_COUNTER);
   push_lp(pl, "req_total,k=b value=2\n", TOWER_GAUGE); /* scalar: joins, stays a counter */
@@ -455,7 +445,7 @@ END_TEST
 /* ---- HTTP --------------------------------------------------------------------- */
 
 START_TEST(test_http_basics) {
-  unsigned port = free_port();
+  unsigned port = loopback_unused_port();
   twi_pipeline *pl = start(port, NULL);
   push_lp(pl, "m v=1\n", TOWER_GAUGE);
   reply r = http(port, "GET", "/metrics", NULL);
@@ -494,7 +484,7 @@ static char *gunzip(const char *data, size_t len) {
 }
 
 START_TEST(test_gzip) {
-  unsigned port = free_port();
+  unsigned port = loopback_unused_port();
   twi_pipeline *pl = start(port, NULL);
   for (int i = 0; i < 20; i++) {
     char *lp = th_fmt("net,iface=eth%d rx=%d,tx=%d\n", i, i * 100, i * 7);
@@ -521,7 +511,7 @@ START_TEST(test_gzip) {
 END_TEST
 
 START_TEST(test_basic_auth) {
-  unsigned port = free_port();
+  unsigned port = loopback_unused_port();
   twi_pipeline *pl = start(port, "basic_username = \"prom\"; basic_password = \"s3cret\";");
   push_lp(pl, "m v=1\n", TOWER_GAUGE);
   reply r = http(port, "GET", "/metrics", NULL);
@@ -546,13 +536,13 @@ START_TEST(test_basic_auth) {
 END_TEST
 
 START_TEST(test_ip_range) {
-  unsigned port = free_port();
+  unsigned port = loopback_unused_port();
   twi_pipeline *pl = start(port, "ip_range = [\"10.0.0.0/8\", \"fd00::/8\"];");
   reply r = http(port, "GET", "/metrics", NULL);
   ck_assert_int_eq(r.status, 0); /* closed at accept */
   reply_free(&r);
   th_free(pl);
-  port = free_port();
+  port = loopback_unused_port();
   pl = start(port, "ip_range = [\"10.0.0.0/8\", \"127.0.0.0/8\"];");
   r = http(port, "GET", "/metrics", NULL);
   ck_assert_int_eq(r.status, 200);
@@ -612,7 +602,7 @@ START_TEST(test_bad_options) {
       {"path = \"metrics\";", "path must start with '/'"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    char *listen = th_fmt("listen = \"127.0.0.1:%u\";", free_port());
+    char *listen = th_fmt("listen = \"127.0.0.1:%u\";", loopback_unused_port());
     char *conf = th_fmt("inputs = ( { plugin = \"lines\"; lines = [\"m v=1\"]; } );\n"
                         "outputs = ( { plugin = \"prometheus\"; %s %s } );\n",
                         strstr(cases[i][0], "listen") ? "" : listen, cases[i][0]);
@@ -626,7 +616,7 @@ START_TEST(test_bad_options) {
 END_TEST
 
 START_TEST(test_two_instances) {
-  unsigned p1 = free_port(), p2 = free_port();
+  unsigned p1 = loopback_unused_port(), p2 = loopback_unused_port();
   char *c =
       th_fmt("agent = { omit_hostname = true; };\n"
              "inputs = ( { plugin = \"lines\"; lines = [\"two v=1\"]; } );\n"
@@ -690,7 +680,7 @@ static char *curl_status(unsigned port, const char *args) {
 
 START_TEST(test_tls) {
   make_certs();
-  unsigned port = free_port();
+  unsigned port = loopback_unused_port();
   char *opts = th_fmt("tls_cert = \"%s/server.pem\"; tls_key = \"%s/server.key\";", dir, dir);
   twi_pipeline *pl = start(port, opts);
   push_lp(pl, "secure v=1\n", TOWER_GAUGE);
@@ -712,7 +702,7 @@ END_TEST
 
 START_TEST(test_mtls) {
   make_certs();
-  unsigned port = free_port();
+  unsigned port = loopback_unused_port();
   char *opts = th_fmt("tls_cert = \"%s/server.pem\"; tls_key = \"%s/server.key\"; "
                       "tls_allowed_cacerts = [\"%s/ca.pem\"];",
                       dir, dir, dir);
@@ -743,7 +733,7 @@ START_TEST(test_tls_bad_key) {
   char *conf = th_fmt("inputs = ( { plugin = \"lines\"; lines = [\"m v=1\"]; } );\n"
                       "outputs = ( { plugin = \"prometheus\"; listen = \"127.0.0.1:%u\";\n"
                       "  tls_cert = \"%s/server.pem\"; tls_key = \"%s/other.key\"; } );\n",
-                      free_port(), dir, dir);
+                      loopback_unused_port(), dir, dir);
   char *err = init_error(conf);
   ck_assert_msg(strstr(err, "tls_cert/tls_key:"), "got: %s", err);
   free(err);
