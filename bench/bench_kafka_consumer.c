@@ -163,7 +163,7 @@ static void bench_plugin(const char *topic, long n, double bytes, int lines) {
     usleep(1000);
   }
   double secs = bench_now() - t0;
-  twi_input_stop(in, twi_mono_ns() + 10000000000LL);
+  twi_input_stop(in, tower_mono_ns() + 10000000000LL);
   twi_output_flush_sync(pl->outputs[0]); /* to /dev/null */
   twi_pipeline_free(pl);
   if (got < want) {

@@ -25,7 +25,7 @@ int64_t tower_now(void) {
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-int64_t twi_mono_ns(void) {
+int64_t tower_mono_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
@@ -40,7 +40,7 @@ int64_t twi_rand_below(int64_t range) {
     return 0;
   uint64_t s = atomic_fetch_add(&rng_state, 0x9e3779b97f4a7c15ULL);
   if (s == 0) {
-    uint64_t seed = (uint64_t)twi_mono_ns() ^ (uint64_t)tower_now();
+    uint64_t seed = (uint64_t)tower_mono_ns() ^ (uint64_t)tower_now();
     atomic_compare_exchange_strong(&rng_state, &(uint64_t){0x9e3779b97f4a7c15ULL}, seed);
     s = seed;
   }

@@ -47,7 +47,7 @@ static bool sleep_until(twi_input_rt *rt, int64_t when) {
       break;
     /* Wait on the monotonic clock so that a wall-clock jump does not wedge
      * the schedule; re-check the wall clock when it ends. */
-    int64_t until = twi_mono_ns() + left;
+    int64_t until = tower_mono_ns() + left;
     struct timespec ts = twi_timespec(until);
     pthread_cond_timedwait(&rt->wake, &rt->lock, &ts);
   }
@@ -58,9 +58,9 @@ static bool sleep_until(twi_input_rt *rt, int64_t when) {
 
 static void gather_once(tower_ctx *in, tower_acc *acc, int64_t tick) {
   twi_acc_begin(acc, tick);
-  int64_t t0 = twi_mono_ns();
+  int64_t t0 = tower_mono_ns();
   int rc = in->plugin->desc.gather(in->state, acc);
-  atomic_store(&in->stats.last_time_ns, twi_mono_ns() - t0);
+  atomic_store(&in->stats.last_time_ns, tower_mono_ns() - t0);
   if (rc < 0) {
     atomic_fetch_add(&in->stats.errors, 1);
     tower_log(in, TOWER_LOG_DEBUG, "gather returned %s", strerror(-rc));

@@ -173,7 +173,7 @@ static void schedule_retry(tower_ctx *o) {
   if (hint > delay)
     delay = hint;
   rt->retries++;
-  rt->retry_at = twi_mono_ns() + delay;
+  rt->retry_at = tower_mono_ns() + delay;
   char d[32];
   fmt_duration(d, sizeof d, delay);
   tower_log(o, TOWER_LOG_WARN, "write failed; %zu metrics kept in the buffer, retrying in %s",
@@ -189,9 +189,9 @@ static tower_write_result write_batch(tower_ctx *o, size_t k, bool ends) {
   uint64_t rejected_before = atomic_load(&o->stats.rejected);
   atomic_store(&o->stats.buffer_size, (int64_t)rt->count);
   pthread_mutex_unlock(&rt->lock);
-  int64_t t0 = twi_mono_ns();
+  int64_t t0 = tower_mono_ns();
   tower_write_result r = o->plugin->desc.write(o->state, &b);
-  atomic_store(&o->stats.last_time_ns, twi_mono_ns() - t0);
+  atomic_store(&o->stats.last_time_ns, tower_mono_ns() - t0);
   pthread_mutex_lock(&rt->lock);
   switch (r) {
   case TOWER_WRITE_OK: {
@@ -239,7 +239,7 @@ static bool flush_cycle(tower_ctx *o, bool full_only, bool final) {
   size_t bs = (size_t)o->batch_size, todo = rt->count;
   bool ok = true;
   while (todo > 0 && (!full_only || rt->count >= bs)) {
-    if (final && twi_mono_ns() > rt->deadline)
+    if (final && tower_mono_ns() > rt->deadline)
       break;
     size_t k = take_batch(rt, todo < bs ? todo : bs);
     todo -= k;
@@ -256,7 +256,7 @@ static bool flush_cycle(tower_ctx *o, bool full_only, bool final) {
 }
 
 static int64_t next_flush_time(const tower_ctx *o) {
-  return twi_mono_ns() + o->flush_interval + twi_rand_below(o->flush_jitter);
+  return tower_mono_ns() + o->flush_interval + twi_rand_below(o->flush_jitter);
 }
 
 static void wait_until(twi_output_rt *rt, int64_t mono) {
@@ -270,7 +270,7 @@ static void *output_main(void *arg) {
   pthread_mutex_lock(&rt->lock);
   int64_t next_flush = next_flush_time(o);
   while (!rt->stop) {
-    int64_t now = twi_mono_ns();
+    int64_t now = tower_mono_ns();
     bool backing_off = rt->retry_at && now < rt->retry_at;
     bool timer = now >= next_flush || (rt->retry_at && !backing_off);
     bool full = rt->count >= (size_t)o->batch_size;

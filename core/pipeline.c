@@ -325,11 +325,11 @@ static void stop_inputs(twi_pipeline *pl, int64_t deadline) {
 }
 
 size_t twi_pipeline_stop(twi_pipeline *pl) {
-  int64_t timeout = pl->set.shutdown_timeout, deadline = twi_mono_ns() + timeout;
+  int64_t timeout = pl->set.shutdown_timeout, deadline = tower_mono_ns() + timeout;
   stop_inputs(pl, deadline);
   /* However long the inputs took, the outputs get at least half of the
    * timeout for their final flush. */
-  int64_t floor = twi_mono_ns() + timeout / 2;
+  int64_t floor = tower_mono_ns() + timeout / 2;
   if (deadline < floor)
     deadline = floor;
   for (size_t i = 0; i < pl->noutputs; i++)

@@ -218,8 +218,6 @@ void twi_pipeline_adopt_outputs(twi_pipeline *pl, twi_pipeline *old);
 void twi_pipeline_return_outputs(twi_pipeline *pl, twi_pipeline *old);
 void twi_pipeline_flush_now(twi_pipeline *pl);
 
-/* ---- clocks and randomness (clock.c) ---- */
-int64_t twi_mono_ns(void);
 /* A condition variable whose timed waits use CLOCK_MONOTONIC, so that a
  * wall-clock jump neither wakes nor wedges a schedule. 0 or -errno. */
 int twi_cond_init_mono(pthread_cond_t *c);

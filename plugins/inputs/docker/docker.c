@@ -569,7 +569,7 @@ static void stats_done(docker_state *s, docker_slot *sl) {
     ctr_dropped(s, sl, c, gone);
     return;
   }
-  int rc = docker_emit_stats(&s->f, &s->eng, c, j, &s->cache, s->cache_ttl, docker_mono_ns(),
+  int rc = docker_emit_stats(&s->f, &s->eng, c, j, &s->cache, s->cache_ttl, tower_mono_ns(),
                              tower_acc_sink, s->acc);
   json_decref(j);
   if (rc == -EINVAL)
@@ -612,7 +612,7 @@ static bool stopping(void *ud) {
 
 static void begin(docker_state *s, tower_acc *acc) {
   s->acc = acc;
-  s->deadline = docker_mono_ns() + s->timeout;
+  s->deadline = tower_mono_ns() + s->timeout;
   s->list = NULL;
   s->ctrs = NULL;
   s->nctrs = s->next = s->ctr_failed = s->ctr_vanished = 0;
@@ -667,7 +667,7 @@ static void end(docker_state *s) {
   json_decref(s->list);
   s->ctrs = NULL;
   s->list = NULL;
-  docker_cache_prune(&s->cache, docker_mono_ns(), s->cache_ttl);
+  docker_cache_prune(&s->cache, tower_mono_ns(), s->cache_ttl);
   docker_http_trim(&s->http);
   /* A daemon that failed may come back upgraded or be another one: ask
    * for its version again (unless DOCKER_API_VERSION pins it). */

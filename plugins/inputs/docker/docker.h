@@ -239,7 +239,4 @@ size_t docker_http_run(docker_http *h, int64_t deadline, docker_done_fn done, bo
 /* Frees body buffers grown past what a gather normally needs. */
 void docker_http_trim(docker_http *h);
 
-/* Monotonic clock in ns. */
-int64_t docker_mono_ns(void);
-
 #endif

@@ -18,12 +18,6 @@
 #define PLUGIN_VERSION "0.1.0"
 #endif
 
-int64_t docker_mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* ---- the endpoint -------------------------------------------------------------- */
 
 static bool starts(const char *s, const char *prefix) {
@@ -278,7 +272,7 @@ int docker_http_start(docker_http *h, docker_slot *s, docker_req kind, size_t ct
   /* libcurl's own limit is a safety net a second past the deadline:
    * docker_http_run ends the transfers at the deadline itself, so that
    * all of them are reported together. */
-  int64_t left_ms = (deadline - docker_mono_ns()) / 1000000;
+  int64_t left_ms = (deadline - tower_mono_ns()) / 1000000;
   long ms = (left_ms < 1 ? 1 : (long)left_ms) + 1000;
   strcpy(s->path, path);
   s->kind = kind;
@@ -322,7 +316,7 @@ static bool any_busy(const docker_http *h) {
 /* Waits for socket activity, at most until the deadline and never longer
  * than 200 ms, so that a stopping agent is noticed soon. */
 static void wait_some(docker_http *h, int64_t deadline) {
-  int64_t left = (deadline - docker_mono_ns()) / 1000000;
+  int64_t left = (deadline - tower_mono_ns()) / 1000000;
   int ms = left < 1 ? 1 : left > 200 ? 200 : (int)left;
 #if LIBCURL_VERSION_NUM >= 0x074200
   curl_multi_poll(h->multi, NULL, 0, ms, NULL);
@@ -349,7 +343,7 @@ size_t docker_http_run(docker_http *h, int64_t deadline, docker_done_fn done, bo
         finish(h, msg, done, ud);
     if (!any_busy(h))
       return 0;
-    if (docker_mono_ns() >= deadline || (stop && stop(ud)))
+    if (tower_mono_ns() >= deadline || (stop && stop(ud)))
       break;
     wait_some(h, deadline);
   }

@@ -16,12 +16,6 @@
 
 #include "dynamodb.h"
 
-int64_t ddb_mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
-}
-
 /* ---- what a response means ------------------------------------------------------ */
 
 /* Error types the AWS SDKs retry for DynamoDB (besides any 5xx). */
@@ -255,7 +249,7 @@ static void outcome(ddb_conn *c, CURLcode code, int64_t deadline, ddb_result *r)
   long status = 0;
   if (code == CURLE_ABORTED_BY_CALLBACK)
     return fail(r, DDB_CANCELLED, "cancelled");
-  if (code == CURLE_OPERATION_TIMEDOUT && ddb_mono_ns() >= deadline)
+  if (code == CURLE_OPERATION_TIMEDOUT && tower_mono_ns() >= deadline)
     return fail(r, DDB_TIMEOUT, c->curl_error);
   if (code == CURLE_WRITE_ERROR && c->too_large)
     return fail(r, DDB_FATAL, "the response is larger than 32 MiB");
@@ -266,7 +260,7 @@ static void outcome(ddb_conn *c, CURLcode code, int64_t deadline, ddb_result *r)
 
 void ddb_post(ddb_conn *c, const char *op, const char *payload, const ddb_creds *cr,
               int64_t deadline, ddb_result *r) {
-  int64_t left_ms = (deadline - ddb_mono_ns()) / NS_PER_MS;
+  int64_t left_ms = (deadline - tower_mono_ns()) / NS_PER_MS;
   if (left_ms <= 0)
     return fail(r, DDB_TIMEOUT, "no time left");
   struct curl_slist *h = headers(op, cr);

@@ -104,11 +104,11 @@ static bool status_ok(long status, const char *what, const char *url_path, char 
 }
 
 static int get_token(ddb_imds *m, char *err, size_t err_size) {
-  if (m->token && ddb_mono_ns() < m->token_expires_ns)
+  if (m->token && tower_mono_ns() < m->token_expires_ns)
     return 0;
   char hdr[96];
   snprintf(hdr, sizeof hdr, "X-aws-ec2-metadata-token-ttl-seconds: %d", DDB_IMDS_TOKEN_TTL_S);
-  int64_t t0 = ddb_mono_ns();
+  int64_t t0 = tower_mono_ns();
   long st = request(m, true, PATH_TOKEN, hdr, err, err_size);
   if (!status_ok(st, "the IMDSv2 token request", PATH_TOKEN, err, err_size))
     return -EIO;

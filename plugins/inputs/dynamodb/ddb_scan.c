@@ -112,7 +112,7 @@ static bool must_stop(segment *g) {
     set_result(g, DDB_CANCELLED, "another segment failed");
   else if (tower_ctx_stopping(r->s->ctx))
     set_result(g, DDB_CANCELLED, "the agent is stopping");
-  else if (ddb_mono_ns() >= r->deadline)
+  else if (tower_mono_ns() >= r->deadline)
     set_result(g, DDB_TIMEOUT, "the time budget ran out");
   else
     return false;
@@ -121,8 +121,8 @@ static bool must_stop(segment *g) {
 
 /* Sleeps `ns` in slices; false when it had to stop early. */
 static bool pause_for(segment *g, int64_t ns) {
-  int64_t end = ddb_mono_ns() + ns;
-  for (int64_t now = ddb_mono_ns(); now < end; now = ddb_mono_ns()) {
+  int64_t end = tower_mono_ns() + ns;
+  for (int64_t now = tower_mono_ns(); now < end; now = tower_mono_ns()) {
     if (must_stop(g))
       return false;
     int64_t d = end - now < PAUSE_SLICE_NS ? end - now : PAUSE_SLICE_NS;
@@ -144,7 +144,7 @@ static void call(segment *g, const char *payload) {
     if (g->res.kind != DDB_RETRY || attempt >= (unsigned)s->max_retries)
       return;
     int64_t d = ddb_backoff(s->backoff_base_ns, s->backoff_cap_ns, attempt, next_rand(&g->rng));
-    if (ddb_mono_ns() + d >= r->deadline) {
+    if (tower_mono_ns() + d >= r->deadline) {
       g->budget_out = true;
       return;
     }
@@ -312,7 +312,7 @@ static void *segment_main(void *arg) {
 
 static int segments_init(segment *segs, table_run *run) {
   ddb_state *s = run->s;
-  uint64_t seed = (uint64_t)ddb_mono_ns() ^ (uint64_t)(uintptr_t)segs;
+  uint64_t seed = (uint64_t)tower_mono_ns() ^ (uint64_t)(uintptr_t)segs;
   for (unsigned i = 0; i < s->segments; i++) {
     segment *g = &segs[i];
     *g = (segment){.run = run, .index = i, .conn = &s->conns[i], .rng = seed + i};

@@ -349,7 +349,7 @@ static bool report(ddb_state *s, tower_acc *acc, size_t i, const ddb_table_resul
 static int ddb_gather(void *state, tower_acc *acc) {
   ddb_state *s = state;
   int64_t budget = s->timeout_ns > 0 ? s->timeout_ns : tower_ctx_interval(s->ctx);
-  int64_t start = ddb_mono_ns(), deadline = start + budget;
+  int64_t start = tower_mono_ns(), deadline = start + budget;
   char err[1024];
   for (size_t i = 0; i < s->ntables && !tower_ctx_stopping(s->ctx); i++) {
     /* Before each table: instance profile credentials near their expiry
@@ -360,9 +360,9 @@ static int ddb_gather(void *state, tower_acc *acc) {
       break;
     }
     ddb_table_result res;
-    int64_t t0 = ddb_mono_ns();
+    int64_t t0 = tower_mono_ns();
     ddb_scan_table(s, &s->tables[i], &s->chain.creds, acc, deadline, &res);
-    if (!report(s, acc, i, &res, budget, ddb_mono_ns() - t0))
+    if (!report(s, acc, i, &res, budget, tower_mono_ns() - t0))
       break;
   }
   return 0;

@@ -26,9 +26,6 @@
 #define NS_PER_MS 1000000LL
 #define NS_PER_S 1000000000LL
 
-/* Monotonic clock in ns (deadlines). */
-int64_t ddb_mono_ns(void);
-
 /* ---- items into metrics (ddb_item.c) -------------------------------------- */
 
 typedef struct ddb_convert {

@@ -58,12 +58,6 @@ extern char **environ;
 /* destroy: how long a command that ignored SIGKILL is waited for. */
 #define FINI_WAIT_MS 1000
 
-static int64_t mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static void close_fd(int *fd) {
   if (*fd >= 0)
     close(*fd);
@@ -528,11 +522,11 @@ static int poll_ms(int64_t next, int64_t now) {
 
 void exec_run_all(exec_state *s) {
   reap_pending(s);
-  int64_t now = mono_ns();
+  int64_t now = tower_mono_ns();
   for (size_t i = 0; i < s->ncmds; i++)
     spawn_one(s, &s->cmds[i], now);
   for (;;) {
-    now = mono_ns();
+    now = tower_mono_ns();
     bool stopping = tower_ctx_stopping(s->ctx);
     int64_t next = INT64_MAX;
     for (size_t i = 0; i < s->ncmds; i++) {
@@ -549,6 +543,6 @@ void exec_run_all(exec_state *s) {
       return;
     int ready = poll(s->pfds, (nfds_t)n, poll_ms(next, now));
     if (ready > 0)
-      handle_events(s, n, mono_ns());
+      handle_events(s, n, tower_mono_ns());
   }
 }

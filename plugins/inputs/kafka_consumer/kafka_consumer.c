@@ -338,9 +338,7 @@ static int kc_start(void *state, tower_acc *acc) {
 /* ---- stop --------------------------------------------------------------- */
 
 static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return tower_mono_ns() / 1000000;
 }
 
 static int ms_left(int64_t deadline) {

@@ -43,12 +43,6 @@ typedef struct conn {
   size_t inlen; /* SMTP bytes received and not consumed yet */
 } conn;
 
-static int64_t mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void fail(conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fail(conn *c, const char *fmt, ...) {
   va_list ap;
@@ -91,7 +85,7 @@ static int wait_fd(conn *c, short events) {
   for (;;) {
     if (tower_ctx_stopping(c->s->ctx))
       return -ECANCELED;
-    int64_t left = c->deadline - mono_ns();
+    int64_t left = c->deadline - tower_mono_ns();
     if (left <= 0)
       return -ETIMEDOUT;
     int ms = left > (int64_t)SLICE_MS * 1000000 ? SLICE_MS : (int)((left + 999999) / 1000000);
@@ -404,7 +398,7 @@ static int handshake(conn *c, x509_chain **chain) {
 int x509_fetch(const x509_state *s, const x509_source *src, x509_chain **chain, char *err,
                size_t errlen) {
   conn c = {.s = s, .src = src, .fd = -1, .err = err, .errlen = errlen};
-  c.deadline = mono_ns() + s->timeout_ns;
+  c.deadline = tower_mono_ns() + s->timeout_ns;
   err[0] = '\0';
   int rc = connect_any(&c);
   if (rc == 0 && src->kind == X509_SRC_SMTP)

@@ -539,7 +539,7 @@ static void log_late(kafka_state *s) {
 static tower_write_result kafka_write(void *state, const tower_batch *b) {
   kafka_state *s = state;
   size_t n = tower_batch_len(b);
-  int64_t deadline = kafka_mono_ns() + s->write_timeout + REPORT_SLACK_NS;
+  int64_t deadline = tower_mono_ns() + s->write_timeout + REPORT_SLACK_NS;
   if (n == 0)
     return TOWER_WRITE_OK;
   if (load_batch(s, b, n)) {

@@ -28,12 +28,6 @@ struct kafka_topic_slot {
   rd_kafka_topic_t *rkt;
 };
 
-int64_t kafka_mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* ---- callbacks (the conf's opaque is the producer) ----------------------- */
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *msg) {
@@ -138,7 +132,7 @@ int kafka_producer_open(kafka_producer *kp, tower_ctx *ctx, const tower_config *
   kp->set = *set;
   kafka_brokers(cfg, kp->brokers, sizeof kp->brokers);
   if (getrandom(&kp->rnd, sizeof kp->rnd, 0) != sizeof kp->rnd || !kp->rnd)
-    kp->rnd = (uint64_t)kafka_mono_ns() | 1;
+    kp->rnd = (uint64_t)tower_mono_ns() | 1;
   return create(kp);
 }
 
@@ -256,7 +250,7 @@ static rd_kafka_resp_err_t produce_one(kafka_producer *kp, const kafka_plan *pla
 }
 
 static int ms_until(int64_t deadline, int64_t cap_ms) {
-  int64_t left = (deadline - kafka_mono_ns()) / 1000000;
+  int64_t left = (deadline - tower_mono_ns()) / 1000000;
   return (int)(left < 0 ? 0 : left > cap_ms ? cap_ms : left);
 }
 
@@ -266,7 +260,7 @@ static void produce_all(kafka_producer *kp, kafka_plan *plan, int64_t deadline) 
   for (size_t i = 0; i < plan->nmsgs;) {
     kafka_msg *m = &plan->msgs[i];
     rd_kafka_resp_err_t err = produce_one(kp, plan, i);
-    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && kafka_mono_ns() < deadline) {
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && tower_mono_ns() < deadline) {
       rd_kafka_poll(kp->rk, ms_until(deadline, 100));
       continue;
     }
@@ -281,7 +275,7 @@ static void produce_all(kafka_producer *kp, kafka_plan *plan, int64_t deadline) 
 
 /* Serves delivery reports until every message has one or the deadline. */
 static void wait_reports(kafka_producer *kp, int64_t deadline) {
-  while (kp->pending && kafka_mono_ns() < deadline)
+  while (kp->pending && tower_mono_ns() < deadline)
     rd_kafka_flush(kp->rk, ms_until(deadline, 100) + 1);
 }
 
@@ -290,8 +284,8 @@ static void wait_reports(kafka_producer *kp, int64_t deadline) {
  * still has none is failed here and its report, if ever, is ignored. */
 static void abandon(kafka_producer *kp) {
   rd_kafka_purge(kp->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-  int64_t end = kafka_mono_ns() + 2000000000LL;
-  while (kp->pending && kafka_mono_ns() < end)
+  int64_t end = tower_mono_ns() + 2000000000LL;
+  while (kp->pending && tower_mono_ns() < end)
     rd_kafka_poll(kp->rk, 50);
   for (size_t i = 0; i < kp->nmsgs && kp->pending; i++)
     if (kp->msgs[i].pending) {

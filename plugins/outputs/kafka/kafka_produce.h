@@ -55,7 +55,4 @@ void kafka_producer_close(kafka_producer *kp, int timeout_ms);
  * still unreported at the deadline are purged and fail with a timeout. */
 void kafka_producer_send(kafka_producer *kp, kafka_plan *plan, int64_t deadline);
 
-/* Monotonic clock, ns. */
-int64_t kafka_mono_ns(void);
-
 #endif

@@ -118,12 +118,6 @@ typedef struct prom_state {
   pthread_cond_t wake;
 } prom_state;
 
-int64_t prom_mono_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* ---- labels ------------------------------------------------------------------- */
 
 static int grow(void *pp, size_t *cap, size_t need, size_t elem) {
@@ -271,7 +265,7 @@ static void log_rejections(prom_state *s, int64_t now) {
 
 static tower_write_result prom_write(void *state, const tower_batch *batch) {
   prom_state *s = state;
-  put_ctx pc = {.s = s, .now = prom_mono_now()};
+  put_ctx pc = {.s = s, .now = tower_mono_ns()};
   size_t n = tower_batch_len(batch), failed = 0;
   for (size_t i = 0; i < n; i++) {
     const tower_metric *m = tower_batch_at(batch, i);
@@ -309,7 +303,7 @@ static void *expiry_main(void *arg) {
     if (s->stopping)
       break;
     pthread_mutex_unlock(&s->lock);
-    size_t n = prom_store_expire(s->store, prom_mono_now() - s->expiration);
+    size_t n = prom_store_expire(s->store, tower_mono_ns() - s->expiration);
     if (n)
       tower_debug(s->ctx, "%zu series expired", n);
     pthread_mutex_lock(&s->lock);

@@ -119,7 +119,4 @@ int prom_http_start(tower_ctx *ctx, const prom_http_cfg *cfg, prom_store *st, pr
 void prom_http_stop(prom_http *h);
 uint16_t prom_http_port(const prom_http *h);
 
-/* Monotonic clock in ns. */
-int64_t prom_mono_now(void);
-
 #endif

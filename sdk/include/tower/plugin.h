@@ -150,6 +150,9 @@ void tower_ctx_count_rejected(tower_ctx *ctx, uint64_t n);
 
 /* Wall-clock time in ns since the Unix epoch. */
 int64_t tower_now(void);
+/* Monotonic time in ns (CLOCK_MONOTONIC; the epoch is arbitrary): for
+ * deadlines and durations, which a wall-clock step must not stretch. */
+int64_t tower_mono_ns(void);
 
 /* ---- accumulators ----------------------------------------------------- */
 
