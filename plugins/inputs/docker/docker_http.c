@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../../common/curl/curl_common.h"
 #include "docker.h"
 
 #ifndef PLUGIN_VERSION
@@ -156,17 +157,6 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
   return n;
 }
 
-/* libcurl >= 7.85 takes the protocol list as a string. Only HTTP(S): a
- * redirect or URL must never make the handle speak anything else. */
-static bool limit_protocols(CURL *c) {
-#if LIBCURL_VERSION_NUM >= 0x075500
-  return curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
-#else
-  return curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) ==
-         CURLE_OK;
-#endif
-}
-
 static bool setup_tls(CURL *c, const docker_endpoint *ep) {
   bool ok = true;
   if (ep->tls_ca)
@@ -184,7 +174,7 @@ static bool setup_easy(docker_http *h, docker_slot *s, const docker_endpoint *ep
   CURL *c = s->easy = curl_easy_init();
   if (!c)
     return false;
-  bool ok = limit_protocols(c);
+  bool ok = curl_http_only(c);
   ok &= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK; /* threads: no SIGALRM */
   ok &= curl_easy_setopt(c, CURLOPT_USERAGENT, "tower/" PLUGIN_VERSION) == CURLE_OK;
   ok &= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK;

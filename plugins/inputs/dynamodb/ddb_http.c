@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../../common/curl/curl_common.h"
 #include "dynamodb.h"
 
 /* ---- what a response means ------------------------------------------------------ */
@@ -140,17 +141,6 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
   return (c->cancel && atomic_load(c->cancel)) || (c->ctx && tower_ctx_stopping(c->ctx));
 }
 
-/* Only http and https, whatever the URL says. libcurl >= 7.85 takes a
- * string (the bitmask is deprecated there). */
-static bool limit_protocols(CURL *h) {
-#if LIBCURL_VERSION_NUM >= 0x075500
-  return curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
-#else
-  return curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) ==
-         CURLE_OK;
-#endif
-}
-
 static bool setup_tls(ddb_conn *c, const ddb_http *h) {
   CURL *e = c->curl;
   bool ok = !(h->tls_ca && *h->tls_ca) || curl_easy_setopt(e, CURLOPT_CAINFO, h->tls_ca) == 0;
@@ -161,7 +151,7 @@ static bool setup_tls(ddb_conn *c, const ddb_http *h) {
 
 static bool setup(ddb_conn *c, const ddb_http *h) {
   CURL *e = c->curl;
-  bool ok = limit_protocols(e);
+  bool ok = curl_http_only(e);
   ok &= curl_easy_setopt(e, CURLOPT_URL, h->url) == CURLE_OK;
   ok &= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK; /* threads: no SIGALRM */
   ok &= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L) == CURLE_OK;

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "../../common/curl/curl_common.h"
 #include "influxdb.h"
 
 /* ---- response capture ---------------------------------------------------- */
@@ -142,23 +143,11 @@ static int setup_auth(ifx_state *s) {
   return 0;
 }
 
-/* libcurl >= 7.85 takes the protocol list as a string (the bitmask form
- * is deprecated there). Only http and https: a URL must never make the
- * handle speak another protocol. */
-static bool limit_protocols(CURL *c) {
-#if LIBCURL_VERSION_NUM >= 0x075500
-  return curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
-#else
-  return curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) ==
-         CURLE_OK;
-#endif
-}
-
 static int setup_common(ifx_state *s, const tower_config *cfg) {
   CURL *c = s->curl;
   long timeout_ms = (long)(tower_config_duration(cfg, "timeout") / 1000000);
   const char *proxy = tower_config_string(cfg, "http_proxy");
-  bool bad = !limit_protocols(c);
+  bool bad = !curl_http_only(c);
   bad |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK; /* no SIGALRM: threads */
   bad |= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK;
   bad |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms) != CURLE_OK;
