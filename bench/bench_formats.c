@@ -25,20 +25,6 @@
 
 static double min_seconds = 0.5;
 
-/* One result row. `bytes` is the text handled per operation (0: none). */
-static void report(const char *name, double seconds, double ops, double bytes) {
-  double ns = seconds * 1e9 / ops;
-  if (bytes > 0)
-    printf("%-36s %10.1f %14.0f %10.1f\n", name, ns, ops / seconds, bytes * ops / seconds / 1e6);
-  else
-    printf("%-36s %10.1f %14.0f %10s\n", name, ns, ops / seconds, "-");
-}
-
-static void die(const char *what) {
-  fprintf(stderr, "bench_formats: %s\n", what);
-  exit(1);
-}
-
 static const char short_line[] =
     "cpu,host=server01,region=us-west usage_idle=98.2,usage_user=1.3 1700000000000000000";
 
@@ -70,9 +56,9 @@ static tower_metric *parse_one(const char *line) {
   tower_parser *p;
   tower_metric *m = NULL;
   if (tower_parser_new_format(NULL, "influx", &p) < 0)
-    die("no influx parser");
+    bench_die("no influx parser");
   if (tower_parser_parse(p, line, strlen(line), keep_sink, &m) != 1 || !m)
-    die("benchmark line does not parse");
+    bench_die("benchmark line does not parse");
   tower_parser_free(p);
   return m;
 }
@@ -83,22 +69,22 @@ static void bench_parse(const char *name, const char *line) {
   size_t llen = strlen(line), dlen = (llen + 1) * LINES_PER_DOC;
   char *doc = malloc(dlen);
   if (!doc)
-    die("out of memory");
+    bench_die("out of memory");
   for (size_t i = 0; i < LINES_PER_DOC; i++) {
     memcpy(doc + i * (llen + 1), line, llen);
     doc[i * (llen + 1) + llen] = '\n';
   }
   tower_parser *p;
   if (tower_parser_new_format(NULL, "influx", &p) < 0)
-    die("no influx parser");
+    bench_die("no influx parser");
   double start = bench_now(), t;
   double lines = 0;
   do {
     if (tower_parser_parse(p, doc, dlen, free_sink, NULL) != LINES_PER_DOC)
-      die("parse failed");
+      bench_die("parse failed");
     lines += LINES_PER_DOC;
   } while ((t = bench_now() - start) < min_seconds);
-  report(name, t, lines, (double)(llen + 1));
+  bench_report(name, t, lines, (double)(llen + 1));
   tower_parser_free(p);
   free(doc);
 }
@@ -111,32 +97,21 @@ static void bench_lp_write(const char *name, const char *line, unsigned flags) {
     tower_buf_reset(b);
     for (int i = 0; i < 1000; i++)
       if (tower_lp_write(m, b, flags, 1))
-        die("serialize failed");
+        bench_die("serialize failed");
     ops += 1000;
     bytes += (double)tower_buf_len(b);
   } while ((t = bench_now() - start) < min_seconds);
-  report(name, t, ops, bytes / ops);
+  bench_report(name, t, ops, bytes / ops);
   tower_buf_free(b);
   tower_metric_free(m);
 }
 
-static void bench_serializer(const char *name, const char *format, const char *line) {
+static void bench_format_write(const char *name, const char *format, const char *line) {
   tower_metric *m = parse_one(line);
   tower_serializer *s;
   if (tower_serializer_new_format(NULL, format, &s) < 0)
-    die("no serializer");
-  tower_buf *b = tower_buf_new(1 << 20);
-  double start = bench_now(), t, ops = 0, bytes = 0;
-  do {
-    tower_buf_reset(b);
-    for (int i = 0; i < 1000; i++)
-      if (tower_serialize(s, m, b))
-        die("serialize failed");
-    ops += 1000;
-    bytes += (double)tower_buf_len(b);
-  } while ((t = bench_now() - start) < min_seconds);
-  report(name, t, ops, bytes / ops);
-  tower_buf_free(b);
+    bench_die("no serializer");
+  bench_serializer(name, s, m, min_seconds);
   tower_serializer_free(s);
   tower_metric_free(m);
 }
@@ -156,8 +131,8 @@ static void bench_floats(const char *name, const double *v, int use_printf) {
     ops += NVALUES;
   } while ((t = bench_now() - start) < min_seconds);
   if (sink == 0)
-    die("nothing formatted");
-  report(name, t, ops, 0);
+    bench_die("nothing formatted");
+  bench_report(name, t, ops, 0);
 }
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -189,22 +164,21 @@ int main(int argc, char **argv) {
   if (argc > 1)
     min_seconds = atof(argv[1]);
   if (!(min_seconds > 0))
-    die("usage: bench_formats [seconds per case]");
+    bench_die("usage: bench_formats [seconds per case]");
   tower_metric *m = parse_one(cpu_line);
   printf("lines: short %zu B, cpu %zu B, escaped %zu B; parsed cpu metric: %zu B on the heap\n\n",
          sizeof short_line, sizeof cpu_line, sizeof escaped_line, twi_metric_bytes(m));
   tower_metric_free(m);
-  printf("%-36s %10s %14s %10s\n", "case", "ns/op", "ops/s", "MB/s");
-  printf("%-36s %10s %14s %10s\n", "----", "-----", "-----", "----");
+  bench_report_header();
   bench_parse("lp parse: short line", short_line);
   bench_parse("lp parse: cpu, 2 tags + 10 fields", cpu_line);
   bench_parse("lp parse: escapes and strings", escaped_line);
   bench_lp_write("lp write: short line", short_line, 0);
   bench_lp_write("lp write: cpu, 2 tags + 10 fields", cpu_line, 0);
   bench_lp_write("lp write: escapes and strings", escaped_line, TOWER_LP_UINT);
-  bench_serializer("csv write: short line", "csv", short_line);
-  bench_serializer("csv write: cpu, 2 tags + 10 fields", "csv", cpu_line);
-  bench_serializer("csv write: escapes and strings", "csv", escaped_line);
+  bench_format_write("csv write: short line", "csv", short_line);
+  bench_format_write("csv write: cpu, 2 tags + 10 fields", "csv", cpu_line);
+  bench_format_write("csv write: escapes and strings", "csv", escaped_line);
   float_benches();
   return 0;
 }

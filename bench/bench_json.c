@@ -22,16 +22,6 @@
 
 static double min_seconds = 0.5;
 
-static void die(const char *what) {
-  fprintf(stderr, "bench_json: %s\n", what);
-  exit(1);
-}
-
-static void report(const char *name, double seconds, double ops, double bytes) {
-  double ns = seconds * 1e9 / ops;
-  printf("%-44s %10.1f %14.0f %10.1f\n", name, ns, ops / seconds, bytes * ops / seconds / 1e6);
-}
-
 /* Ten numbers and three strings, one of them a tag: a service's status. */
 static const char flat_object[] =
     "{\"service\":\"checkout\",\"host\":\"web-01.example.com\",\"state\":\"running\","
@@ -57,7 +47,7 @@ static tower_parser *json_parser(const char *tag) {
   twi_json_options o = {.tag_keys = tags, .n_tag_keys = tag ? 1 : 0};
   tower_parser *p;
   if (twi_json_parser_new(NULL, &o, &p) < 0)
-    die("no json parser");
+    bench_die("no json parser");
   return p;
 }
 
@@ -66,10 +56,10 @@ static void bench_parse(const char *name, tower_parser *p, const char *doc, size
   double start = bench_now(), t, ops = 0;
   do {
     if (tower_parser_parse(p, doc, len, free_sink, NULL) != objects)
-      die("benchmark document does not parse");
+      bench_die("benchmark document does not parse");
     ops += objects;
   } while ((t = bench_now() - start) < min_seconds);
-  report(name, t, ops, (double)len / objects);
+  bench_report(name, t, ops, (double)len / objects);
 }
 
 /* A top-level array of n copies of `object`. */
@@ -77,7 +67,7 @@ static char *array_of(const char *object, int n, size_t *len) {
   size_t olen = strlen(object);
   char *doc = malloc((olen + 1) * (size_t)n + 2);
   if (!doc)
-    die("out of memory");
+    bench_die("out of memory");
   char *d = doc;
   *d++ = '[';
   for (int i = 0; i < n; i++) {
@@ -98,7 +88,7 @@ static tower_metric *metric_of(const char *doc, const char *tag) {
   tower_parser *p = json_parser(tag);
   tower_metric *m = NULL;
   if (tower_parser_parse(p, doc, strlen(doc), keep_one, &m) != 1 || !m)
-    die("benchmark object does not parse");
+    bench_die("benchmark object does not parse");
   tower_parser_free(p);
   return m;
 }
@@ -107,19 +97,8 @@ static void bench_write(const char *name, const tower_metric *m, const char *lay
   twi_json_write_options o = {.timestamp_format = layout};
   tower_serializer *s;
   if (twi_json_serializer_new(NULL, &o, &s) < 0)
-    die("no json serializer");
-  tower_buf *b = tower_buf_new(1 << 20);
-  double start = bench_now(), t, ops = 0, bytes = 0;
-  do {
-    tower_buf_reset(b);
-    for (int i = 0; i < 1000; i++)
-      if (tower_serialize(s, m, b))
-        die("serialize failed");
-    ops += 1000;
-    bytes += (double)tower_buf_len(b);
-  } while ((t = bench_now() - start) < min_seconds);
-  report(name, t, ops, bytes / ops);
-  tower_buf_free(b);
+    bench_die("no json serializer");
+  bench_serializer(name, s, m, min_seconds);
   tower_serializer_free(s);
 }
 
@@ -159,7 +138,7 @@ static void write_benches(void) {
 static void value_bench(void) {
   tower_parser *p;
   if (tower_parser_new_format(NULL, "value", &p) < 0)
-    die("no value parser");
+    bench_die("no value parser");
   tower_parser_set_default_name(p, "entropy");
   bench_parse("value parse: integer", p, "3712\n", 5, 1);
   tower_parser_free(p);
@@ -169,10 +148,9 @@ int main(int argc, char **argv) {
   if (argc > 1)
     min_seconds = atof(argv[1]);
   if (!(min_seconds > 0))
-    die("usage: bench_json [seconds per case]");
+    bench_die("usage: bench_json [seconds per case]");
   printf("objects: flat %zu B, nested %zu B\n\n", strlen(flat_object), strlen(nested_object));
-  printf("%-44s %10s %14s %10s\n", "case", "ns/op", "ops/s", "MB/s");
-  printf("%-44s %10s %14s %10s\n", "----", "-----", "-----", "----");
+  bench_report_header();
   parse_benches();
   write_benches();
   value_bench();

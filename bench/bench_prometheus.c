@@ -22,19 +22,6 @@
 
 static double min_seconds = 0.5;
 
-static void report(const char *name, double seconds, double ops, double bytes) {
-  double ns = seconds * 1e9 / ops;
-  if (bytes > 0)
-    printf("%-40s %10.1f %14.0f %10.1f\n", name, ns, ops / seconds, bytes * ops / seconds / 1e6);
-  else
-    printf("%-40s %10.1f %14.0f %10s\n", name, ns, ops / seconds, "-");
-}
-
-static void die(const char *what) {
-  fprintf(stderr, "bench_prometheus: %s\n", what);
-  exit(1);
-}
-
 static void header(tower_buf *b, const char *name, const char *type) {
   tower_buf_printf(b, "# HELP %s Bench family %s.\n# TYPE %s %s\n", name, name, name, type);
 }
@@ -136,7 +123,7 @@ static int keep_sink(void *ctx, tower_metric *m) {
     l->cap = l->cap ? 2 * l->cap : 256;
     l->m = realloc(l->m, l->cap * sizeof *l->m);
     if (!l->m)
-      die("out of memory");
+      bench_die("out of memory");
   }
   l->m[l->n++] = m;
   return 0;
@@ -148,18 +135,18 @@ static void bench_parse(const char *name, const tower_buf *doc) {
   size_t len = tower_buf_len(doc), lines = count_lines(text);
   tower_parser *p;
   if (tower_parser_new_format(NULL, "prometheus", &p) < 0)
-    die("no prometheus parser");
+    bench_die("no prometheus parser");
   int per_doc = tower_parser_parse(p, text, len, free_sink, NULL);
   if (per_doc <= 0 || tower_parser_errors(p))
-    die("the exposition does not parse");
+    bench_die("the exposition does not parse");
   double start = bench_now(), t, docs = 0;
   do {
     if (tower_parser_parse(p, text, len, free_sink, NULL) != per_doc)
-      die("parse failed");
+      bench_die("parse failed");
     docs++;
   } while ((t = bench_now() - start) < min_seconds);
-  report(name, t, docs * (double)lines, (double)len / (double)lines);
-  printf("%-40s %10.1f ns/metric, %zu lines -> %d metrics\n", "", t * 1e9 / (docs * per_doc), lines,
+  bench_report(name, t, docs * (double)lines, (double)len / (double)lines);
+  printf("%-44s %10.1f ns/metric, %zu lines -> %d metrics\n", "", t * 1e9 / (docs * per_doc), lines,
          per_doc);
   tower_parser_free(p);
 }
@@ -167,18 +154,18 @@ static void bench_parse(const char *name, const tower_buf *doc) {
 static void bench_serialize(const char *name, const mlist *l, const char *format) {
   tower_serializer *s;
   if (tower_serializer_new_format(NULL, format, &s) < 0)
-    die("no serializer");
+    bench_die("no serializer");
   tower_buf *b = tower_buf_new(1 << 20);
   double start = bench_now(), t, ops = 0, bytes = 0;
   do {
     tower_buf_reset(b);
     for (size_t i = 0; i < l->n; i++)
       if (tower_serialize(s, l->m[i], b))
-        die("serialize failed");
+        bench_die("serialize failed");
     ops += (double)l->n;
     bytes += (double)tower_buf_len(b);
   } while ((t = bench_now() - start) < min_seconds);
-  report(name, t, ops, bytes / ops);
+  bench_report(name, t, ops, bytes / ops);
   tower_buf_free(b);
   tower_serializer_free(s);
 }
@@ -195,16 +182,16 @@ static void bench_map(const char *name, const mlist *l) {
   do {
     for (size_t i = 0; i < l->n; i++)
       if (tower_prom_map(l->m[i], 0, count_series, &series) < 0)
-        die("map failed");
+        bench_die("map failed");
   } while ((t = bench_now() - start) < min_seconds);
-  report(name, t, (double)series, 0);
+  bench_report(name, t, (double)series, 0);
 }
 
 int main(int argc, char **argv) {
   if (argc > 1)
     min_seconds = atof(argv[1]);
   if (!(min_seconds > 0))
-    die("usage: bench_prometheus [seconds per case]");
+    bench_die("usage: bench_prometheus [seconds per case]");
   tower_buf *all = tower_buf_new(0), *c = tower_buf_new(0), *g = tower_buf_new(0),
             *h = tower_buf_new(0), *s = tower_buf_new(0);
   counters(c);
@@ -217,8 +204,7 @@ int main(int argc, char **argv) {
   tower_buf_append(all, tower_buf_data(s), tower_buf_len(s));
   printf("exposition: %zu bytes, %zu lines (node_exporter-like)\n\n", tower_buf_len(all),
          count_lines(tower_buf_data(all)));
-  printf("%-40s %10s %14s %10s\n", "case", "ns/op", "ops/s", "MB/s");
-  printf("%-40s %10s %14s %10s\n", "----", "-----", "-----", "----");
+  bench_report_header();
   bench_parse("parse: whole exposition (per line)", all);
   bench_parse("parse: counters (per line)", c);
   bench_parse("parse: gauges (per line)", g);
@@ -229,7 +215,7 @@ int main(int argc, char **argv) {
   tower_parser *p;
   if (tower_parser_new_format(NULL, "prometheus", &p) < 0 ||
       tower_parser_parse(p, tower_buf_data(all), tower_buf_len(all), keep_sink, &l) <= 0)
-    die("the exposition does not parse");
+    bench_die("the exposition does not parse");
   tower_parser_free(p);
   bench_serialize("serialize prometheus (per metric)", &l, "prometheus");
   bench_serialize("serialize influx, same metrics", &l, "influx");
