@@ -1,14 +1,15 @@
 /* A Kafka cluster for tests: librdkafka's mock cluster, a real Kafka
  * protocol peer (producers, consumer groups, offsets), on loopback.
  *
- *   mock_kafka [-b BROKERS] [-t TOPIC[:PARTITIONS]]... [-f BOOTSTRAP_FILE]
+ *   mock_kafka [-b BROKERS] [-t TOPIC[:PARTITIONS[:REPLICAS]]]... [-f BOOTSTRAP_FILE]
  *
  * Prints the bootstrap list ("127.0.0.1:p1,127.0.0.1:p2") on stdout (and
  * into BOOTSTRAP_FILE), then runs until SIGTERM/SIGINT. Control:
  *   SIGUSR1  every broker goes down (connections refused)
  *   SIGUSR2  every broker comes back up
  * and on stdin, one command per line: "down ID", "up ID", "rtt ID MS",
- * "topic NAME PARTITIONS". */
+ * "topic NAME PARTITIONS"; each is answered on stdout, once carried out,
+ * with "ok" (or "error: ..."), so that a test can wait for it. */
 #include <errno.h>
 #include <stdbool.h>
 #include <sys/select.h>
@@ -41,27 +42,42 @@ static void all_brokers(rd_kafka_mock_cluster_t *mc, int n, bool up) {
 static void command(rd_kafka_mock_cluster_t *mc, int nbrokers, char *line) {
   char name[256];
   int id, value;
+  rd_kafka_resp_err_t err;
   if (sscanf(line, "down %d", &id) == 1)
-    rd_kafka_mock_broker_set_down(mc, id);
+    err = rd_kafka_mock_broker_set_down(mc, id);
   else if (sscanf(line, "up %d", &id) == 1)
-    rd_kafka_mock_broker_set_up(mc, id);
+    err = rd_kafka_mock_broker_set_up(mc, id);
   else if (sscanf(line, "rtt %d %d", &id, &value) == 2)
-    rd_kafka_mock_broker_set_rtt(mc, id, value);
+    err = rd_kafka_mock_broker_set_rtt(mc, id, value);
   else if (sscanf(line, "topic %255s %d", name, &value) == 2)
-    rd_kafka_mock_topic_create(mc, name, value, nbrokers < 3 ? nbrokers : 3);
+    err = rd_kafka_mock_topic_create(mc, name, value, nbrokers < 3 ? nbrokers : 3);
+  else {
+    line[strcspn(line, "\n")] = '\0';
+    printf("error: unknown command: %s\n", line);
+    fflush(stdout);
+    return;
+  }
+  if (err)
+    printf("error: %s\n", rd_kafka_err2str(err));
   else
-    fprintf(stderr, "mock_kafka: unknown command: %s", line);
+    printf("ok\n");
+  fflush(stdout);
 }
 
+/* TOPIC[:PARTITIONS[:REPLICAS]]. The mock cluster makes the first replica
+ * of every partition its leader and places the first replicas at
+ * (partition * REPLICAS) % BROKERS: with as many replicas as brokers, every
+ * partition is led by broker 1; with one replica they take turns. */
 static int create_topic(rd_kafka_mock_cluster_t *mc, char *spec, int nbrokers) {
+  int partitions = 1, replicas = nbrokers < 3 ? nbrokers : 3;
   char *colon = strchr(spec, ':');
-  int partitions = 1;
   if (colon) {
     *colon = '\0';
     partitions = atoi(colon + 1);
+    if ((colon = strchr(colon + 1, ':')) != NULL)
+      replicas = atoi(colon + 1);
   }
-  rd_kafka_resp_err_t err =
-      rd_kafka_mock_topic_create(mc, spec, partitions, nbrokers < 3 ? nbrokers : 3);
+  rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(mc, spec, partitions, replicas);
   if (err) {
     fprintf(stderr, "mock_kafka: topic %s: %s\n", spec, rd_kafka_err2str(err));
     return -1;
@@ -82,7 +98,8 @@ int main(int argc, char **argv) {
     else if (opt == 'f')
       file = optarg;
     else {
-      fprintf(stderr, "usage: mock_kafka [-b BROKERS] [-t TOPIC[:PARTITIONS]]... [-f FILE]\n");
+      fprintf(stderr,
+              "usage: mock_kafka [-b BROKERS] [-t TOPIC[:PARTITIONS[:REPLICAS]]]... [-f FILE]\n");
       return 2;
     }
   }
@@ -117,6 +134,8 @@ int main(int argc, char **argv) {
   sigaction(SIGUSR2, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
+  /* A reader that stopped reading our answers must not kill the cluster. */
+  signal(SIGPIPE, SIG_IGN);
   char line[512];
   bool stdin_open = true;
   /* Unbuffered, so that lines fgets() has not consumed stay in the pipe and

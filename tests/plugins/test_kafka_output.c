@@ -14,7 +14,9 @@
 #include <check.h>
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,10 +302,29 @@ END_TEST
 
 static char *dir;
 static pid_t mock_pid;
-static int mock_in = -1;
+static int mock_in = -1, mock_out = -1;
 static char boot[256];
 
 /* Starts tests/kafka/mock_kafka with `args` and reads its bootstrap list. */
+/* Reads one line of mock_kafka's stdout into buf (without the newline),
+ * 30 s at most; false on timeout or end of file. Byte by byte, so that
+ * nothing is read ahead of the line. */
+static bool mock_line(char *buf, size_t size) {
+  size_t n = 0;
+  for (;;) {
+    struct pollfd p = {.fd = mock_out, .events = POLLIN};
+    char c;
+    if (poll(&p, 1, 30000) != 1 || read(mock_out, &c, 1) != 1)
+      return false;
+    if (c == '\n')
+      break;
+    if (n + 1 < size)
+      buf[n++] = c;
+  }
+  buf[n] = '\0';
+  return true;
+}
+
 static void mock_start(const char *args) {
   const char *top = getenv("top_builddir");
   char *path = th_fmt("%s/tests/kafka/mock_kafka", top ? top : ".");
@@ -326,16 +347,18 @@ static void mock_start(const char *args) {
   close(in[0]);
   close(out[1]);
   mock_in = in[1];
-  FILE *f = fdopen(out[0], "r");
-  ck_assert_msg(fgets(boot, sizeof boot, f) != NULL, "mock_kafka printed no bootstrap list");
-  fclose(f);
-  boot[strcspn(boot, "\n")] = '\0';
+  mock_out = out[0];
+  ck_assert_msg(mock_line(boot, sizeof boot), "mock_kafka printed no bootstrap list");
   free(path);
 }
 
+/* Runs a command of mock_kafka's stdin ("down 2") and waits until the mock
+ * says it is done, so that the next step sees its effect. */
 static void mock_cmd(const char *line) {
   ck_assert_int_eq(write(mock_in, line, strlen(line)), (ssize_t)strlen(line));
-  sleep(1); /* the mock polls its stdin every 100ms; leave room for slow (sanitizer) builds */
+  char reply[64];
+  ck_assert_msg(mock_line(reply, sizeof reply), "mock_kafka did not answer %s", line);
+  ck_assert_msg(strcmp(reply, "ok") == 0, "mock_kafka: %s: %s", line, reply);
 }
 
 static void mock_stop(void) {
@@ -345,6 +368,9 @@ static void mock_stop(void) {
   }
   if (mock_in >= 0)
     close(mock_in);
+  if (mock_out >= 0)
+    close(mock_out);
+  mock_out = -1;
   mock_pid = 0;
   mock_in = -1;
 }
@@ -521,6 +547,19 @@ static char *log_end(void) {
   free(log_path);
   log_path = NULL;
   return text ? text : strdup("");
+}
+
+/* Waits until the log begun by log_begin holds `needle` (10 s at most). */
+static bool wait_log(const char *needle) {
+  for (int i = 0; i < 200; i++) {
+    char *text = th_read_file(log_path);
+    bool found = text && strstr(text, needle);
+    free(text);
+    if (found)
+      return true;
+    usleep(50000);
+  }
+  return false;
 }
 
 static char *config(const char *opts, const char *agent) {
@@ -819,14 +858,22 @@ END_TEST
  * are delivered; the retry sends only the failed ones. */
 START_TEST(test_partial_failure_no_duplicates) {
   mock_stop();
-  mock_start("-b 2 -t spread:4");
+  mock_start("-b 2 -t spread:4:1"); /* one replica: brokers 1 and 2 lead two each */
   twi_pipeline *pl = start("topic = \"spread\"; routing_tag = \"host\"; write_timeout = \"1s\"; "
                            "librdkafka = { topic_metadata_refresh_interval_ms = \"100\"; };");
   char *warm = cpu_lines(40, 40);
   ck_assert_uint_eq(push(pl, warm), 0);
+  log_begin();
   mock_cmd("down 2\n");
+  /* Push once the producer knows: before that, a slow run may still get
+   * a send through. Broker 2's partitions then fail; broker 1's usually
+   * succeed, unless the idempotent producer is still draining after the
+   * disconnect (all 200 fail then, and the retry must still add none
+   * twice). */
+  ck_assert_msg(wait_log("/2: Disconnected"), "the producer never saw broker 2 down");
   char *lines = cpu_lines(200, 40);
   size_t left = push(pl, lines);
+  free(log_end());
   ck_assert_uint_gt(left, 0);
   mock_cmd("up 2\n");
   for (int i = 0; i < 10 && left; i++)
