@@ -1,7 +1,7 @@
 /* A Kafka cluster for tests: librdkafka's mock cluster, a real Kafka
  * protocol peer (producers, consumer groups, offsets), on loopback.
  *
- *   mock_kafka [-b BROKERS] [-t TOPIC[:PARTITIONS[:REPLICAS]]]... [-f BOOTSTRAP_FILE]
+ *   mock_kafka [-b BROKERS] [-t TOPIC[:PARTITIONS]]... [-f BOOTSTRAP_FILE]
  *
  * Prints the bootstrap list ("127.0.0.1:p1,127.0.0.1:p2") on stdout (and
  * into BOOTSTRAP_FILE), then runs until SIGTERM/SIGINT. Control:
@@ -39,6 +39,35 @@ static void all_brokers(rd_kafka_mock_cluster_t *mc, int n, bool up) {
   fprintf(stderr, "mock_kafka: %d broker(s) %s\n", n, up ? "up" : "down");
 }
 
+/* The mock cluster picks each partition's leader at random (librdkafka
+ * 2.0) or puts them all on one broker (later versions); leaders are set
+ * here in turn instead (partition p on broker p % BROKERS + 1), so that a
+ * test taking one broker down knows which partitions it takes away. */
+static rd_kafka_resp_err_t make_topic(rd_kafka_mock_cluster_t *mc, const char *name, int partitions,
+                                      int nbrokers) {
+  rd_kafka_resp_err_t err =
+      rd_kafka_mock_topic_create(mc, name, partitions, nbrokers < 3 ? nbrokers : 3);
+  for (int p = 0; !err && p < partitions; p++)
+    err = rd_kafka_mock_partition_set_leader(mc, name, p, p % nbrokers + 1);
+  return err;
+}
+
+/* -t TOPIC[:PARTITIONS] */
+static int create_topic(rd_kafka_mock_cluster_t *mc, char *spec, int nbrokers) {
+  int partitions = 1;
+  char *colon = strchr(spec, ':');
+  if (colon) {
+    *colon = '\0';
+    partitions = atoi(colon + 1);
+  }
+  rd_kafka_resp_err_t err = make_topic(mc, spec, partitions, nbrokers);
+  if (err) {
+    fprintf(stderr, "mock_kafka: topic %s: %s\n", spec, rd_kafka_err2str(err));
+    return -1;
+  }
+  return 0;
+}
+
 static void command(rd_kafka_mock_cluster_t *mc, int nbrokers, char *line) {
   char name[256];
   int id, value;
@@ -50,7 +79,7 @@ static void command(rd_kafka_mock_cluster_t *mc, int nbrokers, char *line) {
   else if (sscanf(line, "rtt %d %d", &id, &value) == 2)
     err = rd_kafka_mock_broker_set_rtt(mc, id, value);
   else if (sscanf(line, "topic %255s %d", name, &value) == 2)
-    err = rd_kafka_mock_topic_create(mc, name, value, nbrokers < 3 ? nbrokers : 3);
+    err = make_topic(mc, name, value, nbrokers);
   else {
     line[strcspn(line, "\n")] = '\0';
     printf("error: unknown command: %s\n", line);
@@ -62,27 +91,6 @@ static void command(rd_kafka_mock_cluster_t *mc, int nbrokers, char *line) {
   else
     printf("ok\n");
   fflush(stdout);
-}
-
-/* TOPIC[:PARTITIONS[:REPLICAS]]. The mock cluster makes the first replica
- * of every partition its leader and places the first replicas at
- * (partition * REPLICAS) % BROKERS: with as many replicas as brokers, every
- * partition is led by broker 1; with one replica they take turns. */
-static int create_topic(rd_kafka_mock_cluster_t *mc, char *spec, int nbrokers) {
-  int partitions = 1, replicas = nbrokers < 3 ? nbrokers : 3;
-  char *colon = strchr(spec, ':');
-  if (colon) {
-    *colon = '\0';
-    partitions = atoi(colon + 1);
-    if ((colon = strchr(colon + 1, ':')) != NULL)
-      replicas = atoi(colon + 1);
-  }
-  rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(mc, spec, partitions, replicas);
-  if (err) {
-    fprintf(stderr, "mock_kafka: topic %s: %s\n", spec, rd_kafka_err2str(err));
-    return -1;
-  }
-  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -98,8 +106,7 @@ int main(int argc, char **argv) {
     else if (opt == 'f')
       file = optarg;
     else {
-      fprintf(stderr,
-              "usage: mock_kafka [-b BROKERS] [-t TOPIC[:PARTITIONS[:REPLICAS]]]... [-f FILE]\n");
+      fprintf(stderr, "usage: mock_kafka [-b BROKERS] [-t TOPIC[:PARTITIONS]]... [-f FILE]\n");
       return 2;
     }
   }
