@@ -12,7 +12,7 @@ FORMAT_TESTS = \
 check_PROGRAMS += $(FORMAT_TESTS) tests/fuzz/replay_lineprotocol
 TESTS += $(FORMAT_TESTS) tests/fuzz/replay_lineprotocol
 
-tests_unit_test_lineprotocol_SOURCES = tests/unit/test_lineprotocol.c
+tests_unit_test_lineprotocol_SOURCES = tests/unit/test_lineprotocol.c tests/malloc_count.h
 tests_unit_test_lineprotocol_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_lineprotocol_LDADD = core/libtower.la $(CHECK_LIBS) $(LIBCONFIG_LIBS)
 

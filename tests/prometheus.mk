@@ -7,7 +7,7 @@
 check_PROGRAMS += tests/unit/test_prometheus_format tests/fuzz/replay_prometheus
 TESTS += tests/unit/test_prometheus_format tests/fuzz/replay_prometheus
 
-tests_unit_test_prometheus_format_SOURCES = tests/unit/test_prometheus_format.c
+tests_unit_test_prometheus_format_SOURCES = tests/unit/test_prometheus_format.c tests/malloc_count.h
 tests_unit_test_prometheus_format_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_prometheus_format_LDADD = core/libtower.la $(CHECK_LIBS) $(LIBCONFIG_LIBS) -lm
 

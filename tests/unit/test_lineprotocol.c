@@ -767,39 +767,9 @@ END_TEST
 
 /* ---- allocations ------------------------------------------------------ */
 
-/* Counting malloc: the test binary's malloc family wraps glibc's, so that
- * calls from libtower are counted too. Not under AddressSanitizer or
- * valgrind, which bring their own allocators. */
-#if defined(__SANITIZE_ADDRESS__)
-#define NO_MALLOC_COUNT 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define NO_MALLOC_COUNT 1
-#endif
-#endif
+#include "malloc_count.h"
 
 #ifndef NO_MALLOC_COUNT
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
-static unsigned long nallocs;
-void *malloc(size_t n) {
-  nallocs++;
-  return __libc_malloc(n);
-}
-void *calloc(size_t n, size_t size) {
-  nallocs++;
-  return __libc_calloc(n, size);
-}
-void *realloc(void *p, size_t n) {
-  nallocs++;
-  return __libc_realloc(p, n);
-}
-void free(void *p) {
-  __libc_free(p);
-}
-
 static int free_sink(void *ctx, tower_metric *m) {
   (void)ctx;
   tower_metric_free(m);
