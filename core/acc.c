@@ -26,8 +26,9 @@ typedef enum { ACC_INPUT, ACC_NEXT } acc_kind;
 
 struct tower_acc {
   acc_kind kind;
-  tower_ctx *ctx; /* the input, or the processor for ACC_NEXT */
-  twi_pipeline *pl;
+  tower_ctx *ctx;                   /* the input, or the processor for ACC_NEXT */
+  twi_pipeline *pl;                 /* ACC_INPUT: referenced; only the input's thread changes it */
+  _Atomic(twi_pipeline *) handover; /* referenced; the pipeline to feed next */
   mvec pending, scratch;
   mvec *next_out; /* ACC_NEXT: where the processor's metrics go */
   int64_t time;
@@ -63,6 +64,7 @@ tower_acc *twi_acc_new_input(tower_ctx *input, twi_pipeline *pl, bool service) {
   acc->kind = ACC_INPUT;
   acc->ctx = input;
   acc->pl = pl;
+  twi_pipeline_ref(pl);
   acc->service = service;
   acc->time = tower_now();
   return acc;
@@ -75,7 +77,30 @@ void twi_acc_free(tower_acc *acc) {
   mvec_clear(&acc->scratch);
   free(acc->pending.v);
   free(acc->scratch.v);
+  if (acc->kind == ACC_INPUT) {
+    twi_pipeline_free(atomic_exchange(&acc->handover, NULL));
+    twi_pipeline_free(acc->pl);
+  }
   free(acc);
+}
+
+void twi_acc_hand_over(tower_acc *acc, twi_pipeline *pl) {
+  twi_pipeline_ref(pl);
+  twi_pipeline_free(atomic_exchange(&acc->handover, pl)); /* a reload not taken yet */
+}
+
+/* On the input's own thread, between commits: feed the pipeline a reload
+ * handed over. Dropping the old one may free it (and the instances only it
+ * still holds) right here. */
+static void take_handover(tower_acc *acc) {
+  if (!atomic_load_explicit(&acc->handover, memory_order_relaxed))
+    return;
+  twi_pipeline *next = atomic_exchange(&acc->handover, NULL);
+  if (!next)
+    return;
+  twi_pipeline *prev = acc->pl;
+  acc->pl = next;
+  twi_pipeline_free(prev);
 }
 
 /* Go's time.Round: halfway away from zero. */
@@ -90,6 +115,8 @@ static int64_t round_to(int64_t t, int64_t precision) {
 }
 
 void twi_acc_begin(tower_acc *acc, int64_t time_ns) {
+  if (acc->pending.n == 0)
+    take_handover(acc);
   acc->time = round_to(time_ns, acc->ctx->precision);
 }
 
@@ -153,6 +180,8 @@ int tower_acc_add(tower_acc *acc, tower_metric *m) {
       tower_metric_free(m);
     return rc;
   }
+  if (acc->pending.n == 0)
+    take_handover(acc); /* so that the global tags are the new ones */
   if (acc->discard || tower_metric_is_shared(m) || !prepare_input_metric(acc, m)) {
     tower_metric_free(m);
     return 0;
@@ -263,9 +292,28 @@ static void print_test(twi_pipeline *pl, mvec *ms) {
   tower_buf_free(b);
 }
 
+/* Locks the pipeline to commit into. A reload publishes the handover before
+ * it drains the pipeline it retires, so a commit that locks the old one
+ * after the drain sees the handover here and moves on. */
+static twi_pipeline *lock_for_commit(tower_acc *acc) {
+  for (;;) {
+    twi_pipeline *pl = acc->pl;
+    pthread_rwlock_rdlock(&pl->commit_lock);
+    if (!atomic_load(&acc->handover))
+      return pl;
+    pthread_rwlock_unlock(&pl->commit_lock);
+    take_handover(acc);
+  }
+}
+
 int tower_acc_commit(tower_acc *acc) {
-  if (acc->kind != ACC_INPUT || acc->pending.n == 0)
+  if (acc->kind != ACC_INPUT)
     return 0;
+  if (acc->pending.n == 0) {
+    take_handover(acc);
+    return 0;
+  }
+  twi_pipeline *pl = lock_for_commit(acc);
   run_processors(acc);
   mvec *ms = &acc->pending;
   uint64_t id = atomic_fetch_add(&next_gather_id, 1);
@@ -273,10 +321,11 @@ int tower_acc_commit(tower_acc *acc) {
     twi_metric_pack(&ms->v[i]); /* on ENOMEM the unpacked metric is kept */
     twi_metric_set_gather_id(ms->v[i], id);
   }
-  if (acc->pl->mode == TWI_TEST)
-    print_test(acc->pl, ms);
+  if (pl->mode == TWI_TEST)
+    print_test(pl, ms);
   else
-    deliver(acc->pl, ms);
+    deliver(pl, ms);
+  pthread_rwlock_unlock(&pl->commit_lock);
   mvec_clear(ms);
   return 0;
 }

@@ -113,7 +113,7 @@ static twi_pipeline *restore(const twi_agent_opts *o, twi_conf *conf, twi_pipeli
   twi_pipeline *back = twi_pipeline_build(conf, o->plugin_dir, TWI_RUN, &d);
   twi_diag_free(&d);
   if (back)
-    twi_pipeline_adopt_outputs(back, failed);
+    twi_pipeline_adopt(back, failed);
   twi_pipeline_free(failed);
   if (back && twi_pipeline_init(back)) {
     twi_pipeline_free(back);
@@ -122,11 +122,32 @@ static twi_pipeline *restore(const twi_agent_opts *o, twi_conf *conf, twi_pipeli
   return back;
 }
 
+/* The new pipeline could not initialize beside the running one: stop the
+ * running one, then try again. Returns the pipeline to run (the new one,
+ * or the previous configuration restored), or NULL. */
+static twi_pipeline *reload_after_stop(const twi_agent_opts *o, twi_pipeline *old,
+                                       twi_pipeline *pl) {
+  tower_log(NULL, TOWER_LOG_WARN,
+            "a plugin of the new configuration could not start beside the running one; "
+            "stopping the running pipeline and trying again");
+  twi_pipeline_give_back_inputs(pl, old);
+  twi_conf *old_conf = twi_conf_ref(old->conf);
+  retire(old);
+  if (twi_pipeline_init(pl)) {
+    tower_log(NULL, TOWER_LOG_ERROR,
+              "reload failed (see above): restoring the previous configuration");
+    pl = restore(o, old_conf, pl);
+  }
+  twi_conf_unref(old_conf);
+  return pl;
+}
+
 /* Replaces *cur with a pipeline built from the file as it is now. An
- * invalid file changes nothing. The new instances start while the old ones
- * run; one that cannot (it needs a port or lock its predecessor holds) gets
- * a second try once the old pipeline has stopped, and if that fails too the
- * previous configuration is restored. Returns false when nothing can run. */
+ * invalid file changes nothing. Unchanged inputs and outputs carry on (see
+ * reload.c); the new instances start while the old ones run, and one that
+ * cannot (it needs a port or lock its predecessor holds) gets a second try
+ * once the old pipeline has stopped; if that fails too the previous
+ * configuration is restored. Returns false when nothing can run. */
 static bool reload(const twi_agent_opts *o, twi_pipeline **cur) {
   tower_log(NULL, TOWER_LOG_INFO, "reloading %s", o->config_path);
   twi_pipeline *old = *cur, *pl = load(o, TWI_RUN);
@@ -134,26 +155,14 @@ static bool reload(const twi_agent_opts *o, twi_pipeline **cur) {
     tower_log(NULL, TOWER_LOG_ERROR, "reload aborted: the running configuration stays in effect");
     return true;
   }
-  twi_pipeline_adopt_outputs(pl, old);
+  twi_pipeline_adopt(pl, old);
   if (twi_pipeline_init(pl) == 0) {
+    twi_pipeline_hand_over(pl);
     retire(old);
-  } else {
-    tower_log(NULL, TOWER_LOG_WARN,
-              "a plugin of the new configuration could not start beside the running one; "
-              "stopping the running pipeline and trying again");
-    twi_conf *old_conf = twi_conf_ref(old->conf);
-    retire(old);
-    if (twi_pipeline_init(pl)) {
-      tower_log(NULL, TOWER_LOG_ERROR,
-                "reload failed (see above): restoring the previous configuration");
-      pl = restore(o, old_conf, pl);
-    }
-    twi_conf_unref(old_conf);
-    if (!pl) {
-      tower_log(NULL, TOWER_LOG_ERROR, "the previous configuration cannot start again; exiting");
-      *cur = NULL;
-      return false;
-    }
+  } else if (!(pl = reload_after_stop(o, old, pl))) {
+    tower_log(NULL, TOWER_LOG_ERROR, "the previous configuration cannot start again; exiting");
+    *cur = NULL;
+    return false;
   }
   apply_log_settings(o, pl);
   *cur = pl;

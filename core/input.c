@@ -20,8 +20,8 @@ struct twi_input_rt {
   pthread_cond_t wake;
   pthread_t thread;
   bool started, stop, done, service;
+  bool abandoned; /* the stop gave up waiting: the thread cleans up after itself */
   tower_acc *acc;
-  twi_pipeline *pl;
 };
 
 static int64_t real_ns(void) {
@@ -68,6 +68,8 @@ static void gather_once(tower_ctx *in, tower_acc *acc, int64_t tick) {
   tower_acc_commit(acc);
 }
 
+static void free_rt(tower_ctx *in);
+
 static void *input_main(void *arg) {
   tower_ctx *in = arg;
   twi_input_rt *rt = in->in;
@@ -87,8 +89,14 @@ static void *input_main(void *arg) {
   }
   pthread_mutex_lock(&rt->lock);
   rt->done = true;
+  bool abandoned = rt->abandoned;
   pthread_cond_broadcast(&rt->wake);
   pthread_mutex_unlock(&rt->lock);
+  if (abandoned) { /* the gather that outlived the shutdown timeout returned */
+    tower_log(in, TOWER_LOG_INFO, "the gather abandoned at the shutdown timeout has returned");
+    free_rt(in);
+    twi_instance_unref(in);
+  }
   return NULL;
 }
 
@@ -101,7 +109,6 @@ int twi_input_start(tower_ctx *in, twi_pipeline *pl) {
   if (!rt)
     return -ENOMEM;
   rt->service = is_service(in);
-  rt->pl = pl;
   rt->acc = twi_acc_new_input(in, pl, rt->service);
   if (!rt->acc) {
     free(rt);
@@ -122,6 +129,14 @@ int twi_input_start(tower_ctx *in, twi_pipeline *pl) {
   }
   rt->started = rc == 0;
   return rc;
+}
+
+bool twi_input_running(const tower_ctx *in) {
+  return in->in && in->in->started;
+}
+
+void twi_input_hand_over(tower_ctx *in, twi_pipeline *pl) {
+  twi_acc_hand_over(in->in->acc, pl);
 }
 
 static void free_rt(tower_ctx *in) {
@@ -155,11 +170,15 @@ bool twi_input_stop(tower_ctx *in, int64_t deadline_mono) {
   while (!rt->done && pthread_cond_timedwait(&rt->wake, &rt->lock, &ts) != ETIMEDOUT)
     ;
   bool done = rt->done;
+  if (!done) {
+    rt->abandoned = true;
+    twi_instance_ref(in); /* the thread's, dropped when the gather returns */
+    pthread_detach(rt->thread);
+  }
   pthread_mutex_unlock(&rt->lock);
   if (!done) {
     tower_log(in, TOWER_LOG_ERROR,
               "gather still running when the shutdown timeout ended; abandoning it");
-    pthread_detach(rt->thread);
     return false;
   }
   pthread_join(rt->thread, NULL);

@@ -102,17 +102,26 @@ static void read_kind_options(tower_ctx *ctx, const twi_settings *set) {
   }
 }
 
-/* An output is "unchanged" across a reload when its block and every agent
- * setting it inherits are equal. */
-static char *output_fingerprint(const tower_ctx *ctx) {
+/* An input or output is "unchanged" across a reload when its block and
+ * every agent setting it inherits are equal. (An input's global tags and
+ * host tag come from the pipeline it commits into, not from the instance.) */
+static char *fingerprint(const tower_ctx *ctx) {
   char *block = twi_config_fingerprint(ctx->cfg);
   if (!block)
     return NULL;
   char *fp = NULL;
-  if (asprintf(&fp, "%s|%lld|%lld|%lld|%lld|%lld|%lld|%s", ctx->plugin->path,
-               (long long)ctx->flush_interval, (long long)ctx->flush_jitter,
-               (long long)ctx->batch_size, (long long)ctx->buffer_limit,
-               (long long)ctx->backoff_min, (long long)ctx->backoff_max, block) < 0)
+  int n;
+  if (ctx->kind == TOWER_OUTPUT)
+    n = asprintf(&fp, "%s|%lld|%lld|%lld|%lld|%lld|%lld|%s", ctx->plugin->path,
+                 (long long)ctx->flush_interval, (long long)ctx->flush_jitter,
+                 (long long)ctx->batch_size, (long long)ctx->buffer_limit,
+                 (long long)ctx->backoff_min, (long long)ctx->backoff_max, block);
+  else
+    n = asprintf(&fp, "%s|%lld|%lld|%lld|%lld|%d|%s|%s", ctx->plugin->path,
+                 (long long)ctx->interval, (long long)ctx->precision, (long long)ctx->jitter,
+                 (long long)ctx->offset, (int)ctx->round_interval,
+                 ctx->hostname ? ctx->hostname : "", block);
+  if (n < 0)
     fp = NULL;
   free(block);
   return fp;
@@ -160,6 +169,7 @@ tower_ctx *twi_instance_new(twi_conf *conf, const config_setting_t *block, tower
     twi_diag_error(d, block, "out of memory");
     return NULL;
   }
+  atomic_init(&ctx->refs, 1);
   ctx->kind = kind;
   ctx->plugin = p;
   ctx->conf = twi_conf_ref(conf);
@@ -180,13 +190,13 @@ tower_ctx *twi_instance_new(twi_conf *conf, const config_setting_t *block, tower
   ctx->renames = ctx->name_override || ctx->name_prefix || ctx->name_suffix ||
                  tower_config_table_len(ctx->cfg, "tags") > 0;
   read_kind_options(ctx, set);
-  if (kind == TOWER_OUTPUT && !(ctx->fingerprint = output_fingerprint(ctx)))
+  if (kind != TOWER_PROCESSOR && !(ctx->fingerprint = fingerprint(ctx)))
     goto fail;
   return ctx;
 fail:
   if (d->errors == 0)
     twi_diag_error(d, block, "%s: out of memory", what);
-  twi_instance_free(ctx);
+  twi_instance_unref(ctx);
   return NULL;
 }
 
@@ -205,9 +215,7 @@ int twi_instance_init(tower_ctx *ctx) {
   return 0;
 }
 
-void twi_instance_free(tower_ctx *ctx) {
-  if (!ctx)
-    return;
+static void instance_free(tower_ctx *ctx) {
   twi_stats_retire(ctx);
   if (ctx->initialized && ctx->plugin->desc.destroy)
     ctx->plugin->desc.destroy(ctx->state);
@@ -222,6 +230,18 @@ void twi_instance_free(tower_ctx *ctx) {
   free(ctx->alias);
   free(ctx->id);
   free(ctx);
+}
+
+void twi_instance_ref(tower_ctx *ctx) {
+  atomic_fetch_add(&ctx->refs, 1);
+}
+
+void twi_instance_unref(tower_ctx *ctx) {
+  if (!ctx || atomic_fetch_sub(&ctx->refs, 1) != 1)
+    return;
+  if (ctx->out)
+    twi_output_destroy(ctx);
+  instance_free(ctx);
 }
 
 /* ---- per-metric ---- */

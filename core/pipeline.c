@@ -141,6 +141,7 @@ static int build_list(twi_pipeline *pl, const config_setting_t *root, tower_plug
     if (!ctx)
       continue;
     ctx->index = (int)*nout;
+    ctx->owner = pl;
     (*out)[(*nout)++] = ctx;
     if (kind == TOWER_OUTPUT && twi_output_create(ctx))
       twi_diag_error(d, block, "out of memory creating the output buffer");
@@ -157,6 +158,16 @@ static int cmp_order(const void *a, const void *b) {
   return x->index - y->index;
 }
 
+/* Writers first: a reload waiting to retire a pipeline must not starve
+ * behind a steady stream of commits. */
+static void init_commit_lock(pthread_rwlock_t *lock) {
+  pthread_rwlockattr_t attr;
+  pthread_rwlockattr_init(&attr);
+  pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+  pthread_rwlock_init(lock, &attr);
+  pthread_rwlockattr_destroy(&attr);
+}
+
 twi_pipeline *twi_pipeline_build(twi_conf *conf, const char *plugin_dir, twi_mode mode,
                                  twi_diag *d) {
   twi_pipeline *pl = calloc(1, sizeof *pl);
@@ -164,9 +175,11 @@ twi_pipeline *twi_pipeline_build(twi_conf *conf, const char *plugin_dir, twi_mod
     twi_diag_error(d, NULL, "out of memory");
     return NULL;
   }
+  atomic_init(&pl->refs, 1);
   pl->conf = twi_conf_ref(conf);
   pl->mode = mode;
   pthread_mutex_init(&pl->test_lock, NULL);
+  init_commit_lock(&pl->commit_lock);
   const config_setting_t *root = twi_conf_root(conf);
   check_root(root, d);
   if (twi_settings_load(&pl->set, root, d) == 0) {
@@ -234,7 +247,7 @@ int twi_pipeline_start(twi_pipeline *pl) {
   }
   int failed = 0;
   for (size_t i = 0; i < pl->ninputs; i++)
-    if (twi_input_start(pl->inputs[i], pl))
+    if (!twi_input_running(pl->inputs[i]) && twi_input_start(pl->inputs[i], pl))
       failed++; /* logged; the other inputs go on */
   if (failed && failed == (int)pl->ninputs)
     return -EIO;
@@ -243,7 +256,8 @@ int twi_pipeline_start(twi_pipeline *pl) {
 
 /* Each input stops on a thread of its own, so that slow stops (a consumer
  * committing and leaving its group) overlap instead of adding up. An input
- * still stopping at the deadline is abandoned: its stopper frees itself. */
+ * still stopping at the deadline is abandoned: its stopper frees itself,
+ * and its reference keeps the instance alive until the stop returns. */
 typedef struct stopper {
   tower_ctx *in;
   int64_t deadline;
@@ -260,7 +274,8 @@ static void stopper_free(stopper *s) {
 
 static void *stop_one(void *arg) {
   stopper *s = arg;
-  bool ok = twi_input_stop(s->in, s->deadline);
+  tower_ctx *in = s->in;
+  bool ok = twi_input_stop(in, s->deadline);
   pthread_mutex_lock(&s->lock);
   s->ok = ok;
   s->done = true;
@@ -269,6 +284,7 @@ static void *stop_one(void *arg) {
   pthread_mutex_unlock(&s->lock);
   if (orphan)
     stopper_free(s);
+  twi_instance_unref(in);
   return NULL;
 }
 
@@ -277,6 +293,7 @@ static stopper *start_stopper(tower_ctx *in, int64_t deadline) {
   if (!s)
     return NULL;
   s->in = in;
+  twi_instance_ref(in);
   s->deadline = deadline;
   pthread_mutex_init(&s->lock, NULL);
   twi_cond_init_mono(&s->cond);
@@ -309,17 +326,22 @@ static bool await_stopper(stopper *s, tower_ctx *in, int64_t deadline) {
   return ok;
 }
 
+static bool owns(const twi_pipeline *pl, const tower_ctx *ctx) {
+  return ctx && ctx->owner == pl;
+}
+
 static void stop_inputs(twi_pipeline *pl, int64_t deadline) {
-  stopper *stack[64];
+  stopper *stack[64] = {0};
   stopper **st = pl->ninputs <= 64 ? stack : calloc(pl->ninputs, sizeof *st);
   for (size_t i = 0; i < pl->ninputs; i++)
-    atomic_store(&pl->inputs[i]->stopping, true);
+    if (owns(pl, pl->inputs[i]))
+      atomic_store(&pl->inputs[i]->stopping, true);
   for (size_t i = 0; i < pl->ninputs; i++)
-    if (st)
+    if (st && owns(pl, pl->inputs[i]))
       st[i] = start_stopper(pl->inputs[i], deadline);
   for (size_t i = 0; i < pl->ninputs; i++)
-    if (!await_stopper(st ? st[i] : NULL, pl->inputs[i], deadline))
-      pl->inputs[i] = NULL; /* abandoned: its thread may still use it */
+    if (owns(pl, pl->inputs[i]))
+      await_stopper(st ? st[i] : NULL, pl->inputs[i], deadline);
   if (st != stack)
     free(st);
 }
@@ -327,28 +349,37 @@ static void stop_inputs(twi_pipeline *pl, int64_t deadline) {
 size_t twi_pipeline_stop(twi_pipeline *pl) {
   int64_t timeout = pl->set.shutdown_timeout, deadline = tower_mono_ns() + timeout;
   stop_inputs(pl, deadline);
+  /* Inputs a reload kept may be committing through this pipeline still;
+   * their metrics must reach the outputs before those flush for the last
+   * time. (They commit into the new pipeline after this.) */
+  twi_pipeline_drain(pl);
   /* However long the inputs took, the outputs get at least half of the
    * timeout for their final flush. */
   int64_t floor = tower_mono_ns() + timeout / 2;
   if (deadline < floor)
     deadline = floor;
   for (size_t i = 0; i < pl->noutputs; i++)
-    if (pl->outputs[i]) {
+    if (owns(pl, pl->outputs[i])) {
       atomic_store(&pl->outputs[i]->stopping, true);
       twi_output_begin_stop(pl->outputs[i], deadline);
     }
   size_t lost = 0;
   for (size_t i = 0; i < pl->noutputs; i++) {
     tower_ctx *o = pl->outputs[i];
-    if (!o)
+    if (!owns(pl, o))
       continue;
     if (!twi_output_stop(o, deadline)) {
-      pl->outputs[i] = NULL; /* abandoned mid-write */
+      pl->outputs[i] = NULL; /* abandoned mid-write: its thread keeps it */
       continue;
     }
     lost += twi_output_buffered(o);
   }
   return lost;
+}
+
+void twi_pipeline_drain(twi_pipeline *pl) {
+  pthread_rwlock_wrlock(&pl->commit_lock);
+  pthread_rwlock_unlock(&pl->commit_lock);
 }
 
 void twi_pipeline_flush_now(twi_pipeline *pl) {
@@ -357,61 +388,26 @@ void twi_pipeline_flush_now(twi_pipeline *pl) {
       twi_output_flush_now(pl->outputs[i]);
 }
 
-void twi_pipeline_adopt_outputs(twi_pipeline *pl, twi_pipeline *old) {
-  free(pl->adopted);
-  pl->adopted = malloc((pl->noutputs + 1) * sizeof *pl->adopted);
-  if (!pl->adopted)
-    return; /* nothing adopted: the outputs restart with empty buffers */
-  for (size_t i = 0; i < pl->noutputs; i++) {
-    pl->adopted[i] = -1;
-    for (size_t j = 0; j < old->noutputs; j++) {
-      tower_ctx *o = old->outputs[j];
-      if (!o || strcmp(o->fingerprint, pl->outputs[i]->fingerprint) != 0)
-        continue;
-      twi_output_destroy(pl->outputs[i]);
-      twi_instance_free(pl->outputs[i]);
-      o->index = (int)i;
-      pl->outputs[i] = o;
-      pl->adopted[i] = (int)j;
-      old->outputs[j] = NULL;
-      tower_log(o, TOWER_LOG_INFO, "unchanged by the reload; keeping its %zu buffered metrics",
-                twi_output_buffered(o));
-      break;
-    }
-  }
-}
-
-void twi_pipeline_return_outputs(twi_pipeline *pl, twi_pipeline *old) {
-  for (size_t i = 0; pl->adopted && i < pl->noutputs; i++) {
-    if (pl->adopted[i] < 0)
-      continue;
-    old->outputs[pl->adopted[i]] = pl->outputs[i];
-    old->outputs[pl->adopted[i]]->index = pl->adopted[i];
-    pl->outputs[i] = NULL;
-    pl->adopted[i] = -1;
-  }
-}
-
 static void free_list(tower_ctx **list, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    if (!list[i])
-      continue;
-    if (list[i]->out)
-      twi_output_destroy(list[i]);
-    twi_instance_free(list[i]);
-  }
+  for (size_t i = 0; list && i < n; i++)
+    twi_instance_unref(list[i]);
   free(list);
 }
 
+void twi_pipeline_ref(twi_pipeline *pl) {
+  atomic_fetch_add(&pl->refs, 1);
+}
+
 void twi_pipeline_free(twi_pipeline *pl) {
-  if (!pl)
+  if (!pl || atomic_fetch_sub(&pl->refs, 1) != 1)
     return;
   free_list(pl->inputs, pl->ninputs);
   free_list(pl->processors, pl->nprocessors);
   free_list(pl->outputs, pl->noutputs);
-  free(pl->adopted);
+  free_list(pl->spares, pl->spares ? pl->ninputs : 0);
   twi_settings_free(&pl->set);
   twi_conf_unref(pl->conf);
   pthread_mutex_destroy(&pl->test_lock);
+  pthread_rwlock_destroy(&pl->commit_lock);
   free(pl);
 }

@@ -6,9 +6,16 @@
  *
  * Every input has its own thread; every output has its own buffer and flush
  * thread; processors run on the input's thread under a per-processor lock.
- * A pipeline's structure is immutable while its inputs run: a reload builds
- * a new pipeline, stops the old inputs, moves unchanged outputs over, and
- * starts the new inputs.
+ * A pipeline's structure is immutable while its inputs run. A reload builds
+ * a new pipeline that shares the unchanged instances of the old one (see
+ * reload.c for who owns what while both exist).
+ *
+ * Lifetimes. Pipelines and instances are reference counted: a pipeline
+ * holds a reference on every instance it lists, and every input
+ * accumulator holds one on the pipeline it commits into, so a commit in
+ * flight (or a gather abandoned at shutdown) never sees freed memory. Which
+ * pipeline *runs* an instance (starts it, stops it, flushes it at the end)
+ * is a separate question, answered by ctx->owner.
  */
 #ifndef TOWER_PIPELINE_H
 #define TOWER_PIPELINE_H
@@ -73,7 +80,10 @@ struct tower_ctx {
   twi_log_limiter limiter;
   void *state;
   bool initialized;
-  bool check_only; /* --config-check: init validates, acquires nothing */
+  bool check_only;           /* --config-check: init validates, acquires nothing */
+  _Atomic unsigned refs;     /* pipelines listing it, threads abandoned with it */
+  const twi_pipeline *owner; /* the pipeline that starts and stops it */
+  char *fingerprint;         /* inputs, outputs: equal means unchanged by a reload */
   _Atomic bool stopping;
   int index; /* position in its list, for ordering */
 
@@ -92,7 +102,6 @@ struct tower_ctx {
   pthread_mutex_t process_lock;
 
   /* outputs */
-  char *fingerprint; /* equal fingerprints: unchanged across a reload */
   int64_t flush_interval, flush_jitter, backoff_min, backoff_max;
   int64_t batch_size, buffer_limit;
   _Atomic int64_t retry_after;
@@ -109,12 +118,18 @@ typedef enum twi_mode {
 } twi_mode;
 
 struct twi_pipeline {
+  _Atomic unsigned refs; /* the agent's, and one per input accumulator */
   twi_conf *conf;
   twi_settings set;
   twi_mode mode;
   tower_ctx **inputs, **processors, **outputs;
   size_t ninputs, nprocessors, noutputs;
-  int *adopted; /* per output: its index in the pipeline it came from, or -1 */
+  /* Commits hold it shared; a reload takes it exclusively once to wait for
+   * the commits still running through a pipeline it retires. */
+  pthread_rwlock_t commit_lock;
+  /* Per input: the fresh instance that an adopted one replaced, kept (not
+   * initialized) in case the reload fails and the adopted one goes back. */
+  tower_ctx **spares;
   /* TWI_TEST */
   FILE *test_out;
   pthread_mutex_t test_lock;
@@ -134,8 +149,10 @@ tower_ctx *twi_instance_new(twi_conf *conf, const config_setting_t *block, tower
                             const twi_settings *set, twi_diag *d);
 /* Calls the plugin's init. 0 or the negative errno it returned. */
 int twi_instance_init(tower_ctx *ctx);
-/* Calls destroy (when init succeeded) and frees the instance. */
-void twi_instance_free(tower_ctx *ctx);
+/* References: twi_instance_new returns one; the last unref calls destroy
+ * (when init succeeded), frees an output's buffer and frees the instance. */
+void twi_instance_ref(tower_ctx *ctx);
+void twi_instance_unref(tower_ctx *ctx);
 
 /* Applies name_override/prefix/suffix and the instance's tags (existing
  * tags win) to an unshared metric. 0 or -ENOMEM. */
@@ -154,6 +171,10 @@ void twi_acc_set_discard(tower_acc *acc, bool discard);
 uint64_t twi_acc_errors(const tower_acc *acc);
 /* The pipeline an input accumulator feeds (NULL for a processor's). */
 twi_pipeline *twi_acc_pipeline(const tower_acc *acc);
+/* A reload kept this input: from its next commit on (or its next gather),
+ * the accumulator feeds `pl` instead (taking a reference on it) and lets go
+ * of the one it fed. Callable from any thread. */
+void twi_acc_hand_over(tower_acc *acc, twi_pipeline *pl);
 
 /* ---- agent totals (stats.c) ---- */
 /* Adds a freed instance's counters to the agent totals that outlive it. */
@@ -184,9 +205,14 @@ size_t twi_output_buffered(tower_ctx *out);
 /* ---- inputs (input.c) ---- */
 
 int twi_input_start(tower_ctx *in, twi_pipeline *pl);
+/* True once started and until stopped. */
+bool twi_input_running(const tower_ctx *in);
+/* Lets the running input commit into `pl` from now on (a reload kept it). */
+void twi_input_hand_over(tower_ctx *in, twi_pipeline *pl);
 /* Signals the input to stop; with `deadline_mono`, waits for its thread or
- * service to end. Returns false when it did not end in time (the instance
- * must then be leaked, not freed). */
+ * service to end. Returns false when it did not end in time: the thread is
+ * abandoned with a reference on the instance and its pipeline, and frees
+ * its part when (if ever) the gather returns. */
 bool twi_input_stop(tower_ctx *in, int64_t deadline_mono);
 /* Gathers once on the calling thread (--test / --once); two samples half a
  * second apart for TOWER_PLUGIN_TWO_SAMPLES inputs. Service inputs run for
@@ -205,18 +231,34 @@ int twi_pipeline_init(twi_pipeline *pl);
 /* Calls init on every instance in check mode (tower_ctx_check_only() true)
  * and reports how many failed; the pipeline is only good for freeing. */
 int twi_pipeline_check(twi_pipeline *pl);
-/* Starts output threads, then inputs. */
+/* Starts the output threads, then the inputs (those not running yet: an
+ * input kept by a reload runs on). */
 int twi_pipeline_start(twi_pipeline *pl);
-/* Stops inputs, then outputs with a final flush, within the shutdown
- * timeout. Returns the number of metrics that could not be written. */
+/* Stops the inputs it owns, waits for commits in flight, then stops the
+ * outputs it owns with a final flush, within the shutdown timeout. Returns
+ * the number of metrics that could not be written. */
 size_t twi_pipeline_stop(twi_pipeline *pl);
+void twi_pipeline_ref(twi_pipeline *pl);
+/* Drops a reference (the one twi_pipeline_build returned, say); the last
+ * one frees the pipeline and unrefs its instances. */
 void twi_pipeline_free(twi_pipeline *pl);
-/* Moves the outputs of `old` whose fingerprint matches one of `pl`'s into
- * `pl` (buffers and plugin state kept). */
-void twi_pipeline_adopt_outputs(twi_pipeline *pl, twi_pipeline *old);
-/* Undoes twi_pipeline_adopt_outputs (a reload that failed). */
-void twi_pipeline_return_outputs(twi_pipeline *pl, twi_pipeline *old);
 void twi_pipeline_flush_now(twi_pipeline *pl);
+
+/* ---- reloads (reload.c) ---- */
+
+/* Makes `pl` share the instances of `old` that the reload leaves unchanged
+ * (equal fingerprints): running outputs with their buffers, and running
+ * inputs. `pl` becomes their owner; `old` keeps its references until it is
+ * freed, so that its inputs' last commits still reach those outputs. */
+void twi_pipeline_adopt(twi_pipeline *pl, twi_pipeline *old);
+/* After `pl` initialized: the adopted inputs commit into `pl` from now on. */
+void twi_pipeline_hand_over(twi_pipeline *pl);
+/* `pl` could not initialize beside `old`: the adopted inputs go back to
+ * `old` (which stops them) and `pl` takes its fresh instances back; the
+ * adopted outputs stay with `pl`. */
+void twi_pipeline_give_back_inputs(twi_pipeline *pl, twi_pipeline *old);
+/* Waits until no commit runs through `pl` (taking its commit lock once). */
+void twi_pipeline_drain(twi_pipeline *pl);
 
 /* A condition variable whose timed waits use CLOCK_MONOTONIC, so that a
  * wall-clock jump neither wakes nor wedges a schedule. 0 or -errno. */
