@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "interrupt.h"
 #include "pipeline.h"
 
 static void print_diag(const twi_diag *d) {
@@ -81,10 +82,12 @@ static void log_pipeline(const twi_pipeline *pl) {
 
 static int run_once(const twi_agent_opts *o, twi_pipeline *pl) {
   int errors = 0;
-  for (size_t i = 0; i < pl->ninputs; i++)
+  for (size_t i = 0; i < pl->ninputs && !twi_interrupted(); i++)
     errors += twi_input_run_once(pl->inputs[i], pl, o->test_wait);
   if (pl->mode == TWI_TEST)
-    return errors ? 1 : 0;
+    return twi_interrupted() ? twi_interrupt_status() : errors ? 1 : 0;
+  /* Interrupted or not, what was gathered is written (within the grace the
+   * interrupt allows). */
   size_t unwritten = 0;
   for (size_t i = 0; i < pl->noutputs; i++) {
     size_t left = twi_output_flush_sync(pl->outputs[i]);
@@ -92,7 +95,7 @@ static int run_once(const twi_agent_opts *o, twi_pipeline *pl) {
       tower_log(pl->outputs[i], TOWER_LOG_ERROR, "%zu metrics could not be written", left);
     unwritten += left;
   }
-  return unwritten ? 1 : 0;
+  return twi_interrupted() ? twi_interrupt_status() : unwritten ? 1 : 0;
 }
 
 /* ---- daemon ---- */
@@ -227,12 +230,22 @@ int twi_agent_main(const twi_agent_opts *o) {
 
   if (o->log_level >= 0)
     twi_log_set_level((tower_log_level)o->log_level);
+  bool one_shot = o->mode != TWI_RUN || o->config_check;
+  if (one_shot && twi_interrupt_watch(0))
+    tower_log(NULL, TOWER_LOG_WARN, "cannot watch for SIGINT/SIGTERM; they end the run late");
   twi_pipeline *pl = load(o, o->mode);
   if (!pl)
-    return 1;
+    return twi_interrupted() ? twi_interrupt_status() : 1;
   apply_log_settings(o, pl);
+  if (one_shot)
+    twi_interrupt_set_pipeline(pl);
   if (o->config_check) {
     int failed = twi_pipeline_check(pl);
+    twi_interrupt_set_pipeline(NULL);
+    if (twi_interrupted()) {
+      twi_pipeline_free(pl);
+      return twi_interrupt_status();
+    }
     if (failed == 0)
       printf("%s: configuration is valid (%zu inputs, %zu processors, %zu outputs)\n",
              o->config_path, pl->ninputs, pl->nprocessors, pl->noutputs);
@@ -256,6 +269,7 @@ int twi_agent_main(const twi_agent_opts *o) {
     rc = serve(o, pl, &sigs);
   } else {
     rc = run_once(o, pl);
+    twi_interrupt_set_pipeline(NULL);
     twi_pipeline_free(pl);
   }
   if (o->pidfile)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "interrupt.h"
 #include "pipeline.h"
 
 struct twi_input_rt {
@@ -193,8 +194,7 @@ int twi_input_run_once(tower_ctx *in, twi_pipeline *pl, int64_t service_wait) {
   if (is_service(in)) {
     int rc = in->plugin->desc.start(in->state, acc);
     if (rc == 0) {
-      struct timespec ts = twi_timespec(service_wait);
-      nanosleep(&ts, NULL);
+      twi_interrupt_sleep(service_wait);
       in->plugin->desc.stop(in->state);
       tower_acc_commit(acc);
     } else {
@@ -206,10 +206,11 @@ int twi_input_run_once(tower_ctx *in, twi_pipeline *pl, int64_t service_wait) {
       twi_acc_set_discard(acc, true);
       gather_once(in, acc, real_ns());
       twi_acc_set_discard(acc, false);
-      struct timespec half = {0, 500000000L};
-      nanosleep(&half, NULL);
+      if (twi_interrupt_sleep(500000000LL))
+        gather_once(in, acc, real_ns());
+    } else {
+      gather_once(in, acc, real_ns());
     }
-    gather_once(in, acc, real_ns());
   }
   int errors = (int)twi_acc_errors(acc);
   twi_acc_free(acc);
