@@ -121,6 +121,22 @@ static void check_root(const config_setting_t *root, twi_diag *d) {
   }
 }
 
+/* Two blocks of one plugin with the same alias would be one instance to the
+ * operator reading logs and metrics (and share a buffer directory): the
+ * alias is what tells instances apart. Unaliased twins stay allowed, as in
+ * Telegraf. */
+static void check_alias_unique(tower_ctx **list, size_t n, const config_setting_t *block,
+                               const tower_ctx *ctx, twi_diag *d) {
+  if (!ctx->alias)
+    return;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(list[i]->id, ctx->id) == 0)
+      twi_diag_error(d, config_setting_get_member(block, "alias"),
+                     "%s is configured twice (alias \"%s\" is already used by another %s block); "
+                     "give each block its own alias",
+                     ctx->id, ctx->alias, twi_kind_dir(ctx->kind));
+}
+
 static int build_list(twi_pipeline *pl, const config_setting_t *root, tower_plugin_kind kind,
                       tower_ctx ***out, size_t *nout, twi_diag *d) {
   const char *key = twi_kind_dir(kind);
@@ -140,6 +156,7 @@ static int build_list(twi_pipeline *pl, const config_setting_t *root, tower_plug
     tower_ctx *ctx = twi_instance_new(pl->conf, block, kind, &pl->set, d);
     if (!ctx)
       continue;
+    check_alias_unique(*out, *nout, block, ctx, d);
     ctx->index = (int)*nout;
     ctx->owner = pl;
     (*out)[(*nout)++] = ctx;
