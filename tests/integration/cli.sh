@@ -58,6 +58,47 @@ sed "s|path = \"$work/never.lp\";|path = \"$work/x.lp\"; fail_writes = -1;|" "$w
 [ $rc -eq 1 ] && grep -q "1 metrics could not be written" "$work/fail.out" && ok "--once exits 1 when a write fails" \
   || fail "--once with failing output: rc=$rc $(cat "$work/fail.out")"
 
+# Two blocks of one plugin with the same alias are refused, with the line.
+cat > "$work/twins.conf" <<CONF
+inputs = ( { plugin = "lines"; lines = ["m v=1i"]; } );
+outputs = ( { plugin = "record"; path = "$work/t1.lp"; alias = "a"; },
+            { plugin = "record"; path = "$work/t2.lp";
+              alias = "a"; } );
+CONF
+"$TOWER" --config "$work/twins.conf" --config-check > "$work/twins.out" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q 'twins.conf:4: outputs.record:a is configured twice' "$work/twins.out" \
+  && ok "a repeated alias is refused with file:line" || fail "twins: rc=$rc $(cat "$work/twins.out")"
+
+# One-shot runs end on SIGINT/SIGTERM with the status of a process killed by
+# it (130, 143), promptly, and --once still writes what was gathered.
+cat > "$work/slow.conf" <<CONF
+agent = { omit_hostname = true; };
+inputs = ( { plugin = "lines"; lines = ["m v=1i 1700000000000000000"]; },
+           { plugin = "exec"; commands = (["/bin/sleep", "30"]); timeout = "60s"; } );
+outputs = ( { plugin = "record"; path = "$work/slow.lp"; } );
+CONF
+# interrupt SIGNAL EXPECTED-STATUS ARGS...: runs tower, signals it after 1 s
+interrupt() {
+  sig=$1 want=$2; shift 2
+  t0=$(date +%s%N)
+  "$TOWER" "$@" > "$work/int.out" 2>&1 &
+  p=$!
+  sleep 1
+  kill -"$sig" "$p"
+  wait "$p"; rc=$?
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  [ "$rc" = "$want" ] && [ "$ms" -lt 4000 ] && ok "$* ended by SIG$sig: exit $rc after $ms ms" \
+    || fail "$* and SIG$sig: exit $rc after $ms ms: $(cat "$work/int.out")"
+}
+interrupt INT 130 --config "$work/slow.conf" --test
+interrupt TERM 143 --config "$work/slow.conf" --once
+[ "$(lines "$work/slow.lp")" = 1 ] && ok "interrupted --once wrote what it had gathered" \
+  || fail "interrupted --once wrote $(lines "$work/slow.lp") metrics"
+cat > "$work/wait.conf" <<CONF
+inputs = ( { plugin = "ticker"; } );
+CONF
+interrupt TERM 143 --config "$work/wait.conf" --test --test-wait 30s
+
 # A file in the plugin directory that is not a tower plugin.
 mkdir -p "$work/plugins/inputs"
 echo "not a plugin" > "$work/plugins/inputs/junk.so"
