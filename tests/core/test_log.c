@@ -297,6 +297,78 @@ START_TEST(every_byte_is_escaped) {
 }
 END_TEST
 
+/* ---- drop counts add up ---- */
+
+/* Sum of N over "[id] metric buffer overflow; N metrics" lines. */
+static unsigned long long overflow_sum(const char *text, const char *id) {
+  char *needle = th_fmt("[%s] metric buffer overflow; ", id);
+  unsigned long long sum = 0;
+  for (const char *p = text; (p = strstr(p, needle)); p++)
+    sum += strtoull(p + strlen(needle), NULL, 10);
+  free(needle);
+  return sum;
+}
+
+static void cycles(twi_pipeline *pl, int n) {
+  for (int i = 0; i < n; i++) {
+    th_gather(pl);
+    th_flush(pl);
+  }
+}
+
+/* Every gather pushes 10 metrics into a buffer of 2 (8 dropped) and every
+ * flush writes 2, one of them rejected; a second output drops whatever it
+ * is given. The limiter lets 5 overflow lines a minute through: the counts
+ * of the lines it lets through, plus what the summary says no line
+ * reported, add up to every metric dropped, and the summary at the end
+ * splits the losses by cause. */
+START_TEST(drop_counts_add_up) {
+  char *c = th_fmt(
+      "inputs = ( { plugin = \"lines\"; lines = [\"m v=1\", \"m v=2\", \"m v=3\", \"m v=4\", "
+      "\"m v=5\", \"m v=6\", \"m v=7\", \"m v=8\", \"m v=9\", \"m v=10\"]; } );\n"
+      "outputs = ( { plugin = \"record\"; path = \"/dev/null\"; metric_buffer_limit = 2; "
+      "metric_batch_size = 2; reject = 1; },\n"
+      "  { plugin = \"record\"; alias = \"broken\"; path = \"/dev/null\"; drop = true; } );\n");
+  twi_pipeline *pl = th_start(c, TWI_ONCE);
+  cycles(pl, 30); /* 5 lines print, 25 are suppressed */
+  twi_log_set_window(1);
+  cycles(pl, 1); /* a new window: this line carries the 25 suppressed counts */
+  twi_log_set_window(60LL * 1000000000LL);
+  cycles(pl, 10); /* 4 more lines fit the new window's burst, 6 are suppressed */
+  char *text = th_read_file(path);
+  ck_assert_int_eq(count_lines(text, "[outputs.record] metric buffer overflow; "), 10);
+  ck_assert_ptr_nonnull(strstr(text, "[outputs.record] metric buffer overflow; 208 metrics"));
+  ck_assert_int_eq(overflow_sum(text, "outputs.record"), 41 * 8 - 6 * 8);
+  free(text);
+  th_free(pl);
+  text = th_read_file(path);
+  ck_assert_ptr_nonnull(
+      strstr(text, "[outputs.record] stopped; 369 metrics were dropped since it started: 328 on "
+                   "buffer overflow (metric_buffer_limit = 2, 48 of them in no overflow line "
+                   "above), 41 rejected by the server, 0 otherwise (permanent write failures, out "
+                   "of memory); 41 were written\n"));
+  ck_assert_ptr_nonnull(
+      strstr(text, "[outputs.record:broken] stopped; 410 metrics were dropped since it started: 0 "
+                   "on buffer overflow (metric_buffer_limit = 10000), 0 rejected by the server, "
+                   "410 otherwise (permanent write failures, out of memory); 0 were written\n"));
+  free(text);
+  free(c);
+}
+END_TEST
+
+/* An output that lost nothing says nothing when it stops. */
+START_TEST(no_summary_without_drops) {
+  twi_pipeline *pl = th_start("inputs = ( { plugin = \"lines\"; lines = [\"m v=1\"]; } );\n"
+                              "outputs = ( { plugin = \"record\"; path = \"/dev/null\"; } );\n",
+                              TWI_ONCE);
+  cycles(pl, 3);
+  th_free(pl);
+  char *text = th_read_file(path);
+  ck_assert_ptr_null(strstr(text ? text : "", "stopped;"));
+  free(text);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("log");
   TCase *t = tcase_create("log");
@@ -312,6 +384,8 @@ int main(void) {
   tcase_add_test(t, secret_cut_by_truncation);
   tcase_add_test(t, secret_option_from_environment);
   tcase_add_test(t, every_byte_is_escaped);
+  tcase_add_test(t, drop_counts_add_up);
+  tcase_add_test(t, no_summary_without_drops);
   suite_add_tcase(s, t);
   return check_run(s);
 }
