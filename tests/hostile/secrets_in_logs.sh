@@ -97,6 +97,9 @@ common() {
   n=$1
   never "$n" "$TOWER_IT_PW" "$TOWER_IT_TOKEN" "S3cr3t" "p@ss" "w%rd" "Sup3rS3cret" \
     "S3cr3t%20p%40ss%2Fw%25rd-42" "$(printf 'tower:%s' "$TOWER_IT_PW" | base64 -w0 | cut -c9-28)"
+  if grep -q 'Sanitizer\|runtime error:' "$work/$n.log"; then
+    fail "$n: sanitizer report: $(grep -A5 'Sanitizer\|runtime error:' "$work/$n.log" | head -8)"
+  fi
   if LC_ALL=C grep -q '[^ -~]' "$work/$n.log"; then
     fail "$n: raw control or non-ASCII bytes in the log: $(LC_ALL=C grep -n '[^ -~]' "$work/$n.log" | cat -v | head -3)"
   else
