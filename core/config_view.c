@@ -20,6 +20,7 @@
 #include "config_view.h"
 #include "globs.h"
 #include "options.h"
+#include "secrets.h"
 
 /* A parsed default of a STRINGS option, kept so the pointers handed out stay
  * valid until the view is freed. */
@@ -376,6 +377,16 @@ static void unknown_key(const tower_config *c, twi_diag *d, const config_setting
                  more ? ", and the common options (see tower.conf(5))" : "");
 }
 
+/* Every string of a secret option's setting goes into the registry the log
+ * writer scrubs with, for as long as this view lives. The strings are already
+ * ${VAR}-substituted, so the value registered is the one plugins send. */
+static void register_secrets(const tower_config *c, const config_setting_t *s) {
+  if (config_setting_type(s) == CONFIG_TYPE_STRING)
+    twi_secret_add(c, config_setting_get_string(s));
+  for (int i = 0; config_setting_is_aggregate(s) && i < config_setting_length(s); i++)
+    register_secrets(c, config_setting_get_elem(s, (unsigned)i));
+}
+
 static bool ignored(const char *const *ignore, const char *key) {
   for (size_t i = 0; ignore && ignore[i]; i++)
     if (strcmp(ignore[i], key) == 0)
@@ -409,6 +420,8 @@ static tower_config *new_view(const config_setting_t *block, const tower_option 
       twi_diag_warn(d, s, "%s: option \"%s\" is deprecated: %s", c->what, key,
                     o->help ? o->help : "");
     check_value(c, d, s, o);
+    if (o->flags & TOWER_OPT_SECRET)
+      register_secrets(c, s);
   }
   for (size_t t = 0; c->tables[t]; t++)
     for (const tower_option *o = c->tables[t]; o->name; o++)
@@ -446,6 +459,7 @@ void twi_config_free(tower_config *c) {
     free(l->items);
     free(l);
   }
+  twi_secrets_forget(c);
   free(c->what);
   free(c);
 }

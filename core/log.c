@@ -1,8 +1,14 @@
 /* Log lines: "2026-11-21T05:36:00Z E! [inputs.cpu:main] message".
  *
- * One write(2) per line so that concurrent lines never interleave. Newlines
- * inside a message (from command output, server replies) are escaped so that
- * one event is one line.
+ * One write(2) per line so that concurrent lines never interleave. The
+ * message is scrubbed, then escaped:
+ *  - every occurrence of a configured secret (secrets.c) becomes
+ *    "<redacted>", whatever relayed it (a server's reply, a command's
+ *    stderr, a plugin's own message);
+ *  - newline, carriage return, tab and backslash become \n \r \t \\, every
+ *    other C0 control, DEL and every byte >= 0x80 (C1 controls, UTF-8, stray
+ *    binary) becomes \xNN, so one event is one line of printable ASCII that
+ *    no terminal interprets, and the escapes are unambiguous.
  */
 #include "config.h"
 
@@ -19,6 +25,7 @@
 #include <tower/plugin.h>
 
 #include "log_internal.h"
+#include "secrets.h"
 
 #define LOG_BURST 5
 #define LINE_MAX_BYTES 4096
@@ -122,35 +129,55 @@ int tower_log_enabled(const tower_ctx *ctx, tower_log_level level) {
   return (int)level <= lvl;
 }
 
-/* Appends `src` to line[*len..cap) escaping control characters. */
-static void put_escaped(char *line, size_t *len, size_t cap, const char *src) {
-  for (; *src && *len + 4 < cap; src++) {
-    unsigned char c = (unsigned char)*src;
-    if (c == '\n' || c == '\r' || c == '\t') {
+/* Appends msg[0..n) to line[*len..cap), escaped (see the top of the file);
+ * each run of bytes marked in `mark` (may be NULL) becomes one "<redacted>".
+ * Stops when the line is full. */
+static void put_escaped(char *line, size_t *len, size_t cap, const char *msg, size_t n,
+                        const unsigned char *mark) {
+  static const char redacted[] = "<redacted>";
+  for (size_t i = 0; i < n && *len + sizeof redacted < cap; i++) {
+    unsigned char c = (unsigned char)msg[i];
+    if (mark && mark[i]) {
+      while (i + 1 < n && mark[i + 1])
+        i++;
+      memcpy(line + *len, redacted, sizeof redacted - 1);
+      *len += sizeof redacted - 1;
+    } else if (c == '\n' || c == '\r' || c == '\t' || c == '\\') {
       line[(*len)++] = '\\';
-      line[(*len)++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
-    } else if (c < 0x20 || c == 0x7f) {
-      *len += (size_t)snprintf(line + *len, cap - *len, "\\x%02x", c);
+      line[(*len)++] = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : '\\';
+    } else if (c < 0x20 || c >= 0x7f) {
+      static const char hex[] = "0123456789abcdef";
+      memcpy(line + *len, "\\x", 2);
+      line[*len + 2] = hex[c >> 4];
+      line[*len + 3] = hex[c & 15];
+      *len += 4;
     } else {
       line[(*len)++] = (char)c;
     }
   }
 }
 
-void tower_vlog(const tower_ctx *ctx, tower_log_level level, const char *fmt, va_list ap) {
+/* Formats, scrubs, escapes and writes one line. Returns false when the
+ * level hides it or the repeat limiter suppressed it. */
+static bool vlog(const tower_ctx *ctx, tower_log_level level, const char *fmt, va_list ap) {
   if ((unsigned)level > TOWER_LOG_TRACE)
     level = TOWER_LOG_ERROR;
   if (!tower_log_enabled(ctx, level))
-    return;
+    return false;
   /* Only failures repeat by the thousand (a dead server, a broken script);
    * info and debug lines are rare or asked for, and never suppressed. */
   uint32_t suppressed = 0;
   twi_log_limiter *lim = ctx ? twi_ctx_log_limiter(ctx) : &agent_limiter;
   if (level <= TOWER_LOG_WARN && !limiter_admit(lim, fmt, &suppressed))
-    return;
+    return false;
 
   char msg[LINE_MAX_BYTES], line[LINE_MAX_BYTES + 512];
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  unsigned char mark[LINE_MAX_BYTES];
+  int r = vsnprintf(msg, sizeof msg, fmt, ap);
+  /* By length, not NUL: a %c of 0 is a byte like any other. */
+  size_t n = r < 0 ? 0 : (size_t)r < sizeof msg ? (size_t)r : sizeof msg - 1;
+  bool cut = r >= 0 && (size_t)r >= sizeof msg;
+  bool secret = twi_secrets_mark(msg, n, cut, mark);
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   struct tm tm;
@@ -160,13 +187,26 @@ void tower_vlog(const tower_ctx *ctx, tower_log_level level, const char *fmt, va
   const char *id = ctx ? twi_ctx_log_id(ctx) : NULL;
   if (id)
     len += (size_t)snprintf(line + len, sizeof line - len, "[%s] ", id);
-  put_escaped(line, &len, sizeof line - 80, msg);
+  put_escaped(line, &len, sizeof line - 80, msg, n, secret ? mark : NULL);
   if (suppressed)
     len += (size_t)snprintf(line + len, sizeof line - len, " (%u similar messages suppressed)",
                             suppressed);
   line[len++] = '\n';
   ssize_t w = write(atomic_load(&log_fd), line, len);
   (void)w; /* nowhere left to report a failing log */
+  return true;
+}
+
+void tower_vlog(const tower_ctx *ctx, tower_log_level level, const char *fmt, va_list ap) {
+  vlog(ctx, level, fmt, ap);
+}
+
+bool twi_log_written(const tower_ctx *ctx, tower_log_level level, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  bool written = vlog(ctx, level, fmt, ap);
+  va_end(ap);
+  return written;
 }
 
 void tower_log(const tower_ctx *ctx, tower_log_level level, const char *fmt, ...) {

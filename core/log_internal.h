@@ -4,6 +4,7 @@
 #define TOWER_LOG_INTERNAL_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <tower/log.h>
@@ -35,6 +36,13 @@ int twi_log_parse_level(const char *name);
 int twi_log_set_file(const char *path);
 /* Length of a repeat window in ns (tests shorten it). */
 void twi_log_set_window(int64_t ns);
+
+/* tower_log that tells whether the line was written: false when the level
+ * hides it or the repeat limiter suppressed it. A caller that reports a
+ * count ("N metrics dropped") keeps counting until a line is written, so
+ * the counts in the log add up to the real one. */
+bool twi_log_written(const tower_ctx *ctx, tower_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Implemented by the instance module: what the logger needs of a ctx. */
 const char *twi_ctx_log_id(const tower_ctx *ctx);

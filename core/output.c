@@ -32,7 +32,8 @@ struct twi_output_rt {
 
   tower_metric **ring;
   size_t cap, head, count;
-  uint64_t overflow_unlogged;
+  uint64_t overflow_unlogged; /* carried until an overflow line is written */
+  uint64_t overflow_logged;   /* reported by overflow lines so far */
 
   unsigned retries;
   int64_t retry_at; /* monotonic; 0: not backing off */
@@ -221,14 +222,43 @@ static tower_write_result write_batch(tower_ctx *o, size_t k, bool ends) {
   return r;
 }
 
+/* The count is reset only when the line was written: while the repeat
+ * limiter suppresses it, drops add up into the next line that prints. */
 static void log_overflow(tower_ctx *o) {
   twi_output_rt *rt = o->out;
   if (!rt->overflow_unlogged)
     return;
+  if (twi_log_written(
+          o, TOWER_LOG_WARN,
+          "metric buffer overflow; %llu metrics have been dropped (metric_buffer_limit = %lld)",
+          (unsigned long long)rt->overflow_unlogged, (long long)o->buffer_limit)) {
+    rt->overflow_logged += rt->overflow_unlogged;
+    rt->overflow_unlogged = 0;
+  }
+}
+
+/* One line when an output that lost metrics goes away (shutdown, or a reload
+ * that removed or changed it), with its counts since it started. "Other" is
+ * what is neither overflow nor rejected: DROP verdicts of the plugin, and
+ * the rare out-of-memory losses (each also logged where it happened). */
+static void log_drop_summary(tower_ctx *o) {
+  twi_output_rt *rt = o->out;
+  uint64_t total = atomic_load(&o->stats.dropped), rejected = atomic_load(&o->stats.rejected);
+  if (!total)
+    return;
+  uint64_t overflow = rt->overflow_logged + rt->overflow_unlogged;
+  uint64_t other = total - (overflow + rejected < total ? overflow + rejected : total);
+  char unreported[96] = "";
+  if (rt->overflow_unlogged)
+    snprintf(unreported, sizeof unreported, ", %llu of them in no overflow line above",
+             (unsigned long long)rt->overflow_unlogged);
   tower_log(o, TOWER_LOG_WARN,
-            "metric buffer overflow; %llu metrics have been dropped (metric_buffer_limit = %lld)",
-            (unsigned long long)rt->overflow_unlogged, (long long)o->buffer_limit);
-  rt->overflow_unlogged = 0;
+            "stopped; %llu metrics were dropped since it started: %llu on buffer overflow "
+            "(metric_buffer_limit = %lld%s), %llu rejected by the server, %llu otherwise "
+            "(permanent write failures, out of memory); %llu were written",
+            (unsigned long long)total, (unsigned long long)overflow, (long long)o->buffer_limit,
+            unreported, (unsigned long long)rejected, (unsigned long long)other,
+            (unsigned long long)atomic_load(&o->stats.written));
 }
 
 /* One flush: writes what was buffered when it started, batch by batch.
@@ -391,6 +421,7 @@ void twi_output_destroy(tower_ctx *o) {
   twi_output_rt *rt = o->out;
   if (!rt)
     return;
+  log_drop_summary(o);
   if (rt->count)
     tower_log(o, TOWER_LOG_ERROR, "%zu buffered metrics were never written and are lost",
               rt->count);

@@ -8,8 +8,22 @@
  *
  * Errors and warnings are rate-limited per instance and message format: a
  * burst of 5 per minute prints, later ones are counted and the count is
- * appended to the next line that prints. Never pass
- * credentials: use tower_redact_url() for URLs.
+ * appended to the next line that prints.
+ *
+ * One event is one line of printable ASCII. In the message, newline,
+ * carriage return, tab and backslash are written \n \r \t \\; every other
+ * byte below 0x20, 0x7f and every byte from 0x80 up (C1 controls, UTF-8 text,
+ * binary) is written \xNN (two lowercase hex digits). So text relayed from a
+ * server or a command can be passed as is: it cannot forge a line or drive a
+ * terminal.
+ *
+ * The values of options flagged TOWER_OPT_SECRET (after ${VAR}
+ * substitution, 4 bytes and longer) are replaced by "<redacted>" wherever
+ * they occur in a message, while the instance that configured them lives:
+ * raw, percent-encoded, or base64 at any alignment (as inside an echoed
+ * "Authorization: Basic ..." header). This is a safety net, not a licence:
+ * never log credentials on purpose, and use tower_redact_url() for URLs (it
+ * also hides credentials that are not configured options).
  *
  * All functions are thread-safe.
  */
