@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 
 #include "conf.h"
 #include "harness.h"
+#include "options.h"
 #include "check_run.h"
 
 static const char *or_empty(const char *s) {
@@ -23,12 +25,18 @@ static const char *or_empty(const char *s) {
 
 static const char *OUT = "outputs = ( { plugin = \"record\"; path = \"/dev/null\"; } );\n";
 
-/* The diagnostics for a config made of `inputs` + a valid output. */
-static char *errors_of(const char *body) {
-  char *text = th_fmt("%s\n%s", body, OUT);
+/* The diagnostics for the config `text`, which must be refused. */
+static char *rejected(const char *text) {
   char *errors = NULL;
   twi_pipeline *pl = th_build(text, TWI_ONCE, &errors);
   ck_assert_msg(pl == NULL, "config accepted although invalid:\n%s", text);
+  return errors;
+}
+
+/* The diagnostics for a config made of `inputs` + a valid output. */
+static char *errors_of(const char *body) {
+  char *text = th_fmt("%s\n%s", body, OUT);
+  char *errors = rejected(text);
   free(text);
   return errors;
 }
@@ -53,8 +61,18 @@ START_TEST(durations) {
   const char *bad[] = {"", "10", "s", "10 s", "-1s", "1x", "1e3s", "0x10s", "10s5"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     int64_t ns;
-    ck_assert_msg(tower_parse_duration(bad[i], &ns) != 0, "\"%s\" accepted", bad[i]);
+    ck_assert_msg(tower_parse_duration(bad[i], &ns) == -EINVAL, "\"%s\" accepted", bad[i]);
   }
+  /* the largest duration int64 holds, and beyond it a range error, not a
+   * wrapped value */
+  int64_t ns = 0;
+  ck_assert_int_eq(tower_parse_duration("2562047h47m16s", &ns), 0);
+  ck_assert_int_eq(ns, 9223372036000000000LL);
+  const char *huge[] = {"2562048h", "300000000000h", "106752d",
+                        "99999999999999999999999999999999999999999999999999s"};
+  for (size_t i = 0; i < sizeof huge / sizeof *huge; i++)
+    ck_assert_msg(tower_parse_duration(huge[i], &ns) == -ERANGE, "\"%s\" not a range error",
+                  huge[i]);
 }
 END_TEST
 
@@ -70,11 +88,20 @@ START_TEST(sizes) {
     ck_assert_msg(tower_parse_size(ok[i].text, &b) == 0, "%s rejected", ok[i].text);
     ck_assert_uint_eq(b, ok[i].bytes);
   }
-  const char *bad[] = {"", "MiB", "1 MiB", "-1", "1XB", "1MiBB", "99999999TB"};
+  const char *bad[] = {"", "MiB", "1 MiB", "-1", "1XB", "1MiBB"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     uint64_t b;
-    ck_assert_msg(tower_parse_size(bad[i], &b) != 0, "\"%s\" accepted", bad[i]);
+    ck_assert_msg(tower_parse_size(bad[i], &b) == -EINVAL, "\"%s\" accepted", bad[i]);
   }
+  /* 0 is a size; a fraction of a byte and 2^64 bytes and more are not */
+  uint64_t b = 1;
+  ck_assert_int_eq(tower_parse_size("0B", &b), 0);
+  ck_assert_uint_eq(b, 0);
+  ck_assert_int_eq(tower_parse_size("10000000TB", &b), 0); /* beyond 2^63: exact */
+  ck_assert_uint_eq(b, 10000000000000000000ULL);
+  const char *range[] = {"0.4B", "0.5", "0.0001KiB", "99999999TB", "18446744073709551616"};
+  for (size_t i = 0; i < sizeof range / sizeof *range; i++)
+    ck_assert_msg(tower_parse_size(range[i], &b) == -ERANGE, "\"%s\" not a range error", range[i]);
 }
 END_TEST
 
@@ -165,10 +192,11 @@ START_TEST(ranges_and_choices) {
   char *e =
       errors_of("agent = { metric_batch_size = 0; log_level = \"loud\"; interval = \"1ns\"; };\n"
                 "inputs = ( { plugin = \"lines\"; lines = [\"m v=1\"]; } );");
-  ck_assert_contains(e, "agent: option \"metric_batch_size\": 0 is below the minimum 1");
+  ck_assert_contains(e, "agent: option \"metric_batch_size\": 0 is too small (below the minimum "
+                        "1)");
   ck_assert_contains(e, "agent: option \"log_level\": \"loud\" is not one of "
                         "error|warn|info|debug|trace");
-  ck_assert_contains(e, "agent: option \"interval\": 1ns is below the minimum 1ms");
+  ck_assert_contains(e, "agent: option \"interval\": 1ns is too small (below the minimum 1ms)");
   free(e);
 }
 END_TEST
@@ -270,6 +298,65 @@ START_TEST(defaults_and_agent_inheritance) {
 }
 END_TEST
 
+/* Size options of the three kinds a table can declare: no minimum (a size
+ * is then at least one byte), min = "0", and a default of "0" that gives 0
+ * a meaning ("0: never"). */
+static const tower_option size_opts[] = {
+    {.name = "buf", .type = TOWER_OPT_SIZE, .default_value = "4MiB"},
+    {.name = "limit", .type = TOWER_OPT_SIZE, .default_value = "1MB", .min = "0", .max = "1GiB"},
+    {.name = "rotate", .type = TOWER_OPT_SIZE, .default_value = "0", .help = "0: never"},
+    TOWER_OPTION_END,
+};
+
+START_TEST(sizes_below_one_byte) {
+  static const struct {
+    const char *opt, *value, *want; /* want NULL: accepted */
+  } cases[] = {
+      {"buf", "0B", "0B is too small (below the minimum 1B)"},
+      {"buf", "0", "0 is too small (below the minimum 1B)"},
+      {"buf", "0.4B", "0.4B is too small (below the minimum 1B)"},
+      {"buf", "-1KiB", "-1KiB is too small (below the minimum 1B)"},
+      {"buf", "1B", NULL},
+      {"buf", "20000000TB", "20000000TB is too large (above the maximum 18446744073709551615B)"},
+      {"limit", "0", NULL},
+      {"limit", "0.4B", "0.4B is a fraction of a byte: write 0 or at least 1B"},
+      {"limit", "-5", "-5 is too small (below the minimum 0)"},
+      {"limit", "2GiB", "2GiB is too large (above the maximum 1GiB)"},
+      {"rotate", "0B", NULL},
+      {"rotate", "0.4B", "0.4B is a fraction of a byte"},
+  };
+  char err[256];
+  ck_assert_int_eq(twi_options_check(size_opts, NULL, err, sizeof err), 0);
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    const tower_option *o = twi_option_find(size_opts, cases[i].opt);
+    err[0] = '\0';
+    int rc = twi_option_check_text(o, cases[i].value, err, sizeof err);
+    if (!cases[i].want) {
+      ck_assert_msg(rc == 0, "%s = %s refused: %s", cases[i].opt, cases[i].value, err);
+      continue;
+    }
+    ck_assert_msg(rc == -ERANGE, "%s = %s: rc %d", cases[i].opt, cases[i].value, rc);
+    ck_assert_msg(strstr(err, cases[i].want), "%s = %s: want \"%s\", got \"%s\"", cases[i].opt,
+                  cases[i].value, cases[i].want, err);
+  }
+  /* a table whose default is below one byte is refused when loaded */
+  static const tower_option bad_default[] = {
+      {.name = "buf", .type = TOWER_OPT_SIZE, .default_value = "0.5B"}, TOWER_OPTION_END};
+  ck_assert_int_ne(twi_options_check(bad_default, NULL, err, sizeof err), 0);
+  ck_assert_contains(err, "option \"buf\": default 0.5B is too small");
+  /* and through a real plugin block: outputs.csv documents 0 as "never" */
+  char *e = rejected("outputs = ( { plugin = \"csv\"; directory = \"/tmp\";\n"
+                     "  rotate_max_size = \"0.4B\"; },\n"
+                     "  { plugin = \"csv\"; directory = \"/tmp\"; rotate_max_size = -5; } );\n"
+                     "inputs = ( { plugin = \"lines\"; lines = [\"m v=1\"]; } );");
+  ck_assert_contains(e, "tower.conf:2: outputs.csv: option \"rotate_max_size\": 0.4B is a "
+                        "fraction of a byte");
+  ck_assert_contains(e, "tower.conf:3: outputs.csv: option \"rotate_max_size\": -5 is too small "
+                        "(below the minimum 0)");
+  free(e);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("config");
   TCase *t = tcase_create("config");
@@ -285,6 +372,7 @@ int main(void) {
   tcase_add_test(t, top_level_and_structure);
   tcase_add_test(t, include_relative_to_file);
   tcase_add_test(t, defaults_and_agent_inheritance);
+  tcase_add_test(t, sizes_below_one_byte);
   suite_add_tcase(s, t);
   return check_run(s);
 }
