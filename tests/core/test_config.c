@@ -4,8 +4,12 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <tower/tower.h>
@@ -298,6 +302,99 @@ START_TEST(defaults_and_agent_inheritance) {
 }
 END_TEST
 
+/* ---- numbers: the value written, or an error that says what is wrong ---- */
+
+/* An output block of the record fixture with `opts` added. */
+static char *record_with(const char *opts) {
+  return th_fmt("inputs = ( { plugin = \"lines\"; lines = [\"m v=1\"]; } );\n"
+                "outputs = ( { plugin = \"record\"; path = \"/dev/null\";\n%s } );\n",
+                opts);
+}
+
+START_TEST(integers_keep_their_value) {
+  /* libconfig keeps integers without an L suffix in 32 bits: 4294967296
+   * would read as 0, 0xFFFFFFFF as -1. The loader restores them. Numbers in
+   * comments, strings and names come first, so that a scanner that took
+   * them for integers would misplace the values and fail. */
+  static const struct {
+    const char *text;
+    int64_t want;
+  } cases[] = {
+      {"reject = 4294967296;", 4294967296LL},
+      {"reject = 0xFFFFFFFF;", 4294967295LL},
+      {"reject = 5000000000L;", 5000000000LL},
+      {"reject = 0x7FFFFFFFFFFFFFFFL;", INT64_MAX},
+      {"reject = 9223372036854775807;", INT64_MAX},
+      {"reject = 000000000000000000000000000042;", 42},
+      {"# 4294967297\n // 17179869184\n /* 8589934592\n 3 */ tags = { t1 = \"99999999999 "
+       "@include\"; };\n reject = 2147483648;",
+       2147483648LL},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char *text = record_with(cases[i].text);
+    twi_pipeline *pl = th_start(text, TWI_ONCE);
+    ck_assert_msg(tower_config_int(pl->outputs[0]->cfg, "reject") == cases[i].want, "%s: read %lld",
+                  cases[i].text, (long long)tower_config_int(pl->outputs[0]->cfg, "reject"));
+    th_free(pl);
+    free(text);
+  }
+  /* the agent's own integers too */
+  twi_pipeline *pl = th_start("agent = { metric_buffer_limit = 6000000000; };\n"
+                              "inputs = ( { plugin = \"lines\"; lines = [\"m v=1\"]; } );\n"
+                              "outputs = ( { plugin = \"record\"; path = \"/dev/null\"; } );\n",
+                              TWI_ONCE);
+  ck_assert_int_eq(pl->outputs[0]->buffer_limit, 6000000000LL);
+  th_free(pl);
+}
+END_TEST
+
+START_TEST(numbers_out_of_range) {
+  /* each message names file:line, the option and the value as written */
+  static const struct {
+    const char *text, *want;
+  } cases[] = {
+      /* was "-1 is below the minimum 1": libconfig had wrapped the value */
+      {"agent = { metric_batch_size = 99999999999999999999; };",
+       "tower.conf:1: agent.metric_batch_size: 99999999999999999999 is too large (above the "
+       "maximum 9223372036854775807, the largest 64-bit integer)"},
+      {"agent = { metric_batch_size = -99999999999999999999; };",
+       "tower.conf:1: agent.metric_batch_size: -99999999999999999999 is too small (below the "
+       "minimum -9223372036854775808, the smallest 64-bit integer)"},
+      {"agent = { metric_batch_size = 0xFFFFFFFFFFFFFFFFL; };",
+       "agent.metric_batch_size: 0xFFFFFFFFFFFFFFFFL is too large"},
+      {"global_tags = { a = \"x\"; };\nagent = {\n  metric_buffer_limit = 9223372036854775808; };",
+       "tower.conf:3: agent.metric_buffer_limit: 9223372036854775808 is too large"},
+      /* was accepted as 0 (4294967296 wrapped) */
+      {"agent = { metric_batch_size = 4294967296; metric_buffer_limit = -2147483649; };",
+       "tower.conf:1: agent: option \"metric_buffer_limit\": -2147483649 is too small (below the "
+       "minimum 1)"},
+      {"agent = { interval = \"300000000000h\"; };",
+       "tower.conf:1: agent: option \"interval\": 300000000000h is too large (above the maximum "
+       "2562047h47m16.854775807s, about 292 years)"},
+      {"agent = { flush_interval = \"106752d\"; };",
+       "agent: option \"flush_interval\": 106752d is too large"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char *text =
+        th_fmt("%s\ninputs = ( { plugin = \"lines\"; lines = [\"m v=1\"]; } );", cases[i].text);
+    char *e = errors_of(text);
+    free(text);
+    ck_assert_msg(strstr(or_empty(e), cases[i].want), "case %zu: want \"%s\" in:\n%s", i,
+                  cases[i].want, or_empty(e));
+    free(e);
+  }
+  /* an option with its own bounds: from the real value, in both directions */
+  char *text = record_with("fail_writes = -4294967296;\n reject = -1;");
+  char *e = rejected(text);
+  ck_assert_contains(e, "tower.conf:3: outputs.record: option \"fail_writes\": -4294967296 is too "
+                        "small (below the minimum -1)");
+  ck_assert_contains(e, "tower.conf:4: outputs.record: option \"reject\": -1 is too small (below "
+                        "the minimum 0)");
+  free(e);
+  free(text);
+}
+END_TEST
+
 /* Size options of the three kinds a table can declare: no minimum (a size
  * is then at least one byte), min = "0", and a default of "0" that gives 0
  * a meaning ("0: never"). */
@@ -357,6 +454,171 @@ START_TEST(sizes_below_one_byte) {
 }
 END_TEST
 
+/* ---- the text itself: NUL bytes ------------------------------------------ */
+
+START_TEST(nul_bytes_refused) {
+  char *e = NULL;
+  ck_assert_ptr_null(th_build("outputs = ( { plugin = \"record\"; path = \"/dev/null\"; } );\n"
+                              "inputs = ( { plugin = \"lines\";\n"
+                              "  lines = [\"m v=1\", \"m\\x00 v=2\"]; } );\n",
+                              TWI_ONCE, &e));
+  ck_assert_contains(e, "tower.conf:3: \"\\x00\" in a string: strings cannot hold a NUL byte");
+  free(e);
+  /* "\\x00" is a backslash and "x00"; \x00 in a comment is a comment */
+  twi_pipeline *pl = th_start("# \\x00\n"
+                              "inputs = ( { plugin = \"lines\"; lines = [\"m v=1\"]; "
+                              "alias = \"a\\\\x00\"; } );\n"
+                              "outputs = ( { plugin = \"record\"; path = \"/dev/null\"; } );\n",
+                              TWI_ONCE);
+  ck_assert_str_eq(tower_config_string(pl->inputs[0]->cfg, "alias"), "a\\x00");
+  th_free(pl);
+  /* a raw NUL byte in the file */
+  char *dir = th_tmpdir(), *path = th_fmt("%s/nul.conf", dir);
+  static const char raw[] = "agent = { hostname = \"a\";\n omit_hostname = false; };\n"
+                            "global_tags = { t = \"x\0y\"; };\n";
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_uint_eq(fwrite(raw, 1, sizeof raw - 1, f), sizeof raw - 1);
+  ck_assert_int_eq(fclose(f), 0);
+  char err[1024];
+  ck_assert_ptr_null(twi_conf_load(path, err, sizeof err));
+  ck_assert_contains(err, "nul.conf:3: the file holds a NUL byte");
+  th_rmrf(dir);
+  free(path);
+  free(dir);
+}
+END_TEST
+
+/* ---- what may be read: regular files of a sane size ---------------------- */
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Loads `main_text` as main.conf of `dir`; the error, which must come. */
+static char *load_error(const char *dir, const char *main_text) {
+  char *path = th_fmt("%s/main.conf", dir);
+  ck_assert_int_eq(th_write_file(path, main_text), 0);
+  char err[2048] = "";
+  twi_conf *conf = twi_conf_load(path, err, sizeof err);
+  ck_assert_msg(conf == NULL, "loaded:\n%s", main_text);
+  free(path);
+  return strdup(err);
+}
+
+START_TEST(include_of_fifo_or_directory) {
+  char *dir = th_tmpdir();
+  char *fifo = th_fmt("%s/fifo.inc", dir), *sub = th_fmt("%s/sub.inc", dir);
+  ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+  ck_assert_int_eq(mkdir(sub, 0700), 0);
+  /* nobody ever writes the FIFO: a blocking open would never return */
+  double t0 = now_s();
+  char *e = load_error(dir, "agent = { };\n@include \"fifo.inc\"\n");
+  ck_assert_msg(now_s() - t0 < 5, "the loader waited on the FIFO");
+  ck_assert_contains(e, "main.conf:2: @include \"fifo.inc\": ");
+  ck_assert_contains(e, "/fifo.inc is a FIFO; give a regular file");
+  free(e);
+  e = load_error(dir, "@include \"sub.inc\"\n");
+  ck_assert_contains(e, "main.conf:1: @include \"sub.inc\": ");
+  ck_assert_contains(e, "/sub.inc is a directory; give a regular file");
+  free(e);
+  e = load_error(dir, "\n\n@include \"missing.inc\"\n");
+  ck_assert_contains(e, "main.conf:3: @include \"missing.inc\": cannot read ");
+  ck_assert_contains(e, "/missing.inc: No such file or directory");
+  free(e);
+  /* the main file itself */
+  char err[1024];
+  ck_assert_ptr_null(twi_conf_load(fifo, err, sizeof err));
+  ck_assert_contains(err, "fifo.inc: the file is a FIFO; give a regular file");
+  ck_assert_ptr_null(twi_conf_load(sub, err, sizeof err));
+  ck_assert_contains(err, "sub.inc: the file is a directory");
+  th_rmrf(dir);
+  free(fifo);
+  free(sub);
+  free(dir);
+}
+END_TEST
+
+START_TEST(include_size_and_depth_bounded) {
+  char *dir = th_tmpdir();
+  /* 17 MiB, sparse: refused from its size, never read */
+  char *big = th_fmt("%s/big.inc", dir);
+  int fd = open(big, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(ftruncate(fd, 17 << 20), 0);
+  close(fd);
+  char *e = load_error(dir, "@include \"big.inc\"\n");
+  ck_assert_contains(e, "main.conf:1: @include \"big.inc\": ");
+  ck_assert_contains(e, "/big.inc is larger than 16 MiB");
+  free(e);
+  char err[1024];
+  ck_assert_ptr_null(twi_conf_load(big, err, sizeof err));
+  ck_assert_contains(err, "big.inc: the file is larger than 16 MiB");
+  /* 3 MiB of comment included six times: each fits, all together do not */
+  char *comment = malloc(3 << 20);
+  memset(comment, 'x', 3 << 20);
+  comment[0] = '#';
+  comment[(3 << 20) - 1] = '\0';
+  char *part = th_fmt("%s/part.inc", dir);
+  ck_assert_int_eq(th_write_file(part, comment), 0);
+  free(comment);
+  e = load_error(dir, "@include \"part.inc\"\n@include \"part.inc\"\n@include \"part.inc\"\n"
+                      "@include \"part.inc\"\n@include \"part.inc\"\n@include \"part.inc\"\n");
+  ck_assert_contains(e, "main.conf:6: @include \"part.inc\": with ");
+  ck_assert_contains(e, "grows beyond 16 MiB");
+  free(e);
+  /* a file that includes itself */
+  char *self = th_fmt("%s/self.inc", dir);
+  ck_assert_int_eq(th_write_file(self, "# again\n@include \"self.inc\"\n"), 0);
+  e = load_error(dir, "@include \"self.inc\"\n");
+  ck_assert_contains(e, "self.inc:2: @include \"self.inc\": includes nest deeper than 10");
+  free(e);
+  th_rmrf(dir);
+  free(big);
+  free(part);
+  free(self);
+  free(dir);
+}
+END_TEST
+
+START_TEST(include_values_checked_too) {
+  /* integers and NUL escapes of included files, with their file and line */
+  char *dir = th_tmpdir();
+  char *inc = th_fmt("%s/out.inc", dir), *main_path = th_fmt("%s/main.conf", dir);
+  ck_assert_int_eq(th_write_file(inc, "outputs = ( { plugin = \"record\"; path = \"/dev/null\";\n"
+                                      "  reject = 4294967297; } );\n"),
+                   0);
+  ck_assert_int_eq(th_write_file(main_path, "inputs = ( { plugin = \"lines\"; lines = "
+                                            "[\"m v=1\"]; } );\n@include \"out.inc\"\n"),
+                   0);
+  char err[1024];
+  twi_conf *conf = twi_conf_load(main_path, err, sizeof err);
+  ck_assert_msg(conf != NULL, "%s", err);
+  twi_diag d = {0};
+  twi_pipeline *pl = twi_pipeline_build(conf, getenv("TOWER_PLUGIN_DIR"), TWI_ONCE, &d);
+  ck_assert_msg(pl != NULL, "%s", d.text);
+  ck_assert_int_eq(tower_config_int(pl->outputs[0]->cfg, "reject"), 4294967297LL);
+  twi_pipeline_free(pl);
+  twi_conf_unref(conf);
+  ck_assert_int_eq(th_write_file(inc, "outputs = ( { plugin = \"record\";\n"
+                                      "  path = \"/dev/null\\x00\"; } );\n"),
+                   0);
+  ck_assert_ptr_null(twi_conf_load(main_path, err, sizeof err));
+  ck_assert_contains(err, "out.inc:2: \"\\x00\" in a string");
+  ck_assert_int_eq(th_write_file(inc, "outputs = ( { plugin = \"record\"; path = \"/dev/null\";\n"
+                                      "  reject = 99999999999999999999; } );\n"),
+                   0);
+  ck_assert_ptr_null(twi_conf_load(main_path, err, sizeof err));
+  ck_assert_contains(err, "out.inc:2: outputs[0].reject: 99999999999999999999 is too large");
+  th_rmrf(dir);
+  free(inc);
+  free(main_path);
+  free(dir);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("config");
   TCase *t = tcase_create("config");
@@ -372,7 +634,13 @@ int main(void) {
   tcase_add_test(t, top_level_and_structure);
   tcase_add_test(t, include_relative_to_file);
   tcase_add_test(t, defaults_and_agent_inheritance);
+  tcase_add_test(t, integers_keep_their_value);
+  tcase_add_test(t, numbers_out_of_range);
   tcase_add_test(t, sizes_below_one_byte);
+  tcase_add_test(t, nul_bytes_refused);
+  tcase_add_test(t, include_of_fifo_or_directory);
+  tcase_add_test(t, include_size_and_depth_bounded);
+  tcase_add_test(t, include_values_checked_too);
   suite_add_tcase(s, t);
   return check_run(s);
 }
