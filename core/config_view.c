@@ -290,7 +290,7 @@ static void check_value(tower_config *c, twi_diag *d, const config_setting_t *s,
     check_scalar_text(c, d, s, o, num);
     break;
   case TOWER_OPT_SIZE:
-    if (is_int(s) && config_setting_get_int64(s) >= 0) {
+    if (is_int(s)) { /* a number of bytes; a negative one is "too small" */
       snprintf(num, sizeof num, "%lld", config_setting_get_int64(s));
       check_scalar_text(c, d, s, o, num);
       break;

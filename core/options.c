@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,34 +204,6 @@ static bool enum_has(const char *choices, const char *value) {
   return false;
 }
 
-/* Parses a bound or value of a numeric option into a double for comparing. */
-static int numeric(const tower_option *o, const char *text, double *out) {
-  char *end;
-  switch (o->type) {
-  case TOWER_OPT_INT:
-  case TOWER_OPT_FLOAT:
-    errno = 0;
-    *out = o->type == TOWER_OPT_INT ? (double)strtoll(text, &end, 10) : strtod(text, &end);
-    return (end == text || *end || errno) ? -EINVAL : 0;
-  case TOWER_OPT_DURATION: {
-    int64_t ns;
-    if (tower_parse_duration(text, &ns))
-      return -EINVAL;
-    *out = (double)ns;
-    return 0;
-  }
-  case TOWER_OPT_SIZE: {
-    uint64_t b;
-    if (tower_parse_size(text, &b))
-      return -EINVAL;
-    *out = (double)b;
-    return 0;
-  }
-  default:
-    return -EINVAL;
-  }
-}
-
 static const char *syntax_hint(tower_option_type t) {
   switch (t) {
   case TOWER_OPT_DURATION:
@@ -245,6 +219,162 @@ static const char *syntax_hint(tower_option_type t) {
   default:
     return "a value";
   }
+}
+
+/* A value of a numeric option, held exactly in the option's own type:
+ * int64 for INT and DURATION (ns), uint64 for SIZE (bytes), double for
+ * FLOAT. Comparing through doubles would blur integers above 2^53. */
+typedef struct number {
+  int64_t i;
+  uint64_t u;
+  double f;
+} number;
+
+/* What parsing a value found. */
+typedef enum num_status {
+  NUM_OK,
+  NUM_SYNTAX,    /* not a value of this type */
+  NUM_TOO_SMALL, /* below what the type holds (a negative size) */
+  NUM_TOO_LARGE, /* beyond what the type holds (int64, 2^63 ns, 2^64 B) */
+  NUM_FRACTION,  /* a size between 0 and 1 byte */
+} num_status;
+
+static num_status parse_int(const char *text, number *n) {
+  char *end;
+  errno = 0;
+  n->i = strtoll(text, &end, 10);
+  if (end == text || *end)
+    return NUM_SYNTAX;
+  if (errno == ERANGE)
+    return n->i < 0 ? NUM_TOO_SMALL : NUM_TOO_LARGE;
+  return NUM_OK;
+}
+
+static num_status parse_float(const char *text, number *n) {
+  char *end;
+  n->f = strtod(text, &end);
+  if (end == text || *end || isnan(n->f))
+    return NUM_SYNTAX;
+  if (isinf(n->f))
+    return n->f < 0 ? NUM_TOO_SMALL : NUM_TOO_LARGE;
+  return NUM_OK;
+}
+
+static num_status parse_size(const char *text, number *n) {
+  /* "-1KiB" is a size, only a negative one: say that rather than "not a
+   * size". */
+  bool negative = text[0] == '-';
+  int rc = tower_parse_size(text + negative, &n->u);
+  if (rc == -EINVAL)
+    return NUM_SYNTAX;
+  if (negative && !(rc == 0 && n->u == 0))
+    return NUM_TOO_SMALL;
+  if (rc == -ERANGE)
+    return strtod(text, NULL) < 1 ? NUM_FRACTION : NUM_TOO_LARGE;
+  return NUM_OK;
+}
+
+/* Parses a bound or value of a numeric option. */
+static num_status parse_number(const tower_option *o, const char *text, number *n) {
+  switch (o->type) {
+  case TOWER_OPT_INT:
+    return parse_int(text, n);
+  case TOWER_OPT_FLOAT:
+    return parse_float(text, n);
+  case TOWER_OPT_DURATION: {
+    int rc = tower_parse_duration(text, &n->i);
+    return rc == -ERANGE ? NUM_TOO_LARGE : rc ? NUM_SYNTAX : NUM_OK;
+  }
+  case TOWER_OPT_SIZE:
+    return parse_size(text, n);
+  default:
+    return NUM_SYNTAX;
+  }
+}
+
+/* <0, 0, >0 as a is below, equal to or above b. */
+static int compare(const tower_option *o, const number *a, const number *b) {
+  switch (o->type) {
+  case TOWER_OPT_FLOAT:
+    return (a->f > b->f) - (a->f < b->f);
+  case TOWER_OPT_SIZE:
+    return (a->u > b->u) - (a->u < b->u);
+  default:
+    return (a->i > b->i) - (a->i < b->i);
+  }
+}
+
+/* True when a size option gives 0 a meaning ("0: no limit"): its table
+ * says so with min = "0", or with a default of 0. */
+static bool size_allows_zero(const tower_option *o) {
+  uint64_t b;
+  const char *zero = o->min ? o->min : o->default_value;
+  return zero && tower_parse_size(zero, &b) == 0 && b == 0;
+}
+
+/* The smallest and largest values of `o`, as text: its bounds, or what its
+ * type holds. A size is at least one byte unless 0 means something. */
+static const char *min_text(const tower_option *o) {
+  if (o->min)
+    return o->min;
+  switch (o->type) {
+  case TOWER_OPT_INT:
+    return "-9223372036854775808";
+  case TOWER_OPT_FLOAT:
+    return "-1.7976931348623157e308";
+  case TOWER_OPT_SIZE:
+    return size_allows_zero(o) ? "0" : "1B";
+  default:
+    return "0";
+  }
+}
+
+static const char *max_text(const tower_option *o) {
+  if (o->max)
+    return o->max;
+  switch (o->type) {
+  case TOWER_OPT_INT:
+    return "9223372036854775807";
+  case TOWER_OPT_FLOAT:
+    return "1.7976931348623157e308";
+  case TOWER_OPT_DURATION:
+    return "2562047h47m16.854775807s, about 292 years";
+  default:
+    return "18446744073709551615B";
+  }
+}
+
+/* Checks a numeric value against its type and bounds. */
+static int check_number(const tower_option *o, const char *value, char *err, size_t errlen) {
+  number v, bound;
+  num_status st = parse_number(o, value, &v);
+  if (st == NUM_OK && o->type == TOWER_OPT_SIZE && !o->min && v.u == 0 && !size_allows_zero(o))
+    st = NUM_TOO_SMALL;
+  if (st == NUM_OK && o->min && parse_number(o, o->min, &bound) == NUM_OK &&
+      compare(o, &v, &bound) < 0)
+    st = NUM_TOO_SMALL;
+  if (st == NUM_OK && o->max && parse_number(o, o->max, &bound) == NUM_OK &&
+      compare(o, &v, &bound) > 0)
+    st = NUM_TOO_LARGE;
+  if (st == NUM_FRACTION && !size_allows_zero(o))
+    st = NUM_TOO_SMALL;
+  switch (st) {
+  case NUM_OK:
+    return 0;
+  case NUM_SYNTAX:
+    snprintf(err, errlen, "\"%s\" is not %s", value, syntax_hint(o->type));
+    return -EINVAL;
+  case NUM_TOO_SMALL:
+    snprintf(err, errlen, "%s is too small (below the minimum %s)", value, min_text(o));
+    return -ERANGE;
+  case NUM_TOO_LARGE:
+    snprintf(err, errlen, "%s is too large (above the maximum %s)", value, max_text(o));
+    return -ERANGE;
+  case NUM_FRACTION:
+    snprintf(err, errlen, "%s is a fraction of a byte: write 0 or at least 1B", value);
+    return -ERANGE;
+  }
+  return -EINVAL;
 }
 
 int twi_option_check_text(const tower_option *o, const char *value, char *err, size_t errlen) {
@@ -264,22 +394,8 @@ int twi_option_check_text(const tower_option *o, const char *value, char *err, s
   case TOWER_OPT_INT:
   case TOWER_OPT_FLOAT:
   case TOWER_OPT_DURATION:
-  case TOWER_OPT_SIZE: {
-    double v, bound;
-    if (numeric(o, value, &v)) {
-      snprintf(err, errlen, "\"%s\" is not %s", value, syntax_hint(o->type));
-      return -EINVAL;
-    }
-    if (o->min && numeric(o, o->min, &bound) == 0 && v < bound) {
-      snprintf(err, errlen, "%s is below the minimum %s", value, o->min);
-      return -ERANGE;
-    }
-    if (o->max && numeric(o, o->max, &bound) == 0 && v > bound) {
-      snprintf(err, errlen, "%s is above the maximum %s", value, o->max);
-      return -ERANGE;
-    }
-    return 0;
-  }
+  case TOWER_OPT_SIZE:
+    return check_number(o, value, err, errlen);
   default:
     return 0;
   }
@@ -343,10 +459,10 @@ static int check_one(const tower_option *o, const tower_option *table,
   }
   const char *bounds[] = {o->min, o->max};
   for (int i = 0; i < 2; i++) {
-    double v;
+    number v;
     if (!bounds[i])
       continue;
-    if (numeric(o, bounds[i], &v)) {
+    if (parse_number(o, bounds[i], &v) != NUM_OK) {
       snprintf(err, errlen, "option \"%s\": bound \"%s\" is not %s", o->name, bounds[i],
                syntax_hint(o->type));
       return -EINVAL;

@@ -41,20 +41,21 @@ static const unit size_units[] = {
     {"B", 1},
 };
 
-/* Reads a non-negative decimal number at *p; advances *p. */
+/* Reads a non-negative decimal number at *p; advances *p. -EINVAL when
+ * there is none, -ERANGE when it is too long for a double. */
 static int read_number(const char **p, double *out) {
   const char *s = *p;
-  if (!((*s >= '0' && *s <= '9') || *s == '.'))
+  /* strtod accepts signs, hex and exponents; units follow plain decimals
+   * only. */
+  size_t n = strspn(s, "0123456789.");
+  if (n == 0)
     return -EINVAL;
   char *end;
-  errno = 0;
   double v = strtod(s, &end);
-  if (end == s || errno == ERANGE || !isfinite(v) || v < 0)
+  if (end != s + n)
     return -EINVAL;
-  /* strtod accepts hex and exponents; units follow plain decimals only. */
-  for (const char *c = s; c < end; c++)
-    if (!((*c >= '0' && *c <= '9') || *c == '.'))
-      return -EINVAL;
+  if (!isfinite(v))
+    return -ERANGE;
   *p = end;
   *out = v;
   return 0;
@@ -85,14 +86,17 @@ int tower_parse_duration(const char *text, int64_t *out_ns) {
   const char *p = text;
   while (*p) {
     double v;
-    if (read_number(&p, &v))
-      return -EINVAL;
+    int rc = read_number(&p, &v);
+    if (rc)
+      return rc;
     const unit *u = match_unit(&p, duration_units, sizeof duration_units / sizeof *duration_units);
     if (!u)
       return -EINVAL;
     total += v * u->scale;
   }
-  if (total >= 9.2e18)
+  /* 2^63 ns (about 292 years) does not fit in int64; below it, a double
+   * rounds to a multiple of 1024 at most, which llround keeps in range. */
+  if (total >= 0x1p63)
     return -ERANGE;
   *out_ns = (int64_t)llround(total);
   return 0;
@@ -103,8 +107,9 @@ int tower_parse_size(const char *text, uint64_t *out_bytes) {
     return -EINVAL;
   const char *p = text;
   double v;
-  if (read_number(&p, &v))
-    return -EINVAL;
+  int rc = read_number(&p, &v);
+  if (rc)
+    return rc;
   double scale = 1;
   if (*p) {
     const unit *u = match_unit(&p, size_units, sizeof size_units / sizeof *size_units);
@@ -117,8 +122,11 @@ int tower_parse_size(const char *text, uint64_t *out_bytes) {
       return -EINVAL;
   }
   double bytes = v * scale;
-  if (bytes >= 1.8e19)
+  /* 2^64 does not fit; a fraction of a byte ("0.4B") is neither nothing nor
+   * a byte, so it is refused rather than rounded to either. */
+  if (bytes >= 0x1p64 || (bytes > 0 && bytes < 1))
     return -ERANGE;
-  *out_bytes = (uint64_t)llround(bytes);
+  /* round, not llround: sizes from 2^63 on do not fit in a long long. */
+  *out_bytes = (uint64_t)round(bytes);
   return 0;
 }

@@ -886,7 +886,21 @@ START_TEST(config_errors) {
       {"sources = [\"ftp://example.org\"];", "unsupported scheme \"ftp\""},
       {"sources = [\"certs/server.pem\"];", "write a relative path as file://certs/server.pem"},
       {"sources = [\"tcp://example.org\"];", "give the port: tcp://host:port"},
-      {"sources = [\"tcp://example.org:99999\"];", "the port must be a number from 1 to 65535"},
+      /* every scheme checks its port the same way */
+      {"sources = [\"tcp://example.org:99999\"];",
+       "source \"tcp://example.org:99999\": port \"99999\" is not from 1 to 65535"},
+      {"sources = [\"https://example.org:99999\"];",
+       "source \"https://example.org:99999\": port \"99999\" is not from 1 to 65535"},
+      {"sources = [\"https://example.org:0/path\"];", "port \"0\" is not from 1 to 65535"},
+      {"sources = [\"smtp://example.org:65536\"];", "port \"65536\" is not from 1 to 65535"},
+      {"sources = [\"tcp6://[::1]:99999999999999999999\"];",
+       "port \"99999999999999999999\" is not from 1 to 65535"},
+      {"sources = [\"https://example.org:-1\"];",
+       "port \"-1\" is neither a number from 1 to 65535 nor a service name"},
+      {"sources = [\"https://example.org:\"];",
+       "port \"\" is neither a number from 1 to 65535 nor a service name"},
+      {"sources = [\"tcp://example.org:htps\"];",
+       "port \"htps\" is neither a number from 1 to 65535 nor a service name"},
       {"sources = [\"tcp://::1:443\"];", "write IPv6 addresses in brackets"},
       {"sources = [\"https://[::1\"];", "missing ']'"},
       {"sources = [\"https://:443\"];", "the host is empty"},
@@ -913,9 +927,11 @@ START_TEST(config_errors) {
 END_TEST
 
 START_TEST(accepted_sources) {
-  /* IPv6 literals, tcp4/tcp6, service names; file:// and plain paths */
+  /* IPv6 literals, tcp4/tcp6, service names, the ports at both ends of
+   * the range; file:// and plain paths */
   char *c = config("sources = [\"tcp6://[::1]:443\", \"tcp4://127.0.0.1:https\", "
-                   "\"smtp://mail.example.org\", \"file:///etc/ssl/*.pem\", \"/etc/x.pem\"];");
+                   "\"smtp://mail.example.org\", \"https://example.org:65535\", "
+                   "\"smtp://example.org:1\", \"file:///etc/ssl/*.pem\", \"/etc/x.pem\"];");
   char *errors = NULL;
   twi_pipeline *pl = th_build(c, TWI_ONCE, &errors);
   ck_assert_msg(pl && twi_pipeline_init(pl) == 0, "rejected: %s", errors ? errors : "");

@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <glob.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,15 +59,46 @@ static const char *unsupported_hint(const char *name, size_t len) {
   return "use https://, tcp://, tcp4://, tcp6://, smtp://, file:// or an absolute path";
 }
 
-/* A port: 1-65535, or a service name getaddrinfo knows ("https"). */
-static bool valid_port(const char *p) {
-  if (!*p || strlen(p) > 32)
+/* A service name as RFC 6335 spells them: letters, digits and single
+ * inner hyphens, at least one letter ("https", "ldaps", "submission"). */
+static bool service_syntax(const char *p) {
+  size_t n = strlen(p);
+  if (n == 0 || n > 15 || p[0] == '-' || p[n - 1] == '-' || strstr(p, "--"))
     return false;
-  if (strspn(p, "0123456789") == strlen(p)) {
-    long v = strtol(p, NULL, 10);
-    return v >= 1 && v <= 65535;
+  return strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789-") == n &&
+         strcspn(p, "abcdefghijklmnopqrstuvwxyz") < n;
+}
+
+/* Checks the port of a source the same way for every scheme: a number from
+ * 1 to 65535, or a service name the services database knows, replaced by
+ * its number now so that a typo fails at startup rather than at every
+ * gather. Returns what is wrong (in `why`), or NULL. */
+static const char *check_port(char **port, char *why, size_t len) {
+  const char *p = *port;
+  if (*p && strspn(p, "0123456789") == strlen(p)) {
+    errno = 0;
+    unsigned long v = strtoul(p, NULL, 10);
+    if (errno == 0 && v >= 1 && v <= 65535)
+      return NULL;
+    snprintf(why, len, "port \"%s\" is not from 1 to 65535", p);
+    return why;
   }
-  return strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(p);
+  struct servent se, *found = NULL;
+  char buf[1024];
+  if (!service_syntax(p) || getservbyname_r(p, "tcp", &se, buf, sizeof buf, &found) != 0 ||
+      !found) {
+    snprintf(why, len,
+             "port \"%s\" is neither a number from 1 to 65535 nor a service name of "
+             "/etc/services; give the number",
+             p);
+    return why;
+  }
+  char *num = NULL;
+  if (asprintf(&num, "%u", (unsigned)ntohs((uint16_t)found->s_port)) < 0)
+    return "out of memory";
+  free(*port);
+  *port = num;
+  return NULL;
 }
 
 /* Splits "host:port", "[v6]:port", "host" or "[v6]" (userinfo dropped). */
@@ -113,15 +145,13 @@ static char *tag_with_port(const char *text, size_t auth_end, const char *port) 
   return t;
 }
 
-/* What is wrong with a parsed host and port, or NULL. */
-static const char *endpoint_problem(const scheme *sc, const x509_source *src) {
+/* What is wrong with a parsed host and port (in `why`), or NULL. */
+static const char *endpoint_problem(const scheme *sc, x509_source *src, char *why, size_t len) {
   if (!src->host[0])
     return "the host is empty";
-  if (src->port && !valid_port(src->port))
-    return "the port must be a number from 1 to 65535";
   if (!src->port && !sc->default_port)
     return "give the port: tcp://host:port";
-  return NULL;
+  return src->port ? check_port(&src->port, why, len) : NULL;
 }
 
 static int load_url(const tower_config *cfg, const tower_setting *e, const char *text,
@@ -133,11 +163,12 @@ static int load_url(const tower_config *cfg, const tower_setting *e, const char 
   const char *auth = text + scheme_len + 3;
   size_t auth_len = strcspn(auth, "/?#");
   const char *why = NULL;
+  char buf[256];
   int rc = split_authority(auth, auth_len, &src->host, &src->port, &why);
   if (rc == -ENOMEM)
     return rc;
   if (rc == 0)
-    why = endpoint_problem(sc, src);
+    why = endpoint_problem(sc, src, buf, sizeof buf);
   if (why)
     return tower_config_error(cfg, e, "source \"%s\": %s", text, why);
   src->kind = sc->kind;
