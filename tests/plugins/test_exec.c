@@ -194,6 +194,30 @@ static void read_pids(const char *pidfile, pid_t *child, pid_t *shell) {
   *shell = b;
 }
 
+/* Waits up to 5 s until `path` exists; false if it never does. */
+static bool appears(const char *path) {
+  for (int i = 0; i < 500; i++) {
+    if (access(path, F_OK) == 0)
+      return true;
+    usleep(10000);
+  }
+  return false;
+}
+
+/* The pid in a file written by a command (0 when missing). */
+static pid_t pid_in(const char *path) {
+  char *t = th_read_file(path);
+  pid_t pid = t ? (pid_t)atoi(t) : 0;
+  free(t);
+  return pid;
+}
+
+/* The command has exited: a zombie tower has not reaped yet, or gone. */
+static bool exited(pid_t pid) {
+  char st = proc_state(pid, NULL);
+  return st == 0 || st == 'Z' || st == 'X';
+}
+
 /* ---- data formats ------------------------------------------------------- */
 
 START_TEST(influx_output) {
@@ -841,6 +865,102 @@ START_TEST(stopping_kills_early) {
 }
 END_TEST
 
+/* What stop_when_done waits for: the files the commands write, and the
+ * exit of those that must have finished before the stop. */
+typedef struct {
+  tower_ctx *in;
+  const char *files[3];
+  bool must_exit[3];
+} stop_plan;
+
+static void *stop_when_done(void *arg) {
+  stop_plan *p = arg;
+  for (int i = 0; i < 3 && p->files[i]; i++) {
+    if (!appears(p->files[i]))
+      break;
+    pid_t pid = pid_in(p->files[i]);
+    for (int k = 0; p->must_exit[i] && k < 500 && !exited(pid); k++)
+      usleep(10000);
+  }
+  atomic_store(&p->in->stopping, true);
+  return NULL;
+}
+
+/* A reload or shutdown in the middle of a gather keeps what was complete:
+ * a command that had printed everything and exited, and one that had
+ * exited with its stdout closed while a background process still held its
+ * stderr (that process is killed). A command still running is killed and
+ * its partial output dropped. The gather returns at once. */
+START_TEST(stop_keeps_finished_output) {
+  char *fast = th_fmt("%s/fast", dir), *held = th_fmt("%s/held", dir),
+       *slow = th_fmt("%s/slow", dir);
+  char *o = th_fmt(
+      "commands = ([\"/bin/sh\", \"-c\", \"echo fast x=1i; echo $$ > %s\"], "
+      "[\"/bin/sh\", \"-c\", \"echo kept x=2i; sleep 300 >/dev/null & echo $$ $! > %s\"], "
+      "[\"/bin/sh\", \"-c\", \"echo partial x=3i; echo $$ > %s.tmp; mv %s.tmp %s; exec sleep "
+      "300\"]); timeout = \"60s\";",
+      fast, held, slow, slow, slow);
+  rig r;
+  rig_start(&r, o);
+  stop_plan plan = {r.pl->inputs[0], {fast, held, slow}, {true, true, false}};
+  pthread_t t;
+  pthread_create(&t, NULL, stop_when_done, &plan);
+  char *out = rig_gather(&r);
+  pthread_join(t, NULL);
+  ck_assert_int_eq(r.errors, 0);
+  assert_has(out, "fast x=1i ");
+  assert_has(out, "kept x=2i ");
+  assert_lacks(out, "partial");
+  ck_assert_double_lt(r.seconds, 3.0);
+  pid_t leader, bg;
+  read_pids(held, &leader, &bg);
+  ck_assert_msg(dies(bg), "the background process %d of a stopped command survived", (int)bg);
+  pid_t slow_pid = pid_in(slow);
+  ck_assert_msg(dies(slow_pid), "the running command %d survived the stop", (int)slow_pid);
+  th_free(r.pl);
+  ck_assert_int_eq(zombie_children(), 0);
+  char *log = log_text();
+  assert_has(log, "I! [inputs.exec] command '/bin/sh -c 'echo kept x=2i; sleep 300 >/dev/null & "
+                  "echo $$ $! > ");
+  assert_has(log, "' stopped: the input is shutting down; its output was complete and is kept\n");
+  assert_has(log, "exec sleep 300'' stopped: the input is shutting down; it was killed and its "
+                  "partial output discarded\n");
+  assert_lacks(log, "echo fast x=1i; echo $$ > ");
+  free(log);
+  free(out);
+  free(o);
+  free(fast);
+  free(held);
+  free(slow);
+}
+END_TEST
+
+/* A command that ignores SIGTERM and is already being killed with a long
+ * kill_grace gets at most a second more once the agent stops. */
+START_TEST(stopping_shortens_grace) {
+  rig r;
+  char *pids = th_fmt("%s/pids", dir);
+  char *o = th_fmt("commands = ([\"%s/tree.sh\", \"%s\", \"ignore\"]); timeout = \"100ms\"; "
+                   "kill_grace = \"30s\";",
+                   scripts, pids);
+  rig_start(&r, o);
+  pthread_t t;
+  pthread_create(&t, NULL, stop_soon, r.pl->inputs[0]);
+  char *out = rig_gather(&r);
+  pthread_join(t, NULL);
+  ck_assert_double_lt(r.seconds, 2.5);
+  pid_t child, shell;
+  read_pids(pids, &child, &shell);
+  ck_assert_msg(dies(child), "background child %d survived", (int)child);
+  ck_assert_msg(dies(shell), "script %d survived", (int)shell);
+  th_free(r.pl);
+  ck_assert_int_eq(zombie_children(), 0);
+  free(out);
+  free(o);
+  free(pids);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("inputs.exec");
   TCase *t = tcase_create("exec");
@@ -875,6 +995,8 @@ int main(void) {
   tcase_add_test(t, parallel_commands);
   tcase_add_test(t, repeated_gathers_no_zombies);
   tcase_add_test(t, stopping_kills_early);
+  tcase_add_test(t, stop_keeps_finished_output);
+  tcase_add_test(t, stopping_shortens_grace);
   suite_add_tcase(s, t);
   return check_run(s);
 }

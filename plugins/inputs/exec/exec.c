@@ -346,8 +346,17 @@ static void report_spawn_error(tower_acc *acc, const exec_cmd *c) {
   tower_acc_error(acc, "cannot run '%s': %s%s", prog, strerror(c->spawn_err), hint);
 }
 
+/* A run ended by the agent stopping keeps its output when stdout had
+ * reached EOF and the leader had exited (or then exited with 0, not by the
+ * SIGTERM) before the stop: nothing more could have come. */
+static bool complete_at_stop(const exec_cmd *c) {
+  return c->out_done_at_stop && c->exited &&
+         (c->exited_at_stop || (c->wait_code == CLD_EXITED && c->wait_status == 0));
+}
+
 /* Reports a run tower had to stop. True when its output may still be
- * parsed (only a command that exited but left processes behind). */
+ * parsed (a command that exited but left processes behind, or that had
+ * finished its output when the agent stopped). */
 static bool report_killed(const exec_state *s, tower_acc *acc, const exec_cmd *c) {
   char t[32], h[EXEC_LINE_MAX + 32];
   fmt_duration(t, sizeof t, s->timeout);
@@ -365,7 +374,17 @@ static bool report_killed(const exec_state *s, tower_acc *acc, const exec_cmd *c
                     c->display, s->max_output);
     return false;
   case EXEC_WHY_STOP:
-    tower_info(s->ctx, "command '%s' stopped: the input is shutting down", c->display);
+    if (complete_at_stop(c)) {
+      tower_info(s->ctx,
+                 "command '%s' stopped: the input is shutting down; its output was complete "
+                 "and is kept",
+                 c->display);
+      return true;
+    }
+    tower_info(s->ctx,
+               "command '%s' stopped: the input is shutting down; it was killed and its "
+               "partial output discarded",
+               c->display);
     return false;
   case EXEC_WHY_LINGER:
     tower_acc_error(acc,
@@ -390,6 +409,10 @@ static void describe_exit(const exec_cmd *c, char *out, size_t len) {
 
 /* Decides whether the run's output is parsed; reports why not. */
 static bool run_succeeded(const exec_state *s, tower_acc *acc, const exec_cmd *c) {
+  if (c->spawn_err == ECANCELED) {
+    tower_debug(s->ctx, "command '%s' not started: the input is shutting down", c->display);
+    return false;
+  }
   if (c->spawn_err) {
     report_spawn_error(acc, c);
     return false;

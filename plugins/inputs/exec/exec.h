@@ -50,6 +50,8 @@ typedef struct exec_cmd {
   bool exited;                /* the leader's exit was seen (not reaped yet) */
   bool status_lost;           /* reaped by someone else: no status, no signals */
   int wait_code, wait_status; /* from waitid(): CLD_EXITED + status, or signal */
+  bool out_done_at_stop;      /* stdout had reached EOF when the agent stopped */
+  bool exited_at_stop;        /* ... and the leader had exited */
 
   /* stdout, its buffer kept across gathers */
   char *out;

@@ -220,6 +220,7 @@ static void reset_run(exec_cmd *c) {
   c->pidfd = c->out_fd = c->err_fd = -1;
   c->spawn_err = 0;
   c->exited = c->status_lost = c->over_cap = c->err_cut = false;
+  c->out_done_at_stop = c->exited_at_stop = false;
   c->wait_code = c->wait_status = 0;
   c->out_len = c->err_len = 0;
   c->last_err[0] = '\0';
@@ -313,6 +314,22 @@ static void reap(exec_cmd *c) {
   int st;
   while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
     ;
+}
+
+/* The agent stops. A command whose stdout reached EOF and whose leader has
+ * exited has its whole output: it is not cut short (only what it left
+ * holding stderr is killed), and exec.c parses it. Any other command is
+ * killed now and its partial output dropped. One that tower is already
+ * killing gets at most STOP_GRACE_MS more. */
+static void stop_cmd(exec_state *s, exec_cmd *c, int64_t now) {
+  int64_t latest = now + STOP_GRACE_MS * 1000000LL;
+  if (c->phase == EXEC_TERM_SENT && c->kill_at > latest)
+    c->kill_at = latest;
+  if (c->phase != EXEC_RUNNING)
+    return;
+  c->exited_at_stop = check_exit(c);
+  c->out_done_at_stop = c->out_fd < 0;
+  terminate(s, c, EXEC_WHY_STOP, now);
 }
 
 static void finish(exec_state *s, exec_cmd *c) {
@@ -520,8 +537,20 @@ static int poll_ms(int64_t next, int64_t now) {
   return ms < 0 ? 0 : (int)ms;
 }
 
+/* A gather that begins while the agent stops starts nothing. */
+static void skip_all(exec_state *s) {
+  for (size_t i = 0; i < s->ncmds; i++) {
+    reset_run(&s->cmds[i]);
+    s->cmds[i].spawn_err = ECANCELED;
+  }
+}
+
 void exec_run_all(exec_state *s) {
   reap_pending(s);
+  if (tower_ctx_stopping(s->ctx)) {
+    skip_all(s);
+    return;
+  }
   int64_t now = tower_mono_ns();
   for (size_t i = 0; i < s->ncmds; i++)
     spawn_one(s, &s->cmds[i], now);
@@ -532,7 +561,7 @@ void exec_run_all(exec_state *s) {
     for (size_t i = 0; i < s->ncmds; i++) {
       exec_cmd *c = &s->cmds[i];
       if (stopping)
-        terminate(s, c, EXEC_WHY_STOP, now);
+        stop_cmd(s, c, now);
       if (c->phase != EXEC_IDLE) {
         int64_t t = advance(s, c, now);
         next = t < next ? t : next;
