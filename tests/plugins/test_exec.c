@@ -16,6 +16,10 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +196,110 @@ static void read_pids(const char *pidfile, pid_t *child, pid_t *shell) {
   free(t);
   *child = a;
   *shell = b;
+}
+
+/* Waits up to 5 s until `path` exists; false if it never does. */
+static bool appears(const char *path) {
+  for (int i = 0; i < 500; i++) {
+    if (access(path, F_OK) == 0)
+      return true;
+    usleep(10000);
+  }
+  return false;
+}
+
+/* The pid in a file written by a command (0 when missing). */
+static pid_t pid_in(const char *path) {
+  char *t = th_read_file(path);
+  pid_t pid = t ? (pid_t)atoi(t) : 0;
+  free(t);
+  return pid;
+}
+
+/* The command has exited: a zombie tower has not reaped yet, or gone. */
+static bool exited(pid_t pid) {
+  char st = proc_state(pid, NULL);
+  return st == 0 || st == 'Z' || st == 'X';
+}
+
+/* Kills a process a test left running on purpose. */
+static void kill_leftover(pid_t pid) {
+  if (pid > 0 && !dead(pid))
+    kill(pid, SIGKILL);
+}
+
+/* The line of the cgroup v2 file of `pid` ("0::/path"), or "". */
+static void cgroup_of(pid_t pid, char *out, size_t len) {
+  char path[64], line[1024];
+  snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+  out[0] = '\0';
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return;
+  while (fgets(line, sizeof line, f))
+    if (strncmp(line, "0::", 3) == 0) {
+      line[strcspn(line, "\n")] = '\0';
+      snprintf(out, len, "%s", line);
+    }
+  fclose(f);
+}
+
+/* Our own cgroup v2 directory (malloc'd), found independently of the
+ * plugin: a cgroup2 file system at one of the two usual places (unified,
+ * or hybrid under /unified) plus our path in it; NULL without. */
+static char *own_cgroup_dir(void) {
+  static const char *const mounts[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
+  char own[1024];
+  cgroup_of(getpid(), own, sizeof own);
+  for (size_t i = 0; own[0] && i < 2; i++) {
+    struct statfs fs;
+    if (statfs(mounts[i], &fs) == 0 && fs.f_type == 0x63677270 /* CGROUP2_SUPER_MAGIC */)
+      return th_fmt("%s%s", mounts[i], strcmp(own + 3, "/") ? own + 3 : "");
+  }
+  return NULL;
+}
+
+static bool under_valgrind(void);
+
+/* Whether the plugin can give a command a cgroup of its own here: our
+ * cgroup is writable and a child cgroup has cgroup.kill (Linux 5.14), and
+ * clone3 works (valgrind refuses it). The tests that depend on it say
+ * which path they exercised. */
+static bool cgroups_usable(void) {
+  if (under_valgrind())
+    return false;
+  char *own = own_cgroup_dir();
+  if (!own)
+    return false;
+  char *probe = th_fmt("%s/tower-test-probe.%d", own, (int)getpid());
+  char *kill_file = th_fmt("%s/cgroup.kill", probe);
+  bool ok = mkdir(probe, 0755) == 0 && access(kill_file, W_OK) == 0;
+  rmdir(probe);
+  free(kill_file);
+  free(probe);
+  free(own);
+  return ok;
+}
+
+/* The cgroups the plugin left in our cgroup (tower-exec.<our pid>.*). */
+static int leftover_cgroups(void) {
+  char *own = own_cgroup_dir();
+  DIR *d = own ? opendir(own) : NULL;
+  free(own);
+  if (!d)
+    return 0;
+  char *prefix = th_fmt("tower-exec.%d.", (int)getpid());
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+  closedir(d);
+  free(prefix);
+  return n;
+}
+
+static const char *containment_path(bool cgroups) {
+  return cgroups ? "cgroup v2 (cgroup.kill)" : "process group + /proc pipe holders";
 }
 
 /* ---- data formats ------------------------------------------------------- */
@@ -767,6 +875,226 @@ START_TEST(background_child_keeps_stdout) {
 }
 END_TEST
 
+/* ---- processes that leave the process group ----------------------------- */
+
+/* Runs escape.sh in MODE; returns the escaped pid, the log in *log. */
+static pid_t run_escape(const char *mode, const char *extra, rig *r, char **out, char **log) {
+  char *pids = th_fmt("%s/pids", dir);
+  char *o = th_fmt("commands = ([\"%s/escape.sh\", \"%s\", \"%s\"]); timeout = \"1s\"; "
+                   "kill_grace = \"200ms\"; %s",
+                   scripts, pids, mode, extra);
+  *out = run(o, r);
+  pid_t esc, shell;
+  read_pids(pids, &esc, &shell);
+  *log = log_text();
+  free(o);
+  free(pids);
+  return esc;
+}
+
+/* A process that double-forked into a session of its own keeps stdout
+ * open after the script exits. With cgroup = false (the path that works
+ * everywhere) SIGKILL to the group misses it: tower finds it through the
+ * pipe it holds, kills it and says so. */
+START_TEST(escaped_holder_found_by_pipe) {
+  rig r;
+  char *out, *log;
+  pid_t esc = run_escape("held", "cgroup = false;", &r, &out, &log);
+  ck_assert_int_eq(r.errors, 1);
+  assert_has(out, "esc v=1i ");
+  ck_assert_double_lt(r.seconds, 3.0);
+  ck_assert_msg(dies(esc), "escaped process %d survived", (int)esc);
+  char *want = th_fmt("e.g. >/dev/null 2>&1); 1 process that had left its process group (pid %d) "
+                      "held its stdout or stderr and was killed too\n",
+                      (int)esc);
+  assert_has(log, want);
+  ck_assert_int_eq(zombie_children(), 0);
+  free(want);
+  free(log);
+  free(out);
+}
+END_TEST
+
+/* The same with the default cgroup = true: where cgroups are usable the
+ * process dies by cgroup.kill, else tower falls back to the pipe search.
+ * Either way no cgroup of the instance is left behind. */
+START_TEST(escaped_holder_default) {
+  bool cg = cgroups_usable();
+  fprintf(stderr, "escaped_holder_default: %s\n", containment_path(cg));
+  rig r;
+  char *out, *log;
+  pid_t esc = run_escape("held", "", &r, &out, &log);
+  ck_assert_int_eq(r.errors, 1);
+  assert_has(out, "esc v=1i ");
+  ck_assert_msg(dies(esc), "escaped process %d survived", (int)esc);
+  char *want =
+      th_fmt("1 process that had left its process group (pid %d) %s\n", (int)esc,
+             cg ? "was killed through its cgroup" : "held its stdout or stderr and was killed too");
+  assert_has(log, want);
+  ck_assert_int_eq(leftover_cgroups(), 0);
+  free(want);
+  free(log);
+  free(out);
+}
+END_TEST
+
+/* A process in a session of its own with its output redirected, and a
+ * script that times out. Only a cgroup reaches it: where cgroups are
+ * usable it is killed and named; elsewhere it survives, and the message
+ * claims no more than the truth (the process group was killed). */
+START_TEST(escaped_quiet) {
+  bool cg = cgroups_usable();
+  fprintf(stderr, "escaped_quiet: %s\n", containment_path(cg));
+  rig r;
+  char *out, *log;
+  pid_t esc = run_escape("quiet", "", &r, &out, &log);
+  ck_assert_int_eq(r.errors, 1);
+  ck_assert_str_eq(out, "");
+  assert_has(log, "timed out after 1s; its process group was killed and its output discarded");
+  if (cg) {
+    ck_assert_msg(dies(esc), "escaped process %d survived its cgroup's kill", (int)esc);
+    char *want = th_fmt("(raise timeout if it needs longer); 1 process that had left its process "
+                        "group (pid %d) was killed through its cgroup\n",
+                        (int)esc);
+    assert_has(log, want);
+    free(want);
+  } else {
+    ck_assert_msg(!dead(esc), "escaped process %d died: who killed it?", (int)esc);
+    assert_lacks(log, "left its process group");
+    kill_leftover(esc);
+  }
+  ck_assert_int_eq(leftover_cgroups(), 0);
+  free(log);
+  free(out);
+}
+END_TEST
+
+/* cgroup = false: the process group is all tower kills; the escaped
+ * process survives and is not claimed killed. */
+START_TEST(escaped_quiet_without_cgroup) {
+  rig r;
+  char *out, *log;
+  pid_t esc = run_escape("quiet", "cgroup = false;", &r, &out, &log);
+  ck_assert_int_eq(r.errors, 1);
+  ck_assert_msg(!dead(esc), "escaped process %d died without a cgroup", (int)esc);
+  assert_has(log, "timed out after 1s; its process group was killed");
+  assert_lacks(log, "left its process group");
+  kill_leftover(esc);
+  free(log);
+  free(out);
+}
+END_TEST
+
+/* A successful command's background daemon (output redirected) is left
+ * running, as without cgroups; with them it is moved to our own cgroup so
+ * that the command's cgroup can go. */
+START_TEST(background_daemon_left_running) {
+  bool cg = cgroups_usable();
+  fprintf(stderr, "background_daemon_left_running: %s\n", containment_path(cg));
+  rig r;
+  char *bg = th_fmt("%s/bg", dir);
+  char *o = th_fmt("commands = ([\"/bin/sh\", \"-c\", \"sleep 300 >/dev/null 2>&1 & echo $! > "
+                   "%s; echo bg v=1i\"]);",
+                   bg);
+  rig_start(&r, o);
+  char *out = rig_gather(&r);
+  th_free(r.pl);
+  ck_assert_int_eq(r.errors, 0);
+  assert_has(out, "bg v=1i ");
+  pid_t pid = pid_in(bg);
+  ck_assert_int_gt(pid, 0);
+  ck_assert_msg(!dead(pid), "the background daemon %d was killed", (int)pid);
+  char mine[1024], its[1024];
+  cgroup_of(getpid(), mine, sizeof mine);
+  cgroup_of(pid, its, sizeof its);
+  ck_assert_str_eq(its, mine);
+  ck_assert_int_eq(leftover_cgroups(), 0);
+  kill_leftover(pid);
+  free(out);
+  free(o);
+  free(bg);
+}
+END_TEST
+
+/* The empty cgroups of a tower that was killed without cleaning up (a
+ * pid that no longer runs) are removed when an instance starts. */
+START_TEST(stale_cgroups_removed) {
+  if (!cgroups_usable()) {
+    fprintf(stderr, "stale_cgroups_removed: no usable cgroup v2 here, nothing to test\n");
+    return;
+  }
+  pid_t gone = fork();
+  if (gone == 0)
+    _exit(0);
+  ck_assert_int_gt(gone, 0);
+  ck_assert_int_eq(waitpid(gone, NULL, 0), gone);
+  char *own = own_cgroup_dir();
+  char *stale = th_fmt("%s/tower-exec.%d.1", own, (int)gone);
+  char *cmd = th_fmt("%s/cmd0-0", stale);
+  ck_assert_int_eq(mkdir(stale, 0755), 0);
+  ck_assert_int_eq(mkdir(cmd, 0755), 0);
+  rig r;
+  char *out = run("commands = (\"/bin/echo x v=1i\");", &r);
+  ck_assert_int_eq(r.errors, 0);
+  bool removed = access(stale, F_OK) != 0;
+  rmdir(cmd);
+  rmdir(stale);
+  ck_assert_msg(removed, "stale cgroup %s left", stale);
+  free(out);
+  free(cmd);
+  free(stale);
+  free(own);
+}
+END_TEST
+
+/* In a child process moved to `unit` (a systemd-style cgroup), gathers a
+ * command that prints its cgroup; returns that line protocol. */
+static char *cgroup_seen_from(const char *unit) {
+  char *path = th_fmt("%s/seen", dir);
+  pid_t pid = fork();
+  if (pid == 0) {
+    char *procs = th_fmt("%s/cgroup.procs", unit);
+    char *me = th_fmt("%d", (int)getpid());
+    char *opts = th_fmt("commands = ([\"%s/cgroup.sh\"]);", scripts);
+    rig r;
+    char *out = th_write_file(procs, me) == 0 ? run(opts, &r) : NULL;
+    _exit(out && th_write_file(path, out) == 0 ? 0 : 1);
+  }
+  int st = 0;
+  ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+  ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child in %s failed", unit);
+  char *out = th_read_file(path);
+  free(path);
+  return out;
+}
+
+/* systemd lets a service divide its cgroup only with Delegate=yes, which
+ * it marks with the trusted.delegate xattr: without it commands run in
+ * the unit's cgroup, with it in their own. */
+START_TEST(systemd_unit_needs_delegation) {
+  if (!cgroups_usable()) {
+    fprintf(stderr, "systemd_unit_needs_delegation: no usable cgroup v2 here, nothing to test\n");
+    return;
+  }
+  char *own = own_cgroup_dir();
+  char *unit = th_fmt("%s/tower-test-%d.service", own, (int)getpid());
+  ck_assert_int_eq(mkdir(unit, 0755), 0);
+  char *plain = cgroup_seen_from(unit);
+  int rc = setxattr(unit, "trusted.delegate", "1", 1, 0);
+  char *delegated = rc == 0 ? cgroup_seen_from(unit) : NULL;
+  rmdir(unit);
+  ck_assert_ptr_nonnull(plain);
+  assert_has(plain, ".service\" ");
+  assert_lacks(plain, "tower-exec.");
+  ck_assert_msg(rc == 0, "cannot set trusted.delegate on %s", unit);
+  assert_has(delegated, ".service/tower-exec.");
+  free(plain);
+  free(delegated);
+  free(unit);
+  free(own);
+}
+END_TEST
+
 /* ---- parallelism, reuse, shutdown --------------------------------------- */
 
 START_TEST(parallel_commands) {
@@ -841,6 +1169,102 @@ START_TEST(stopping_kills_early) {
 }
 END_TEST
 
+/* What stop_when_done waits for: the files the commands write, and the
+ * exit of those that must have finished before the stop. */
+typedef struct {
+  tower_ctx *in;
+  const char *files[3];
+  bool must_exit[3];
+} stop_plan;
+
+static void *stop_when_done(void *arg) {
+  stop_plan *p = arg;
+  for (int i = 0; i < 3 && p->files[i]; i++) {
+    if (!appears(p->files[i]))
+      break;
+    pid_t pid = pid_in(p->files[i]);
+    for (int k = 0; p->must_exit[i] && k < 500 && !exited(pid); k++)
+      usleep(10000);
+  }
+  atomic_store(&p->in->stopping, true);
+  return NULL;
+}
+
+/* A reload or shutdown in the middle of a gather keeps what was complete:
+ * a command that had printed everything and exited, and one that had
+ * exited with its stdout closed while a background process still held its
+ * stderr (that process is killed). A command still running is killed and
+ * its partial output dropped. The gather returns at once. */
+START_TEST(stop_keeps_finished_output) {
+  char *fast = th_fmt("%s/fast", dir), *held = th_fmt("%s/held", dir),
+       *slow = th_fmt("%s/slow", dir);
+  char *o = th_fmt(
+      "commands = ([\"/bin/sh\", \"-c\", \"echo fast x=1i; echo $$ > %s\"], "
+      "[\"/bin/sh\", \"-c\", \"echo kept x=2i; sleep 300 >/dev/null & echo $$ $! > %s\"], "
+      "[\"/bin/sh\", \"-c\", \"echo partial x=3i; echo $$ > %s.tmp; mv %s.tmp %s; exec sleep "
+      "300\"]); timeout = \"60s\";",
+      fast, held, slow, slow, slow);
+  rig r;
+  rig_start(&r, o);
+  stop_plan plan = {r.pl->inputs[0], {fast, held, slow}, {true, true, false}};
+  pthread_t t;
+  pthread_create(&t, NULL, stop_when_done, &plan);
+  char *out = rig_gather(&r);
+  pthread_join(t, NULL);
+  ck_assert_int_eq(r.errors, 0);
+  assert_has(out, "fast x=1i ");
+  assert_has(out, "kept x=2i ");
+  assert_lacks(out, "partial");
+  ck_assert_double_lt(r.seconds, 3.0);
+  pid_t leader, bg;
+  read_pids(held, &leader, &bg);
+  ck_assert_msg(dies(bg), "the background process %d of a stopped command survived", (int)bg);
+  pid_t slow_pid = pid_in(slow);
+  ck_assert_msg(dies(slow_pid), "the running command %d survived the stop", (int)slow_pid);
+  th_free(r.pl);
+  ck_assert_int_eq(zombie_children(), 0);
+  char *log = log_text();
+  assert_has(log, "I! [inputs.exec] command '/bin/sh -c 'echo kept x=2i; sleep 300 >/dev/null & "
+                  "echo $$ $! > ");
+  assert_has(log, "' stopped: the input is shutting down; its output was complete and is kept\n");
+  assert_has(log, "exec sleep 300'' stopped: the input is shutting down; it was killed and its "
+                  "partial output discarded\n");
+  assert_lacks(log, "echo fast x=1i; echo $$ > ");
+  free(log);
+  free(out);
+  free(o);
+  free(fast);
+  free(held);
+  free(slow);
+}
+END_TEST
+
+/* A command that ignores SIGTERM and is already being killed with a long
+ * kill_grace gets at most a second more once the agent stops. */
+START_TEST(stopping_shortens_grace) {
+  rig r;
+  char *pids = th_fmt("%s/pids", dir);
+  char *o = th_fmt("commands = ([\"%s/tree.sh\", \"%s\", \"ignore\"]); timeout = \"100ms\"; "
+                   "kill_grace = \"30s\";",
+                   scripts, pids);
+  rig_start(&r, o);
+  pthread_t t;
+  pthread_create(&t, NULL, stop_soon, r.pl->inputs[0]);
+  char *out = rig_gather(&r);
+  pthread_join(t, NULL);
+  ck_assert_double_lt(r.seconds, 2.5);
+  pid_t child, shell;
+  read_pids(pids, &child, &shell);
+  ck_assert_msg(dies(child), "background child %d survived", (int)child);
+  ck_assert_msg(dies(shell), "script %d survived", (int)shell);
+  th_free(r.pl);
+  ck_assert_int_eq(zombie_children(), 0);
+  free(out);
+  free(o);
+  free(pids);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("inputs.exec");
   TCase *t = tcase_create("exec");
@@ -872,9 +1296,18 @@ int main(void) {
   tcase_add_test(t, timeout_kills_tree);
   tcase_add_test(t, timeout_then_sigkill);
   tcase_add_test(t, background_child_keeps_stdout);
+  tcase_add_test(t, escaped_holder_found_by_pipe);
+  tcase_add_test(t, escaped_holder_default);
+  tcase_add_test(t, escaped_quiet);
+  tcase_add_test(t, escaped_quiet_without_cgroup);
+  tcase_add_test(t, background_daemon_left_running);
+  tcase_add_test(t, stale_cgroups_removed);
+  tcase_add_test(t, systemd_unit_needs_delegation);
   tcase_add_test(t, parallel_commands);
   tcase_add_test(t, repeated_gathers_no_zombies);
   tcase_add_test(t, stopping_kills_early);
+  tcase_add_test(t, stop_keeps_finished_output);
+  tcase_add_test(t, stopping_shortens_grace);
   suite_add_tcase(s, t);
   return check_run(s);
 }

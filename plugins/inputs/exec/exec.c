@@ -72,6 +72,11 @@ static const tower_option options[] = {
      .type = TOWER_OPT_BOOL,
      .default_value = "false",
      .help = "run each string command with /bin/sh -c (argv arrays never use a shell)"},
+    {.name = "cgroup",
+     .type = TOWER_OPT_BOOL,
+     .default_value = "true",
+     .help = "run each command in a cgroup v2 of its own when tower's cgroup is writable, so "
+             "that killing it also kills processes that left its process group"},
     TOWER_OPTION_END,
 };
 
@@ -188,7 +193,9 @@ static int load_commands(exec_state *s, const tower_config *cfg) {
   if (!s->cmds)
     return -ENOMEM;
   for (size_t i = 0; i < s->ncmds; i++) {
-    s->cmds[i].pidfd = s->cmds[i].out_fd = s->cmds[i].err_fd = -1;
+    exec_cmd *c = &s->cmds[i];
+    c->pidfd = c->out_fd = c->err_fd = -1;
+    c->cg_dir = c->cg_procs = c->cg_events = -1;
     const tower_setting *e = kind == TOWER_SETTING_STRING ? set : tower_setting_at(set, i);
     int rc = load_command(s, cfg, e, i, kind == TOWER_SETTING_ARRAY);
     if (rc)
@@ -273,6 +280,7 @@ static void read_scalars(exec_state *s, const tower_config *cfg) {
   s->stderr_lines = (unsigned)tower_config_int(cfg, "stderr_lines");
   s->ignore_error = tower_config_bool(cfg, "ignore_error");
   s->shell = tower_config_bool(cfg, "shell");
+  s->use_cgroup = tower_config_bool(cfg, "cgroup");
   s->data_format = tower_config_string(cfg, "data_format");
   if (!s->data_format)
     s->data_format = "influx";
@@ -299,7 +307,7 @@ static int exec_init(tower_ctx *ctx, const tower_config *cfg, void **state) {
   if (!s)
     return -ENOMEM;
   s->ctx = ctx;
-  s->devnull = -1;
+  s->devnull = s->cg_base = s->cg_own_procs = -1;
   read_scalars(s, cfg);
   int rc = load_commands(s, cfg);
   if (rc == 0)
@@ -346,33 +354,99 @@ static void report_spawn_error(tower_acc *acc, const exec_cmd *c) {
   tower_acc_error(acc, "cannot run '%s': %s%s", prog, strerror(c->spawn_err), hint);
 }
 
+/* "pid 12", "pids 12, 34" of the escaped processes in state `alive`. */
+static void escape_pids(const exec_escapes *e, bool alive, char *out, size_t len) {
+  size_t n = 0, used = 0;
+  for (unsigned i = 0; i < e->npids; i++)
+    n += e->pid_alive[i] == alive;
+  used += (size_t)snprintf(out, len, "%s", n > 1 ? "pids " : "pid ");
+  for (unsigned i = 0, k = 0; i < e->npids && used < len; i++)
+    if (e->pid_alive[i] == alive)
+      used += (size_t)snprintf(out + used, len - used, "%s%d", k++ ? ", " : "", (int)e->pids[i]);
+  unsigned total = alive ? e->alive : e->killed;
+  if (total > n && used < len)
+    snprintf(out + used, len - used, ", ...");
+}
+
+/* What became of the processes that had left the command's process group:
+ * "", or a sentence starting with "; ". */
+static const char *escapes_text(const exec_cmd *c, char *out, size_t len) {
+  const exec_escapes *e = &c->esc;
+  char pids[96];
+  size_t used = 0;
+  out[0] = '\0';
+  if (e->killed) {
+    bool one = e->killed == 1;
+    escape_pids(e, false, pids, sizeof pids);
+    used += (size_t)snprintf(
+        out, len, "; %u %s that had left its process group (%s) %s", e->killed,
+        one ? "process" : "processes", pids,
+        e->by_cgroup ? (one ? "was killed through its cgroup" : "were killed through its cgroup")
+                     : (one ? "held its stdout or stderr and was killed too"
+                            : "held its stdout or stderr and were killed too"));
+  }
+  if (e->alive && used < len) {
+    bool one = e->alive == 1;
+    escape_pids(e, true, pids, sizeof pids);
+    used += (size_t)snprintf(out + used, len - used,
+                             "; %u %s that left its process group (%s) %s still running after "
+                             "SIGKILL",
+                             e->alive, one ? "process" : "processes", pids, one ? "is" : "are");
+  }
+  if (e->unseen_holder && used < len)
+    snprintf(out + used, len - used,
+             "; a process tower cannot see (another user's?) still holds its stdout or stderr "
+             "and may still be running");
+  return out;
+}
+
+/* A run ended by the agent stopping keeps its output when stdout had
+ * reached EOF and the leader had exited (or then exited with 0, not by the
+ * SIGTERM) before the stop: nothing more could have come. */
+static bool complete_at_stop(const exec_cmd *c) {
+  return c->out_done_at_stop && c->exited &&
+         (c->exited_at_stop || (c->wait_code == CLD_EXITED && c->wait_status == 0));
+}
+
 /* Reports a run tower had to stop. True when its output may still be
- * parsed (only a command that exited but left processes behind). */
+ * parsed (a command that exited but left processes behind, or that had
+ * finished its output when the agent stopped). */
 static bool report_killed(const exec_state *s, tower_acc *acc, const exec_cmd *c) {
-  char t[32], h[EXEC_LINE_MAX + 32];
+  char t[32], h[EXEC_LINE_MAX + 32], esc[512];
   fmt_duration(t, sizeof t, s->timeout);
   switch (c->why) {
   case EXEC_WHY_TIMEOUT:
     tower_acc_error(acc,
                     "command '%s' timed out after %s; its process group was killed and its "
-                    "output discarded (raise timeout if it needs longer)%s",
-                    c->display, t, stderr_hint(c, h, sizeof h));
+                    "output discarded (raise timeout if it needs longer)%s%s",
+                    c->display, t, escapes_text(c, esc, sizeof esc), stderr_hint(c, h, sizeof h));
     return false;
   case EXEC_WHY_OUTPUT:
     tower_acc_error(acc,
                     "command '%s' wrote more than max_output (%zu bytes) to stdout; it was "
-                    "killed and its output discarded (raise max_output if that much is expected)",
-                    c->display, s->max_output);
+                    "killed and its output discarded (raise max_output if that much is "
+                    "expected)%s",
+                    c->display, s->max_output, escapes_text(c, esc, sizeof esc));
     return false;
   case EXEC_WHY_STOP:
-    tower_info(s->ctx, "command '%s' stopped: the input is shutting down", c->display);
+    if (complete_at_stop(c)) {
+      tower_info(s->ctx,
+                 "command '%s' stopped: the input is shutting down; its output was complete "
+                 "and is kept%s",
+                 c->display, escapes_text(c, esc, sizeof esc));
+      return true;
+    }
+    tower_info(s->ctx,
+               "command '%s' stopped: the input is shutting down; it was killed and its "
+               "partial output discarded%s",
+               c->display, escapes_text(c, esc, sizeof esc));
     return false;
   case EXEC_WHY_LINGER:
     tower_acc_error(acc,
                     "command '%s' exited, but processes it started kept its stdout or stderr "
                     "open until the %s timeout; they were killed (start background processes "
-                    "with their output redirected, e.g. >/dev/null 2>&1)",
-                    c->display, t);
+                    "with their output redirected, e.g. >/dev/null 2>&1)%s",
+                    c->display, t, escapes_text(c, esc, sizeof esc));
     return true;
   default:
     return true;
@@ -390,6 +464,10 @@ static void describe_exit(const exec_cmd *c, char *out, size_t len) {
 
 /* Decides whether the run's output is parsed; reports why not. */
 static bool run_succeeded(const exec_state *s, tower_acc *acc, const exec_cmd *c) {
+  if (c->spawn_err == ECANCELED) {
+    tower_debug(s->ctx, "command '%s' not started: the input is shutting down", c->display);
+    return false;
+  }
   if (c->spawn_err) {
     report_spawn_error(acc, c);
     return false;

@@ -23,9 +23,14 @@
  * or the agent stopping does the same at once. A leader that exited while
  * something it started still holds the pipes open is waited for until the
  * deadline too (its output may not be complete before EOF), then that group
- * is killed. After SIGKILL tower waits at most KILL_WAIT_MS for the leader
- * to die; one that does not (stuck in the kernel) is reaped at a later
- * gather or at destroy, so no child is ever left a zombie by tower.
+ * is killed. SIGKILL goes to the group and to the command's cgroup
+ * (exec_cgroup.c), which also holds the processes that left the group.
+ * After it tower waits at most KILL_WAIT_MS for the leader to die and the
+ * pipes to close; pipes still open then are held by processes outside the
+ * group, which exec_hunt.c finds, kills and names, and waits another
+ * KILL_WAIT_MS for. A leader that does not die (stuck in the kernel) is
+ * reaped at a later gather or at destroy, so no child is ever left a
+ * zombie by tower.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -96,7 +101,10 @@ int exec_run_init(exec_state *s) {
   }
   s->pfds = calloc(3 * s->ncmds, sizeof *s->pfds);
   s->pfd_cmd = calloc(3 * s->ncmds, sizeof *s->pfd_cmd);
-  return s->pfds && s->pfd_cmd ? 0 : -ENOMEM;
+  if (!s->pfds || !s->pfd_cmd)
+    return -ENOMEM;
+  exec_cgroup_init(s);
+  return 0;
 }
 
 static bool reap_nohang(pid_t pid) {
@@ -142,6 +150,7 @@ void exec_run_fini(exec_state *s) {
                 "process %d has not died %d ms after SIGKILL (stuck in the kernel?); leaving it "
                 "unreaped",
                 (int)s->pending[i], FINI_WAIT_MS);
+  exec_cgroup_fini(s);
   free(s->pending);
   free(s->pfds);
   free(s->pfd_cmd);
@@ -163,7 +172,7 @@ static int lift_fd(int fd) {
   return high;
 }
 
-static int open_pipe(int p[2]) {
+int exec_pipe(int p[2]) {
   if (pipe2(p, O_CLOEXEC) < 0)
     return -errno;
   p[0] = lift_fd(p[0]);
@@ -220,17 +229,40 @@ static void reset_run(exec_cmd *c) {
   c->pidfd = c->out_fd = c->err_fd = -1;
   c->spawn_err = 0;
   c->exited = c->status_lost = c->over_cap = c->err_cut = false;
+  c->out_done_at_stop = c->exited_at_stop = false;
+  memset(&c->esc, 0, sizeof c->esc);
   c->wait_code = c->wait_status = 0;
   c->out_len = c->err_len = 0;
   c->last_err[0] = '\0';
   c->err_relayed = c->err_suppressed = 0;
 }
 
+static int spawn_plain(exec_state *s, exec_cmd *c, int out, int err) {
+  posix_spawn_file_actions_t fa;
+  int rc = spawn_actions(&fa, s->devnull, out, err);
+  if (rc)
+    return rc;
+  rc = posix_spawnp(&c->pid, c->argv[0], &fa, &s->attr, c->argv, s->envp ? s->envp : environ);
+  posix_spawn_file_actions_destroy(&fa);
+  return rc;
+}
+
+/* Starts the command in its cgroup when it has one, else with posix_spawn
+ * in its process group only. 0 or an errno value. */
+static int start(exec_state *s, exec_cmd *c, int out, int err) {
+  if (exec_cgroup_prepare(s, c)) {
+    int rc = exec_clone_spawn(s, c, out, err);
+    if (rc != ENOSYS)
+      return rc;
+  }
+  return spawn_plain(s, c, out, err);
+}
+
 static void spawn_one(exec_state *s, exec_cmd *c, int64_t now) {
   reset_run(c);
   int out[2], err[2];
-  int rc = -open_pipe(out);
-  if (rc == 0 && (rc = -open_pipe(err)) != 0) {
+  int rc = -exec_pipe(out);
+  if (rc == 0 && (rc = -exec_pipe(err)) != 0) {
     close_fd(&out[0]);
     close_fd(&out[1]);
   }
@@ -238,12 +270,7 @@ static void spawn_one(exec_state *s, exec_cmd *c, int64_t now) {
     c->spawn_err = rc;
     return;
   }
-  posix_spawn_file_actions_t fa;
-  rc = spawn_actions(&fa, s->devnull, out[1], err[1]);
-  if (rc == 0) {
-    rc = posix_spawnp(&c->pid, c->argv[0], &fa, &s->attr, c->argv, s->envp ? s->envp : environ);
-    posix_spawn_file_actions_destroy(&fa);
-  }
+  rc = start(s, c, out[1], err[1]);
   close(out[1]);
   close(err[1]);
   if (rc) {
@@ -315,20 +342,53 @@ static void reap(exec_cmd *c) {
     ;
 }
 
+/* The agent stops. A command whose stdout reached EOF and whose leader has
+ * exited has its whole output: it is not cut short (only what it left
+ * holding stderr is killed), and exec.c parses it. Any other command is
+ * killed now and its partial output dropped. One that tower is already
+ * killing gets at most STOP_GRACE_MS more. */
+static void stop_cmd(exec_state *s, exec_cmd *c, int64_t now) {
+  int64_t latest = now + STOP_GRACE_MS * 1000000LL;
+  if (c->phase == EXEC_TERM_SENT && c->kill_at > latest)
+    c->kill_at = latest;
+  if (c->phase != EXEC_RUNNING)
+    return;
+  c->exited_at_stop = check_exit(c);
+  c->out_done_at_stop = c->out_fd < 0;
+  terminate(s, c, EXEC_WHY_STOP, now);
+}
+
+/* SIGKILL to the group and to the command's cgroup. */
+static void kill_all(exec_state *s, exec_cmd *c, int64_t now) {
+  signal_group(c, SIGKILL);
+  exec_cgroup_kill(s, c);
+  c->phase = EXEC_KILLED;
+  c->kill_at = now + KILL_WAIT_MS * 1000000LL;
+}
+
+/* The pipes outlived the SIGKILL: their holders left the group. */
+static void hunt(exec_state *s, exec_cmd *c, int64_t now) {
+  exec_hunt_holders(s, c);
+  c->phase = EXEC_HUNTED;
+  c->kill_at = now + KILL_WAIT_MS * 1000000LL;
+}
+
 static void finish(exec_state *s, exec_cmd *c) {
   close_fd(&c->out_fd);
   close_fd(&c->err_fd);
   close_fd(&c->pidfd);
+  bool killed = c->why != EXEC_WHY_NONE;
   if (c->exited) {
     /* A group tower decided to kill loses its stragglers too: a member that
      * ignored SIGTERM and no longer holds the pipes. */
-    if (c->why != EXEC_WHY_NONE)
+    if (killed)
       signal_group(c, SIGKILL);
     if (!c->status_lost)
       reap(c);
   } else {
     add_pending(s, c->pid);
   }
+  exec_cgroup_end(s, c, killed);
   c->phase = EXEC_IDLE;
 }
 
@@ -481,6 +541,10 @@ static void handle_events(exec_state *s, size_t n, int64_t now) {
   }
 }
 
+static bool killing(const exec_cmd *c) {
+  return c->phase == EXEC_KILLED || c->phase == EXEC_HUNTED;
+}
+
 /* Moves one command along its timers; returns when it next needs
  * attention (INT64_MAX: only when a pipe or the pidfd wakes it). */
 static int64_t advance(exec_state *s, exec_cmd *c, int64_t now) {
@@ -489,17 +553,15 @@ static int64_t advance(exec_state *s, exec_cmd *c, int64_t now) {
     check_exit(c);
   if (c->phase == EXEC_RUNNING && now >= c->deadline)
     terminate(s, c, check_exit(c) ? EXEC_WHY_LINGER : EXEC_WHY_TIMEOUT, now);
-  if (c->phase == EXEC_TERM_SENT && now >= c->kill_at) {
-    signal_group(c, SIGKILL);
-    /* Whatever still holds the pipes may be outside the group (it called
-     * setsid()); the output is not waited for any more. */
+  if (c->phase == EXEC_TERM_SENT && now >= c->kill_at)
+    kill_all(s, c, now);
+  else if (c->phase == EXEC_KILLED && now >= c->kill_at && pipes_open)
+    hunt(s, c, now);
+  if ((!pipes_open && c->exited) || (killing(c) && now >= c->kill_at)) {
+    if (pipes_open) /* still, after the hunt */
+      exec_hunt_survivors(c);
     close_fd(&c->out_fd);
     close_fd(&c->err_fd);
-    c->phase = EXEC_KILLED;
-    c->kill_at = now + KILL_WAIT_MS * 1000000LL;
-  }
-  pipes_open = c->out_fd >= 0 || c->err_fd >= 0;
-  if ((!pipes_open && c->exited) || (c->phase == EXEC_KILLED && now >= c->kill_at)) {
     if (c->err_len)
       end_stderr_line(s, c);
     finish(s, c);
@@ -520,8 +582,21 @@ static int poll_ms(int64_t next, int64_t now) {
   return ms < 0 ? 0 : (int)ms;
 }
 
+/* A gather that begins while the agent stops starts nothing. */
+static void skip_all(exec_state *s) {
+  for (size_t i = 0; i < s->ncmds; i++) {
+    reset_run(&s->cmds[i]);
+    s->cmds[i].spawn_err = ECANCELED;
+  }
+}
+
 void exec_run_all(exec_state *s) {
   reap_pending(s);
+  exec_cgroup_tidy(s);
+  if (tower_ctx_stopping(s->ctx)) {
+    skip_all(s);
+    return;
+  }
   int64_t now = tower_mono_ns();
   for (size_t i = 0; i < s->ncmds; i++)
     spawn_one(s, &s->cmds[i], now);
@@ -532,7 +607,7 @@ void exec_run_all(exec_state *s) {
     for (size_t i = 0; i < s->ncmds; i++) {
       exec_cmd *c = &s->cmds[i];
       if (stopping)
-        terminate(s, c, EXEC_WHY_STOP, now);
+        stop_cmd(s, c, now);
       if (c->phase != EXEC_IDLE) {
         int64_t t = advance(s, c, now);
         next = t < next ? t : next;
