@@ -654,37 +654,10 @@ END_TEST
 
 /* ---- disk full ---------------------------------------------------------- */
 
-/* Append mode against /dev/full: the write fails, the metrics stay in the
- * buffer, and another file of the same batch is not written twice. */
-START_TEST(test_disk_full_dev_full) {
-  const char *lines[] = {"full v=1i 1000000000", "ok v=2i 1000000000", "full v=3i 2000000000",
-                         NULL};
-  ck_assert_int_eq(mkdir(out, 0755), 0);
-  char *link = th_fmt("%s/full.csv", out);
-  ck_assert_int_eq(symlink("/dev/full", link), 0);
-  twi_pipeline *pl = start(lines, "timestamp_format = \"unix\";");
-  ck_assert_int_eq(th_gather(pl), 0);
-  log_begin();
-  ck_assert_uint_eq(th_flush(pl), 3); /* RETRY: all three kept */
-  char *log = log_end();
-  ck_assert_msg(strstr(log, link) && strstr(log, strerror(ENOSPC)), "log: %s", log);
-  free(log);
-  ck_file_eq("ok.csv", "timestamp,v\n1,2\n");
-  ck_assert_uint_eq(th_flush(pl), 3); /* still full; ok.csv untouched */
-  ck_file_eq("ok.csv", "timestamp,v\n1,2\n");
-
-  ck_assert_int_eq(unlink(link), 0); /* space again */
-  ck_assert_uint_eq(th_flush(pl), 0);
-  ck_file_eq("full.csv", "timestamp,v\n1,1\n2,3\n");
-  ck_file_eq("ok.csv", "timestamp,v\n1,2\n");
-  th_free(pl);
-  free(link);
-}
-END_TEST
-
-/* A batch holding snapshot rows fails because of an append file: the retry
- * must not count those snapshot rows twice. */
-START_TEST(test_disk_full_mixed_modes) {
+/* A batch holding snapshot rows fails because of an append file (a link,
+ * which the output refuses until it is gone): the retry must not count
+ * those snapshot rows twice. */
+START_TEST(test_failed_file_mixed_modes) {
   const char *lines[] = {"snap,k=1 v=1i 1000000000", "full v=1i 1000000000",
                          "snap,k=2 v=2i 1000000000", "full v=2i 2000000000", NULL};
   ck_assert_int_eq(mkdir(out, 0755), 0);
@@ -814,6 +787,36 @@ START_TEST(test_disk_full_append) {
 }
 END_TEST
 
+/* One file of a batch hits ENOSPC: the metrics stay in the buffer, and
+ * another file of the same batch, which still had room (tmpfs allocates
+ * whole pages), is not written twice by the retries. */
+START_TEST(test_disk_full_other_file) {
+  mount_tiny_fs();
+  const char *first[] = {"ok v=0i 1000000000", NULL};
+  run(first, "timestamp_format = \"unix\";", 1);
+  fill_fs();
+  const char *lines[] = {"full v=1i 1000000000", "ok v=2i 1000000000", "full v=3i 2000000000",
+                         NULL};
+  twi_pipeline *pl = start(lines, "timestamp_format = \"unix\";");
+  ck_assert_int_eq(th_gather(pl), 0);
+  log_begin();
+  ck_assert_uint_eq(th_flush(pl), 3); /* RETRY: all three kept */
+  char *log = log_end();
+  ck_assert_msg(strstr(log, "full.csv") && strstr(log, strerror(ENOSPC)), "log: %s", log);
+  free(log);
+  ck_file_eq("ok.csv", "timestamp,v\n1,0\n1,2\n");
+  ck_assert_uint_eq(th_flush(pl), 3); /* still full; ok.csv untouched */
+  ck_file_eq("ok.csv", "timestamp,v\n1,0\n1,2\n");
+
+  free_fs();
+  ck_assert_uint_eq(th_flush(pl), 0);
+  ck_file_eq("full.csv", "timestamp,v\n1,1\n2,3\n");
+  ck_file_eq("ok.csv", "timestamp,v\n1,0\n1,2\n");
+  th_free(pl);
+  unmount_tiny_fs();
+}
+END_TEST
+
 START_TEST(test_disk_full_snapshot) {
   mount_tiny_fs();
   char *l[4];
@@ -850,6 +853,245 @@ START_TEST(test_disk_full_snapshot) {
   unmount_tiny_fs();
   for (int k = 0; k < 4; k++)
     free(l[k]);
+}
+END_TEST
+
+/* ---- planted files ------------------------------------------------------ */
+
+/* Someone who can write the directory plants links (or FIFOs, hard links)
+ * where the output creates or writes files. The victim is a file outside
+ * the directory that must come through byte for byte, mode included. */
+
+#define VICTIM_TEXT "precious: not a CSV file\n"
+
+static char *victim; /* dir/victim */
+
+static void hostile_setup(void) {
+  setup();
+  victim = th_fmt("%s/victim", dir);
+  ck_assert_int_eq(th_write_file(victim, VICTIM_TEXT), 0);
+  ck_assert_int_eq(chmod(victim, 0600), 0);
+  ck_assert_int_eq(mkdir(out, 0755), 0);
+}
+
+static void hostile_teardown(void) {
+  free(victim);
+  teardown();
+}
+
+#define ck_victim_intact()                                                                         \
+  do {                                                                                             \
+    char *v_ = th_read_file(victim);                                                               \
+    ck_assert_ptr_nonnull(v_);                                                                     \
+    ck_assert_str_eq(v_, VICTIM_TEXT);                                                             \
+    free(v_);                                                                                      \
+    struct stat vst_;                                                                              \
+    ck_assert_int_eq(stat(victim, &vst_), 0);                                                      \
+    ck_assert_uint_eq(vst_.st_mode & 07777, 0600);                                                 \
+  } while (0)
+
+/* out/name becomes a symbolic link to the victim. */
+static void plant_link(const char *name) {
+  char *path = th_fmt("%s/%s", out, name);
+  ck_assert_int_eq(symlink(victim, path), 0);
+  free(path);
+}
+
+static void unplant(const char *name) {
+  char *path = th_fmt("%s/%s", out, name);
+  ck_assert_int_eq(unlink(path), 0);
+  free(path);
+}
+
+static bool is_link(const char *name) {
+  char *path = th_fmt("%s/%s", out, name);
+  struct stat st;
+  bool link = lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+  free(path);
+  return link;
+}
+
+/* One flush of a running pipeline; the number of metrics left, with the log. */
+static size_t flush_logged(twi_pipeline *pl, char **log) {
+  log_begin();
+  size_t left = th_flush(pl);
+  *log = log_end();
+  return left;
+}
+
+/* The data file is refused: the flush keeps the metrics and the log says
+ * what is where and what to do. */
+static void ck_refused(twi_pipeline *pl, size_t n, const char *name, const char *what) {
+  char *log;
+  ck_assert_uint_eq(flush_logged(pl, &log), n);
+  char *path = th_fmt("%s/%s", out, name);
+  ck_assert_msg(strstr(log, path) && strstr(log, what) && strstr(log, "remove it") &&
+                    strstr(log, "kept for a retry"),
+                "log: %s", log);
+  free(path);
+  free(log);
+}
+
+/* The attack of the issue: the temporary file of a snapshot used to have a
+ * fixed name, and a link planted there made the output overwrite and chmod
+ * the link's target. */
+START_TEST(test_planted_snapshot_temp) {
+  plant_link("m.csv.tmp");
+  const char *lines[] = {"m v=1i 1000000000", NULL};
+  twi_pipeline *pl = start(lines, "mode = \"snapshot\"; timestamp_format = \"unix\"; "
+                                  "file_mode = \"0666\";");
+  for (int i = 0; i < 2; i++) {
+    ck_assert_int_eq(th_gather(pl), 0);
+    ck_assert_uint_eq(th_flush(pl), 0);
+  }
+  th_free(pl);
+  ck_victim_intact();
+  ck_file_eq("m.csv", "timestamp,v\n1,1\n");
+  ck_assert(is_link("m.csv.tmp")); /* not ours: left alone */
+}
+END_TEST
+
+/* The same through an append-mode rewrite that adds columns. */
+START_TEST(test_planted_widen_temp) {
+  const char *first[] = {"m v=1i 1000000000", NULL};
+  const char *second[] = {"m v=2i,w=3i 2000000000", NULL};
+  run(first, "timestamp_format = \"unix\";", 1);
+  plant_link("m.csv.tmp");
+  run(second, "timestamp_format = \"unix\";", 1);
+  ck_victim_intact();
+  ck_file_eq("m.csv", "timestamp,v,w\n1,1,\n2,2,3\n");
+}
+END_TEST
+
+/* The writability probe at init used a predictable name and O_TRUNC: a
+ * planted link got its target truncated. */
+START_TEST(test_planted_probe) {
+  char *name = th_fmt(".tower-csv-probe.%ld", (long)getpid());
+  plant_link(name);
+  const char *lines[] = {"m v=1i 1000000000", NULL};
+  run(lines, "timestamp_format = \"unix\";", 1);
+  ck_victim_intact();
+  ck_assert(is_link(name));
+  free(name);
+}
+END_TEST
+
+/* A link as the data file itself: refused in both modes (RETRY, metrics
+ * kept) until it is removed, then written once. */
+START_TEST(test_planted_data_file) {
+  static const char *const modes[] = {"append", "snapshot"};
+  const char *lines[] = {"m v=1i 1000000000", "m v=2i 2000000000", NULL};
+  for (int i = 0; i < 2; i++) {
+    plant_link("m.csv");
+    char *opts = th_fmt("mode = \"%s\"; timestamp_format = \"unix\";", modes[i]);
+    twi_pipeline *pl = start(lines, opts);
+    ck_assert_int_eq(th_gather(pl), 0);
+    ck_refused(pl, 2, "m.csv", "is a symbolic link");
+    ck_refused(pl, 2, "m.csv", "is a symbolic link");
+    ck_victim_intact();
+    unplant("m.csv");
+    ck_assert_uint_eq(th_flush(pl), 0);
+    ck_file_eq("m.csv", "timestamp,v\n1,1\n2,2\n");
+    th_free(pl);
+    free(opts);
+    unplant("m.csv");
+  }
+}
+END_TEST
+
+/* A link swapped in for the open data file between two writes: the check
+ * before each write notices, and the reopen refuses it. */
+START_TEST(test_planted_after_open) {
+  static const char *const modes[] = {"append", "snapshot"};
+  const char *lines[] = {"m v=1i 1000000000", NULL};
+  char *path = th_fmt("%s/m.csv", out), *tmp = th_fmt("%s/link", out);
+  for (int i = 0; i < 2; i++) {
+    char *opts = th_fmt("mode = \"%s\"; timestamp_format = \"unix\";", modes[i]);
+    twi_pipeline *pl = start(lines, opts);
+    ck_assert_int_eq(th_gather(pl), 0);
+    ck_assert_uint_eq(th_flush(pl), 0);
+    ck_assert_int_eq(symlink(victim, tmp), 0);
+    ck_assert_int_eq(rename(tmp, path), 0); /* atomically, as an attacker would */
+    ck_assert_int_eq(th_gather(pl), 0);
+    ck_refused(pl, 1, "m.csv", "is a symbolic link");
+    ck_victim_intact();
+    unplant("m.csv");
+    ck_assert_uint_eq(th_flush(pl), 0);
+    ck_file_eq("m.csv", "timestamp,v\n1,1\n");
+    th_free(pl);
+    free(opts);
+    unplant("m.csv");
+  }
+  free(path);
+  free(tmp);
+}
+END_TEST
+
+/* Links at the rotation targets: rename(2) replaces a link, never its
+ * target, so rotation goes on and the victim is untouched. */
+START_TEST(test_planted_rotation_target) {
+  plant_link("m.csv.1");
+  plant_link("m.csv.2");
+  const char *lines[] = {"m v=1i 1000000000", "m v=2i 2000000000", NULL};
+  twi_pipeline *pl = start(lines, "timestamp_format = \"unix\"; rotate_max_size = \"30\"; "
+                                  "rotate_max_files = 2;");
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(th_gather(pl), 0);
+    ck_assert_uint_eq(th_flush(pl), 0);
+  }
+  th_free(pl);
+  ck_victim_intact();
+  ck_file_eq("m.csv", "timestamp,v\n1,1\n2,2\n");
+  ck_file_eq("m.csv.1", "timestamp,v\n1,1\n2,2\n1,1\n2,2\n");
+  ck_assert(!is_link("m.csv.1"));
+  ck_assert(is_link("m.csv.2")); /* .1 held a link, not a file: nothing to move */
+}
+END_TEST
+
+/* A FIFO as the data file: opening it must not block the flush (Check's
+ * timeout fails the test if it does), and it is refused in both modes. */
+START_TEST(test_planted_fifo) {
+  static const char *const modes[] = {"append", "snapshot"};
+  const char *lines[] = {"m v=1i 1000000000", NULL};
+  char *path = th_fmt("%s/m.csv", out);
+  for (int i = 0; i < 2; i++) {
+    ck_assert_int_eq(mkfifo(path, 0666), 0);
+    char *opts = th_fmt("mode = \"%s\"; timestamp_format = \"unix\";", modes[i]);
+    twi_pipeline *pl = start(lines, opts);
+    ck_assert_int_eq(th_gather(pl), 0);
+    ck_refused(pl, 1, "m.csv", "is a FIFO");
+    unplant("m.csv");
+    ck_assert_uint_eq(th_flush(pl), 0);
+    ck_file_eq("m.csv", "timestamp,v\n1,1\n");
+    th_free(pl);
+    free(opts);
+    unplant("m.csv");
+  }
+  free(path);
+}
+END_TEST
+
+/* A hard link to the victim as the data file: appending would change the
+ * victim, adopting its "header" would copy its first line out. */
+START_TEST(test_planted_hard_link) {
+  static const char *const modes[] = {"append", "snapshot"};
+  const char *lines[] = {"m v=1i 1000000000", NULL};
+  char *path = th_fmt("%s/m.csv", out);
+  for (int i = 0; i < 2; i++) {
+    ck_assert_int_eq(link(victim, path), 0);
+    char *opts = th_fmt("mode = \"%s\"; timestamp_format = \"unix\";", modes[i]);
+    twi_pipeline *pl = start(lines, opts);
+    ck_assert_int_eq(th_gather(pl), 0);
+    ck_refused(pl, 1, "m.csv", "other hard links");
+    ck_victim_intact();
+    unplant("m.csv");
+    ck_assert_uint_eq(th_flush(pl), 0);
+    ck_file_eq("m.csv", "timestamp,v\n1,1\n");
+    th_free(pl);
+    free(opts);
+    unplant("m.csv");
+  }
+  free(path);
 }
 END_TEST
 
@@ -897,11 +1139,24 @@ static Suite *csv_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, test_unwritable_directory);
   tcase_add_test(tc, test_bad_options);
-  tcase_add_test(tc, test_disk_full_dev_full);
-  tcase_add_test(tc, test_disk_full_mixed_modes);
+  tcase_add_test(tc, test_failed_file_mixed_modes);
+  tcase_add_test(tc, test_disk_full_other_file);
   tcase_add_test(tc, test_disk_full_append);
   tcase_add_test(tc, test_disk_full_snapshot);
   suite_add_tcase(s, tc);
+
+  tc = tcase_create("planted");
+  tcase_add_checked_fixture(tc, hostile_setup, hostile_teardown);
+  tcase_add_test(tc, test_planted_snapshot_temp);
+  tcase_add_test(tc, test_planted_widen_temp);
+  tcase_add_test(tc, test_planted_probe);
+  tcase_add_test(tc, test_planted_data_file);
+  tcase_add_test(tc, test_planted_after_open);
+  tcase_add_test(tc, test_planted_rotation_target);
+  tcase_add_test(tc, test_planted_fifo);
+  tcase_add_test(tc, test_planted_hard_link);
+  suite_add_tcase(s, tc);
+
   return s;
 }
 

@@ -552,6 +552,7 @@ static int csv_init(tower_ctx *ctx, const tower_config *cfg, void **state) {
     return -ENOMEM;
   s->o.ctx = ctx;
   s->o.dirfd = -1;
+  s->o.rnd = csv_random_seed();
   int rc = read_options(s, cfg);
   if (!rc && (!(s->o.cells = tower_buf_new(0)) || !(s->o.tmp = tower_buf_new(0)) ||
               !(s->o.head = tower_buf_new(0))))

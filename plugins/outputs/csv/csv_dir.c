@@ -1,9 +1,12 @@
 /* outputs.csv: the directory. It is opened once (created when allowed) and
- * every file is reached relative to that descriptor; each write first checks
- * that the path still names it, so a directory removed or replaced under a
- * running agent is picked up again instead of writing into a deleted one. */
+ * every file is reached relative to that descriptor (csv_fs.c); each write
+ * first checks that the path still names it, so a directory removed or
+ * replaced under a running agent is picked up again instead of writing into
+ * a deleted one. The configured path itself is the operator's: it may be a
+ * link (to another disk, say); only the names inside it are distrusted. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,8 +51,19 @@ static int dir_remember(csv_out *o, int fd) {
   return 0;
 }
 
-/* Opens the directory (creating it when allowed) and checks that files can
- * be created in it, so that a wrong path or permission fails at start. */
+/* Creates and removes a file, so that a wrong permission fails at start.
+ * Its name is unpredictable and created exclusively, so a planted link
+ * cannot turn the check into a write elsewhere. 0 or -errno. */
+static int probe(csv_out *o, int fd) {
+  char name[NAME_MAX + 1];
+  int pfd = csv_create_temp(fd, CSV_PROBE_PREFIX, &o->rnd, O_WRONLY, 0600, name, sizeof name);
+  if (pfd < 0)
+    return pfd;
+  close(pfd);
+  unlinkat(fd, name, 0);
+  return 0;
+}
+
 int csv_dir_open(csv_out *o, const tower_config *cfg) {
   const tower_setting *at = tower_config_setting(cfg, "directory");
   int rc = o->create_dir ? mkdir_p(o->dir) : 0;
@@ -64,19 +78,13 @@ int csv_dir_open(csv_out *o, const tower_config *cfg) {
     return tower_config_error(cfg, at, "cannot open directory %s: %s%s", o->dir, strerror(err),
                               err == ENOENT ? "; create it or set create_directory = true" : "");
   }
-  char probe[64];
-  snprintf(probe, sizeof probe, ".tower-csv-probe.%ld", (long)getpid());
-  int pfd = openat(fd, probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (pfd < 0) {
-    int err = errno;
+  if ((rc = probe(o, fd))) {
     close(fd);
     return tower_config_error(cfg, at,
                               "directory %s is not writable: %s; make it writable for the "
                               "user tower runs as (uid %ld) or choose another directory",
-                              o->dir, strerror(err), (long)geteuid());
+                              o->dir, strerror(-rc), (long)geteuid());
   }
-  close(pfd);
-  unlinkat(fd, probe, 0);
   if ((rc = dir_remember(o, fd))) {
     close(fd);
     return tower_config_error(cfg, at, "cannot stat directory %s: %s", o->dir, strerror(-rc));
