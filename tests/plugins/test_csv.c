@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -125,14 +126,16 @@ static bool out_exists(const char *name) {
   return ok;
 }
 
-/* Sorted names in `out`, joined by ' '. */
+/* Sorted names in `out`, joined by ' ', but the lock file every running
+ * output keeps there (see test_lock_file). */
 static char *list_out(void) {
   struct dirent **v;
   int n = scandir(out, &v, NULL, alphasort);
   ck_assert_int_ge(n, 0);
   char *s = calloc(1, 1);
   for (int i = 0; i < n; i++) {
-    if (strcmp(v[i]->d_name, ".") != 0 && strcmp(v[i]->d_name, "..") != 0) {
+    if (strcmp(v[i]->d_name, ".") != 0 && strcmp(v[i]->d_name, "..") != 0 &&
+        strcmp(v[i]->d_name, ".tower-csv.lock") != 0) {
       char *t = th_fmt("%s%s%s", s, *s ? " " : "", v[i]->d_name);
       free(s);
       s = t;
@@ -711,11 +714,12 @@ static void private_mounts(void) {
                 "cannot make mounts private: %s", strerror(errno));
 }
 
-/* A 16 KiB tmpfs at `out`. */
+/* A 20 KiB tmpfs at `out`: five pages, enough for the lock file, a file of
+ * two pages and its snapshot's temporary copy. */
 static void mount_tiny_fs(void) {
   private_mounts();
   ck_assert_int_eq(mkdir(out, 0755), 0);
-  ck_assert_msg(mount("tmpfs", out, "tmpfs", 0, "size=16k,mode=0755") == 0,
+  ck_assert_msg(mount("tmpfs", out, "tmpfs", 0, "size=20k,mode=0755") == 0,
                 "cannot mount a tmpfs on %s: %s (the disk-full test needs it)", out,
                 strerror(errno));
 }
@@ -1095,6 +1099,178 @@ START_TEST(test_planted_hard_link) {
 }
 END_TEST
 
+/* Temporary files (and probes) left by an interrupted run are removed at
+ * start, a link among them as a link; other names stay. */
+START_TEST(test_stale_temps_removed) {
+  char *tmp = th_fmt("%s/m.csv.tmp.abc234", out),
+       *probe = th_fmt("%s/.tower-csv-probe.zzzzzz", out);
+  char *other = th_fmt("%s/m.csv.tmp.notours", out);
+  ck_assert_int_eq(th_write_file(tmp, "half"), 0);
+  ck_assert_int_eq(th_write_file(probe, ""), 0);
+  ck_assert_int_eq(th_write_file(other, "keep"), 0);
+  plant_link("x.csv.tmp.qqqqqq");
+  const char *lines[] = {"m v=1i 1000000000", NULL};
+  run(lines, "timestamp_format = \"unix\";", 1);
+  ck_victim_intact();
+  char *names = list_out();
+  ck_assert_str_eq(names, "m.csv m.csv.tmp.notours");
+  free(names);
+  free(tmp);
+  free(probe);
+  free(other);
+}
+END_TEST
+
+/* ---- one output per directory ------------------------------------------ */
+
+/* Builds `c` and initializes it: 0, or the error with the log in *log. */
+static int init_logged(const char *c, twi_pipeline **pl, char **log) {
+  char *errors = NULL;
+  log_begin();
+  *pl = th_build(c, TWI_ONCE, &errors);
+  int rc = *pl ? twi_pipeline_init(*pl) : -1;
+  *log = log_end();
+  if (errors) {
+    char *t = th_fmt("%s%s", *log, errors);
+    free(*log);
+    *log = t;
+  }
+  free(errors);
+  return rc;
+}
+
+/* The lock file holds who owns the directory, and only while it does. */
+START_TEST(test_lock_file) {
+  const char *lines[] = {"m v=1i 1000000000", NULL};
+  twi_pipeline *pl = start(lines, "alias = \"main\";");
+  char *lock = th_fmt("%s/.tower-csv.lock", out);
+  int fd = open(lock, O_RDONLY);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), -1); /* held */
+  ck_assert_int_eq(errno, EWOULDBLOCK);
+  char *text = th_read_file(lock);
+  char *want = th_fmt("pid %ld: outputs.csv:main (", (long)getpid());
+  ck_assert_msg(strncmp(text, want, strlen(want)) == 0, "lock file: %s", text);
+  th_free(pl);
+  ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0); /* released by destroy */
+  close(fd);
+  free(want);
+  free(text);
+  free(lock);
+}
+END_TEST
+
+/* Two outputs of one configuration on one directory: refused at start,
+ * naming both and what to do. */
+START_TEST(test_two_outputs_one_directory) {
+  const char *lines[] = {"m v=1i 1000000000", NULL};
+  char *second = th_fmt("{ plugin = \"csv\"; directory = \"%s/\"; alias = \"b\"; }", out);
+  char *c = config2(lines, "alias = \"a\";", second);
+  twi_pipeline *pl;
+  char *log;
+  ck_assert_int_ne(init_logged(c, &pl, &log), 0);
+  ck_assert_msg(strstr(log, "[outputs.csv:b]") && strstr(log, "already used by") &&
+                    strstr(log, "outputs.csv:a (") && strstr(log, "in this agent") &&
+                    strstr(log, "give each csv output its own directory"),
+                "log: %s", log);
+  if (pl)
+    th_free(pl);
+  free(log);
+  free(c);
+  free(second);
+}
+END_TEST
+
+/* A running output holds the directory; a second pipeline (a reload's new
+ * one, or another agent) cannot start on it until the first one is gone. */
+START_TEST(test_lock_held_until_destroy) {
+  const char *lines[] = {"m v=1i 1000000000", NULL};
+  twi_pipeline *first = start(lines, "timestamp_format = \"unix\";");
+  char *c = config(lines, "timestamp_format = \"unix\"; alias = \"next\";");
+  twi_pipeline *pl;
+  char *log;
+  ck_assert_int_ne(init_logged(c, &pl, &log), 0);
+  ck_assert_msg(strstr(log, "already used by outputs.csv (") && strstr(log, "reload"), "log: %s",
+                log);
+  free(log);
+  th_free(pl);
+  th_free(first);
+  ck_assert_int_eq(init_logged(c, &pl, &log), 0);
+  ck_assert_int_eq(th_gather(pl), 0);
+  ck_assert_uint_eq(th_flush(pl), 0);
+  th_free(pl);
+  ck_file_eq("m.csv", "timestamp,v\n1,1\n");
+  free(log);
+  free(c);
+}
+END_TEST
+
+/* A lock file that is a link is refused at start; its target is untouched. */
+START_TEST(test_planted_lock_file) {
+  plant_link(".tower-csv.lock");
+  const char *lines[] = {"m v=1i 1000000000", NULL};
+  char *c = config(lines, NULL);
+  twi_pipeline *pl;
+  char *log;
+  ck_assert_int_ne(init_logged(c, &pl, &log), 0);
+  char *path = th_fmt("%s/.tower-csv.lock", out);
+  ck_assert_msg(strstr(log, path) && strstr(log, "symbolic link") && strstr(log, "remove it"),
+                "log: %s", log);
+  ck_victim_intact();
+  if (pl)
+    th_free(pl);
+  free(path);
+  free(log);
+  free(c);
+}
+END_TEST
+
+/* --config-check takes nothing: it passes beside a running output on the
+ * same directory, creates no directory, and still reports one it cannot
+ * use. */
+static int check_only(const char *c, char **log) {
+  char *errors = NULL;
+  log_begin();
+  twi_pipeline *pl = th_build(c, TWI_ONCE, &errors);
+  int failed = pl ? twi_pipeline_check(pl) : -1;
+  if (pl)
+    th_free(pl);
+  *log = log_end();
+  free(errors);
+  return failed;
+}
+
+START_TEST(test_config_check_acquires_nothing) {
+  const char *lines[] = {"m v=1i 1000000000", NULL};
+  twi_pipeline *running = start(lines, NULL);
+  char *c = config(lines, NULL), *log;
+  ck_assert_msg(check_only(c, &log) == 0, "log: %s", log);
+  free(log);
+  th_free(running);
+  free(c);
+
+  th_rmrf(out);
+  c = config(lines, NULL);
+  ck_assert_msg(check_only(c, &log) == 0, "log: %s", log);
+  ck_assert_int_ne(access(out, F_OK), 0); /* not created */
+  free(log);
+  free(c);
+
+  c = config(lines, "create_directory = false;");
+  ck_assert_int_ne(check_only(c, &log), 0);
+  ck_assert_msg(strstr(log, out) && strstr(log, "create_directory = true"), "log: %s", log);
+  free(log);
+  free(c);
+
+  ck_assert_int_eq(th_write_file(out, "a file"), 0);
+  c = config(lines, NULL);
+  ck_assert_int_ne(check_only(c, &log), 0);
+  ck_assert_msg(strstr(log, out) && strstr(log, "not a directory"), "log: %s", log);
+  free(log);
+  free(c);
+}
+END_TEST
+
 static Suite *csv_suite(void) {
   Suite *s = suite_create("outputs.csv");
   TCase *tc = tcase_create("layout");
@@ -1155,8 +1331,17 @@ static Suite *csv_suite(void) {
   tcase_add_test(tc, test_planted_rotation_target);
   tcase_add_test(tc, test_planted_fifo);
   tcase_add_test(tc, test_planted_hard_link);
+  tcase_add_test(tc, test_stale_temps_removed);
+  tcase_add_test(tc, test_planted_lock_file);
   suite_add_tcase(s, tc);
 
+  tc = tcase_create("lock");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, test_lock_file);
+  tcase_add_test(tc, test_two_outputs_one_directory);
+  tcase_add_test(tc, test_lock_held_until_destroy);
+  tcase_add_test(tc, test_config_check_acquires_nothing);
+  suite_add_tcase(s, tc);
   return s;
 }
 

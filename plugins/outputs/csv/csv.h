@@ -19,6 +19,7 @@
 /* Names of our own in the directory (README.md, Files). */
 #define CSV_TEMP_SUFFIX ".tmp"              /* <m>.csv.tmp.XXXXXX */
 #define CSV_PROBE_PREFIX ".tower-csv-probe" /* .tower-csv-probe.XXXXXX */
+#define CSV_LOCK_NAME ".tower-csv.lock"
 
 typedef enum csv_mode { CSV_APPEND = 0, CSV_SNAPSHOT = 1 } csv_mode;
 
@@ -47,6 +48,8 @@ typedef struct csv_out {
   int dirfd;
   dev_t dir_dev;
   ino_t dir_ino;
+  int lockfd;   /* holds the directory's lock (csv_lock.c); -1: none */
+  char *owner;  /* who we are, written into the lock file */
   uint64_t rnd; /* state of the temporary-name generator */
   bool create_dir, fsync;
   char sep;
@@ -145,15 +148,30 @@ int csv_open_at(int dirfd, const char *name, int flags, mode_t create_mode, csv_
  * link) into name[size], with `mode` set by fchmod. The fd or -errno. */
 int csv_create_temp(int dirfd, const char *prefix, uint64_t *rnd, int flags, mode_t mode,
                     char *name, size_t size);
+/* Whether name is one of our temporary files (or probe). */
+bool csv_is_temp_name(const char *name);
 /* A seed for csv_create_temp's generator. */
 uint64_t csv_random_seed(void);
 
+/* ---- the directory lock (csv_lock.c) ---- */
+/* Takes the exclusive lock of the directory dirfd: one output per
+ * directory, in this agent and across agents. Returns the lock's fd, or
+ * -EBUSY / -errno with what went wrong and what to do in msg. */
+int csv_lock_take(const csv_out *o, int dirfd, char *msg, size_t size);
+/* Releases the lock (closing lockfd); nothing when lockfd < 0. */
+void csv_lock_release(int lockfd);
+
 /* ---- the directory (csv_dir.c) ---- */
-/* Opens the directory (creating it when allowed) and checks that files can
- * be created in it. 0, or -EINVAL after logging at the option's file:line. */
+/* Opens the directory (creating it when allowed), checks that files can
+ * be created in it, takes its lock and removes temporary files an
+ * interrupted run left. 0, or -EINVAL/-EBUSY after logging at the option's
+ * file:line. */
 int csv_dir_open(csv_out *o, const tower_config *cfg);
-/* Before each write: reopens the directory when it was removed or replaced.
- * 0 or -errno (logged). */
+/* For --config-check: checks that the directory is usable, creating,
+ * locking and writing nothing. 0 or -EINVAL (logged). */
+int csv_dir_check(csv_out *o, const tower_config *cfg);
+/* Before each write: reopens (and locks) the directory when it was removed
+ * or replaced. 0 or -errno (logged). */
 int csv_dir_reopen(csv_out *o);
 
 /* ---- RFC 4180 reading (csv_reader.c) ---- */

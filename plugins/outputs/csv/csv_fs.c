@@ -148,3 +148,24 @@ int csv_create_temp(int dirfd, const char *prefix, uint64_t *rnd, int flags, mod
   }
   return fd;
 }
+
+/* Whether name ends with "<marker>." and TEMP_CHARS symbols of the alphabet. */
+static bool ends_with_temp(const char *name, size_t len, const char *marker) {
+  size_t ml = strlen(marker);
+  if (len < ml + 1 + TEMP_CHARS)
+    return false;
+  const char *p = name + len - TEMP_CHARS - 1 - ml;
+  if (memcmp(p, marker, ml) != 0 || p[ml] != '.')
+    return false;
+  for (p += ml + 1; *p; p++)
+    if (!strchr(temp_alphabet, *p))
+      return false;
+  return true;
+}
+
+bool csv_is_temp_name(const char *name) {
+  size_t len = strlen(name);
+  if (strncmp(name, CSV_PROBE_PREFIX ".", sizeof CSV_PROBE_PREFIX) == 0)
+    return len == sizeof CSV_PROBE_PREFIX + TEMP_CHARS && ends_with_temp(name, len, "");
+  return ends_with_temp(name, len, ".csv" CSV_TEMP_SUFFIX);
+}
