@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -125,14 +126,16 @@ static bool out_exists(const char *name) {
   return ok;
 }
 
-/* Sorted names in `out`, joined by ' '. */
+/* Sorted names in `out`, joined by ' ', but the lock file every running
+ * output keeps there (see test_lock_file). */
 static char *list_out(void) {
   struct dirent **v;
   int n = scandir(out, &v, NULL, alphasort);
   ck_assert_int_ge(n, 0);
   char *s = calloc(1, 1);
   for (int i = 0; i < n; i++) {
-    if (strcmp(v[i]->d_name, ".") != 0 && strcmp(v[i]->d_name, "..") != 0) {
+    if (strcmp(v[i]->d_name, ".") != 0 && strcmp(v[i]->d_name, "..") != 0 &&
+        strcmp(v[i]->d_name, ".tower-csv.lock") != 0) {
       char *t = th_fmt("%s%s%s", s, *s ? " " : "", v[i]->d_name);
       free(s);
       s = t;
@@ -654,37 +657,10 @@ END_TEST
 
 /* ---- disk full ---------------------------------------------------------- */
 
-/* Append mode against /dev/full: the write fails, the metrics stay in the
- * buffer, and another file of the same batch is not written twice. */
-START_TEST(test_disk_full_dev_full) {
-  const char *lines[] = {"full v=1i 1000000000", "ok v=2i 1000000000", "full v=3i 2000000000",
-                         NULL};
-  ck_assert_int_eq(mkdir(out, 0755), 0);
-  char *link = th_fmt("%s/full.csv", out);
-  ck_assert_int_eq(symlink("/dev/full", link), 0);
-  twi_pipeline *pl = start(lines, "timestamp_format = \"unix\";");
-  ck_assert_int_eq(th_gather(pl), 0);
-  log_begin();
-  ck_assert_uint_eq(th_flush(pl), 3); /* RETRY: all three kept */
-  char *log = log_end();
-  ck_assert_msg(strstr(log, link) && strstr(log, strerror(ENOSPC)), "log: %s", log);
-  free(log);
-  ck_file_eq("ok.csv", "timestamp,v\n1,2\n");
-  ck_assert_uint_eq(th_flush(pl), 3); /* still full; ok.csv untouched */
-  ck_file_eq("ok.csv", "timestamp,v\n1,2\n");
-
-  ck_assert_int_eq(unlink(link), 0); /* space again */
-  ck_assert_uint_eq(th_flush(pl), 0);
-  ck_file_eq("full.csv", "timestamp,v\n1,1\n2,3\n");
-  ck_file_eq("ok.csv", "timestamp,v\n1,2\n");
-  th_free(pl);
-  free(link);
-}
-END_TEST
-
-/* A batch holding snapshot rows fails because of an append file: the retry
- * must not count those snapshot rows twice. */
-START_TEST(test_disk_full_mixed_modes) {
+/* A batch holding snapshot rows fails because of an append file (a link,
+ * which the output refuses until it is gone): the retry must not count
+ * those snapshot rows twice. */
+START_TEST(test_failed_file_mixed_modes) {
   const char *lines[] = {"snap,k=1 v=1i 1000000000", "full v=1i 1000000000",
                          "snap,k=2 v=2i 1000000000", "full v=2i 2000000000", NULL};
   ck_assert_int_eq(mkdir(out, 0755), 0);
@@ -738,11 +714,12 @@ static void private_mounts(void) {
                 "cannot make mounts private: %s", strerror(errno));
 }
 
-/* A 16 KiB tmpfs at `out`. */
+/* A 20 KiB tmpfs at `out`: five pages, enough for the lock file, a file of
+ * two pages and its snapshot's temporary copy. */
 static void mount_tiny_fs(void) {
   private_mounts();
   ck_assert_int_eq(mkdir(out, 0755), 0);
-  ck_assert_msg(mount("tmpfs", out, "tmpfs", 0, "size=16k,mode=0755") == 0,
+  ck_assert_msg(mount("tmpfs", out, "tmpfs", 0, "size=20k,mode=0755") == 0,
                 "cannot mount a tmpfs on %s: %s (the disk-full test needs it)", out,
                 strerror(errno));
 }
@@ -814,6 +791,36 @@ START_TEST(test_disk_full_append) {
 }
 END_TEST
 
+/* One file of a batch hits ENOSPC: the metrics stay in the buffer, and
+ * another file of the same batch, which still had room (tmpfs allocates
+ * whole pages), is not written twice by the retries. */
+START_TEST(test_disk_full_other_file) {
+  mount_tiny_fs();
+  const char *first[] = {"ok v=0i 1000000000", NULL};
+  run(first, "timestamp_format = \"unix\";", 1);
+  fill_fs();
+  const char *lines[] = {"full v=1i 1000000000", "ok v=2i 1000000000", "full v=3i 2000000000",
+                         NULL};
+  twi_pipeline *pl = start(lines, "timestamp_format = \"unix\";");
+  ck_assert_int_eq(th_gather(pl), 0);
+  log_begin();
+  ck_assert_uint_eq(th_flush(pl), 3); /* RETRY: all three kept */
+  char *log = log_end();
+  ck_assert_msg(strstr(log, "full.csv") && strstr(log, strerror(ENOSPC)), "log: %s", log);
+  free(log);
+  ck_file_eq("ok.csv", "timestamp,v\n1,0\n1,2\n");
+  ck_assert_uint_eq(th_flush(pl), 3); /* still full; ok.csv untouched */
+  ck_file_eq("ok.csv", "timestamp,v\n1,0\n1,2\n");
+
+  free_fs();
+  ck_assert_uint_eq(th_flush(pl), 0);
+  ck_file_eq("full.csv", "timestamp,v\n1,1\n2,3\n");
+  ck_file_eq("ok.csv", "timestamp,v\n1,0\n1,2\n");
+  th_free(pl);
+  unmount_tiny_fs();
+}
+END_TEST
+
 START_TEST(test_disk_full_snapshot) {
   mount_tiny_fs();
   char *l[4];
@@ -850,6 +857,417 @@ START_TEST(test_disk_full_snapshot) {
   unmount_tiny_fs();
   for (int k = 0; k < 4; k++)
     free(l[k]);
+}
+END_TEST
+
+/* ---- planted files ------------------------------------------------------ */
+
+/* Someone who can write the directory plants links (or FIFOs, hard links)
+ * where the output creates or writes files. The victim is a file outside
+ * the directory that must come through byte for byte, mode included. */
+
+#define VICTIM_TEXT "precious: not a CSV file\n"
+
+static char *victim; /* dir/victim */
+
+static void hostile_setup(void) {
+  setup();
+  victim = th_fmt("%s/victim", dir);
+  ck_assert_int_eq(th_write_file(victim, VICTIM_TEXT), 0);
+  ck_assert_int_eq(chmod(victim, 0600), 0);
+  ck_assert_int_eq(mkdir(out, 0755), 0);
+}
+
+static void hostile_teardown(void) {
+  free(victim);
+  teardown();
+}
+
+#define ck_victim_intact()                                                                         \
+  do {                                                                                             \
+    char *v_ = th_read_file(victim);                                                               \
+    ck_assert_ptr_nonnull(v_);                                                                     \
+    ck_assert_str_eq(v_, VICTIM_TEXT);                                                             \
+    free(v_);                                                                                      \
+    struct stat vst_;                                                                              \
+    ck_assert_int_eq(stat(victim, &vst_), 0);                                                      \
+    ck_assert_uint_eq(vst_.st_mode & 07777, 0600);                                                 \
+  } while (0)
+
+/* out/name becomes a symbolic link to the victim. */
+static void plant_link(const char *name) {
+  char *path = th_fmt("%s/%s", out, name);
+  ck_assert_int_eq(symlink(victim, path), 0);
+  free(path);
+}
+
+static void unplant(const char *name) {
+  char *path = th_fmt("%s/%s", out, name);
+  ck_assert_int_eq(unlink(path), 0);
+  free(path);
+}
+
+static bool is_link(const char *name) {
+  char *path = th_fmt("%s/%s", out, name);
+  struct stat st;
+  bool link = lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+  free(path);
+  return link;
+}
+
+/* One flush of a running pipeline; the number of metrics left, with the log. */
+static size_t flush_logged(twi_pipeline *pl, char **log) {
+  log_begin();
+  size_t left = th_flush(pl);
+  *log = log_end();
+  return left;
+}
+
+/* The data file is refused: the flush keeps the metrics and the log says
+ * what is where and what to do. */
+static void ck_refused(twi_pipeline *pl, size_t n, const char *name, const char *what) {
+  char *log;
+  ck_assert_uint_eq(flush_logged(pl, &log), n);
+  char *path = th_fmt("%s/%s", out, name);
+  ck_assert_msg(strstr(log, path) && strstr(log, what) && strstr(log, "remove it") &&
+                    strstr(log, "kept for a retry"),
+                "log: %s", log);
+  free(path);
+  free(log);
+}
+
+/* The attack of the issue: the temporary file of a snapshot used to have a
+ * fixed name, and a link planted there made the output overwrite and chmod
+ * the link's target. */
+START_TEST(test_planted_snapshot_temp) {
+  plant_link("m.csv.tmp");
+  const char *lines[] = {"m v=1i 1000000000", NULL};
+  twi_pipeline *pl = start(lines, "mode = \"snapshot\"; timestamp_format = \"unix\"; "
+                                  "file_mode = \"0666\";");
+  for (int i = 0; i < 2; i++) {
+    ck_assert_int_eq(th_gather(pl), 0);
+    ck_assert_uint_eq(th_flush(pl), 0);
+  }
+  th_free(pl);
+  ck_victim_intact();
+  ck_file_eq("m.csv", "timestamp,v\n1,1\n");
+  ck_assert(is_link("m.csv.tmp")); /* not ours: left alone */
+}
+END_TEST
+
+/* The same through an append-mode rewrite that adds columns. */
+START_TEST(test_planted_widen_temp) {
+  const char *first[] = {"m v=1i 1000000000", NULL};
+  const char *second[] = {"m v=2i,w=3i 2000000000", NULL};
+  run(first, "timestamp_format = \"unix\";", 1);
+  plant_link("m.csv.tmp");
+  run(second, "timestamp_format = \"unix\";", 1);
+  ck_victim_intact();
+  ck_file_eq("m.csv", "timestamp,v,w\n1,1,\n2,2,3\n");
+}
+END_TEST
+
+/* The writability probe at init used a predictable name and O_TRUNC: a
+ * planted link got its target truncated. */
+START_TEST(test_planted_probe) {
+  char *name = th_fmt(".tower-csv-probe.%ld", (long)getpid());
+  plant_link(name);
+  const char *lines[] = {"m v=1i 1000000000", NULL};
+  run(lines, "timestamp_format = \"unix\";", 1);
+  ck_victim_intact();
+  ck_assert(is_link(name));
+  free(name);
+}
+END_TEST
+
+/* A link as the data file itself: refused in both modes (RETRY, metrics
+ * kept) until it is removed, then written once. */
+START_TEST(test_planted_data_file) {
+  static const char *const modes[] = {"append", "snapshot"};
+  const char *lines[] = {"m v=1i 1000000000", "m v=2i 2000000000", NULL};
+  for (int i = 0; i < 2; i++) {
+    plant_link("m.csv");
+    char *opts = th_fmt("mode = \"%s\"; timestamp_format = \"unix\";", modes[i]);
+    twi_pipeline *pl = start(lines, opts);
+    ck_assert_int_eq(th_gather(pl), 0);
+    ck_refused(pl, 2, "m.csv", "is a symbolic link");
+    ck_refused(pl, 2, "m.csv", "is a symbolic link");
+    ck_victim_intact();
+    unplant("m.csv");
+    ck_assert_uint_eq(th_flush(pl), 0);
+    ck_file_eq("m.csv", "timestamp,v\n1,1\n2,2\n");
+    th_free(pl);
+    free(opts);
+    unplant("m.csv");
+  }
+}
+END_TEST
+
+/* A link swapped in for the open data file between two writes: the check
+ * before each write notices, and the reopen refuses it. */
+START_TEST(test_planted_after_open) {
+  static const char *const modes[] = {"append", "snapshot"};
+  const char *lines[] = {"m v=1i 1000000000", NULL};
+  char *path = th_fmt("%s/m.csv", out), *tmp = th_fmt("%s/link", out);
+  for (int i = 0; i < 2; i++) {
+    char *opts = th_fmt("mode = \"%s\"; timestamp_format = \"unix\";", modes[i]);
+    twi_pipeline *pl = start(lines, opts);
+    ck_assert_int_eq(th_gather(pl), 0);
+    ck_assert_uint_eq(th_flush(pl), 0);
+    ck_assert_int_eq(symlink(victim, tmp), 0);
+    ck_assert_int_eq(rename(tmp, path), 0); /* atomically, as an attacker would */
+    ck_assert_int_eq(th_gather(pl), 0);
+    ck_refused(pl, 1, "m.csv", "is a symbolic link");
+    ck_victim_intact();
+    unplant("m.csv");
+    ck_assert_uint_eq(th_flush(pl), 0);
+    ck_file_eq("m.csv", "timestamp,v\n1,1\n");
+    th_free(pl);
+    free(opts);
+    unplant("m.csv");
+  }
+  free(path);
+  free(tmp);
+}
+END_TEST
+
+/* Links at the rotation targets: rename(2) replaces a link, never its
+ * target, so rotation goes on and the victim is untouched. */
+START_TEST(test_planted_rotation_target) {
+  plant_link("m.csv.1");
+  plant_link("m.csv.2");
+  const char *lines[] = {"m v=1i 1000000000", "m v=2i 2000000000", NULL};
+  twi_pipeline *pl = start(lines, "timestamp_format = \"unix\"; rotate_max_size = \"30\"; "
+                                  "rotate_max_files = 2;");
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(th_gather(pl), 0);
+    ck_assert_uint_eq(th_flush(pl), 0);
+  }
+  th_free(pl);
+  ck_victim_intact();
+  ck_file_eq("m.csv", "timestamp,v\n1,1\n2,2\n");
+  ck_file_eq("m.csv.1", "timestamp,v\n1,1\n2,2\n1,1\n2,2\n");
+  ck_assert(!is_link("m.csv.1"));
+  ck_assert(is_link("m.csv.2")); /* .1 held a link, not a file: nothing to move */
+}
+END_TEST
+
+/* A FIFO as the data file: opening it must not block the flush (Check's
+ * timeout fails the test if it does), and it is refused in both modes. */
+START_TEST(test_planted_fifo) {
+  static const char *const modes[] = {"append", "snapshot"};
+  const char *lines[] = {"m v=1i 1000000000", NULL};
+  char *path = th_fmt("%s/m.csv", out);
+  for (int i = 0; i < 2; i++) {
+    ck_assert_int_eq(mkfifo(path, 0666), 0);
+    char *opts = th_fmt("mode = \"%s\"; timestamp_format = \"unix\";", modes[i]);
+    twi_pipeline *pl = start(lines, opts);
+    ck_assert_int_eq(th_gather(pl), 0);
+    ck_refused(pl, 1, "m.csv", "is a FIFO");
+    unplant("m.csv");
+    ck_assert_uint_eq(th_flush(pl), 0);
+    ck_file_eq("m.csv", "timestamp,v\n1,1\n");
+    th_free(pl);
+    free(opts);
+    unplant("m.csv");
+  }
+  free(path);
+}
+END_TEST
+
+/* A hard link to the victim as the data file: appending would change the
+ * victim, adopting its "header" would copy its first line out. */
+START_TEST(test_planted_hard_link) {
+  static const char *const modes[] = {"append", "snapshot"};
+  const char *lines[] = {"m v=1i 1000000000", NULL};
+  char *path = th_fmt("%s/m.csv", out);
+  for (int i = 0; i < 2; i++) {
+    ck_assert_int_eq(link(victim, path), 0);
+    char *opts = th_fmt("mode = \"%s\"; timestamp_format = \"unix\";", modes[i]);
+    twi_pipeline *pl = start(lines, opts);
+    ck_assert_int_eq(th_gather(pl), 0);
+    ck_refused(pl, 1, "m.csv", "other hard links");
+    ck_victim_intact();
+    unplant("m.csv");
+    ck_assert_uint_eq(th_flush(pl), 0);
+    ck_file_eq("m.csv", "timestamp,v\n1,1\n");
+    th_free(pl);
+    free(opts);
+    unplant("m.csv");
+  }
+  free(path);
+}
+END_TEST
+
+/* Temporary files (and probes) left by an interrupted run are removed at
+ * start, a link among them as a link; other names stay. */
+START_TEST(test_stale_temps_removed) {
+  char *tmp = th_fmt("%s/m.csv.tmp.abc234", out),
+       *probe = th_fmt("%s/.tower-csv-probe.zzzzzz", out);
+  char *other = th_fmt("%s/m.csv.tmp.notours", out);
+  ck_assert_int_eq(th_write_file(tmp, "half"), 0);
+  ck_assert_int_eq(th_write_file(probe, ""), 0);
+  ck_assert_int_eq(th_write_file(other, "keep"), 0);
+  plant_link("x.csv.tmp.qqqqqq");
+  const char *lines[] = {"m v=1i 1000000000", NULL};
+  run(lines, "timestamp_format = \"unix\";", 1);
+  ck_victim_intact();
+  char *names = list_out();
+  ck_assert_str_eq(names, "m.csv m.csv.tmp.notours");
+  free(names);
+  free(tmp);
+  free(probe);
+  free(other);
+}
+END_TEST
+
+/* ---- one output per directory ------------------------------------------ */
+
+/* Builds `c` and initializes it: 0, or the error with the log in *log. */
+static int init_logged(const char *c, twi_pipeline **pl, char **log) {
+  char *errors = NULL;
+  log_begin();
+  *pl = th_build(c, TWI_ONCE, &errors);
+  int rc = *pl ? twi_pipeline_init(*pl) : -1;
+  *log = log_end();
+  if (errors) {
+    char *t = th_fmt("%s%s", *log, errors);
+    free(*log);
+    *log = t;
+  }
+  free(errors);
+  return rc;
+}
+
+/* The lock file holds who owns the directory, and only while it does. */
+START_TEST(test_lock_file) {
+  const char *lines[] = {"m v=1i 1000000000", NULL};
+  twi_pipeline *pl = start(lines, "alias = \"main\";");
+  char *lock = th_fmt("%s/.tower-csv.lock", out);
+  int fd = open(lock, O_RDONLY);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), -1); /* held */
+  ck_assert_int_eq(errno, EWOULDBLOCK);
+  char *text = th_read_file(lock);
+  char *want = th_fmt("pid %ld: outputs.csv:main (", (long)getpid());
+  ck_assert_msg(strncmp(text, want, strlen(want)) == 0, "lock file: %s", text);
+  th_free(pl);
+  ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0); /* released by destroy */
+  close(fd);
+  free(want);
+  free(text);
+  free(lock);
+}
+END_TEST
+
+/* Two outputs of one configuration on one directory: refused at start,
+ * naming both and what to do. */
+START_TEST(test_two_outputs_one_directory) {
+  const char *lines[] = {"m v=1i 1000000000", NULL};
+  char *second = th_fmt("{ plugin = \"csv\"; directory = \"%s/\"; alias = \"b\"; }", out);
+  char *c = config2(lines, "alias = \"a\";", second);
+  twi_pipeline *pl;
+  char *log;
+  ck_assert_int_ne(init_logged(c, &pl, &log), 0);
+  ck_assert_msg(strstr(log, "[outputs.csv:b]") && strstr(log, "already used by") &&
+                    strstr(log, "outputs.csv:a (") && strstr(log, "in this agent") &&
+                    strstr(log, "give each csv output its own directory"),
+                "log: %s", log);
+  if (pl)
+    th_free(pl);
+  free(log);
+  free(c);
+  free(second);
+}
+END_TEST
+
+/* A running output holds the directory; a second pipeline (a reload's new
+ * one, or another agent) cannot start on it until the first one is gone. */
+START_TEST(test_lock_held_until_destroy) {
+  const char *lines[] = {"m v=1i 1000000000", NULL};
+  twi_pipeline *first = start(lines, "timestamp_format = \"unix\";");
+  char *c = config(lines, "timestamp_format = \"unix\"; alias = \"next\";");
+  twi_pipeline *pl;
+  char *log;
+  ck_assert_int_ne(init_logged(c, &pl, &log), 0);
+  ck_assert_msg(strstr(log, "already used by outputs.csv (") && strstr(log, "reload"), "log: %s",
+                log);
+  free(log);
+  th_free(pl);
+  th_free(first);
+  ck_assert_int_eq(init_logged(c, &pl, &log), 0);
+  ck_assert_int_eq(th_gather(pl), 0);
+  ck_assert_uint_eq(th_flush(pl), 0);
+  th_free(pl);
+  ck_file_eq("m.csv", "timestamp,v\n1,1\n");
+  free(log);
+  free(c);
+}
+END_TEST
+
+/* A lock file that is a link is refused at start; its target is untouched. */
+START_TEST(test_planted_lock_file) {
+  plant_link(".tower-csv.lock");
+  const char *lines[] = {"m v=1i 1000000000", NULL};
+  char *c = config(lines, NULL);
+  twi_pipeline *pl;
+  char *log;
+  ck_assert_int_ne(init_logged(c, &pl, &log), 0);
+  char *path = th_fmt("%s/.tower-csv.lock", out);
+  ck_assert_msg(strstr(log, path) && strstr(log, "symbolic link") && strstr(log, "remove it"),
+                "log: %s", log);
+  ck_victim_intact();
+  if (pl)
+    th_free(pl);
+  free(path);
+  free(log);
+  free(c);
+}
+END_TEST
+
+/* --config-check takes nothing: it passes beside a running output on the
+ * same directory, creates no directory, and still reports one it cannot
+ * use. */
+static int check_only(const char *c, char **log) {
+  char *errors = NULL;
+  log_begin();
+  twi_pipeline *pl = th_build(c, TWI_ONCE, &errors);
+  int failed = pl ? twi_pipeline_check(pl) : -1;
+  if (pl)
+    th_free(pl);
+  *log = log_end();
+  free(errors);
+  return failed;
+}
+
+START_TEST(test_config_check_acquires_nothing) {
+  const char *lines[] = {"m v=1i 1000000000", NULL};
+  twi_pipeline *running = start(lines, NULL);
+  char *c = config(lines, NULL), *log;
+  ck_assert_msg(check_only(c, &log) == 0, "log: %s", log);
+  free(log);
+  th_free(running);
+  free(c);
+
+  th_rmrf(out);
+  c = config(lines, NULL);
+  ck_assert_msg(check_only(c, &log) == 0, "log: %s", log);
+  ck_assert_int_ne(access(out, F_OK), 0); /* not created */
+  free(log);
+  free(c);
+
+  c = config(lines, "create_directory = false;");
+  ck_assert_int_ne(check_only(c, &log), 0);
+  ck_assert_msg(strstr(log, out) && strstr(log, "create_directory = true"), "log: %s", log);
+  free(log);
+  free(c);
+
+  ck_assert_int_eq(th_write_file(out, "a file"), 0);
+  c = config(lines, NULL);
+  ck_assert_int_ne(check_only(c, &log), 0);
+  ck_assert_msg(strstr(log, out) && strstr(log, "not a directory"), "log: %s", log);
+  free(log);
+  free(c);
 }
 END_TEST
 
@@ -897,10 +1315,32 @@ static Suite *csv_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, test_unwritable_directory);
   tcase_add_test(tc, test_bad_options);
-  tcase_add_test(tc, test_disk_full_dev_full);
-  tcase_add_test(tc, test_disk_full_mixed_modes);
+  tcase_add_test(tc, test_failed_file_mixed_modes);
+  tcase_add_test(tc, test_disk_full_other_file);
   tcase_add_test(tc, test_disk_full_append);
   tcase_add_test(tc, test_disk_full_snapshot);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("planted");
+  tcase_add_checked_fixture(tc, hostile_setup, hostile_teardown);
+  tcase_add_test(tc, test_planted_snapshot_temp);
+  tcase_add_test(tc, test_planted_widen_temp);
+  tcase_add_test(tc, test_planted_probe);
+  tcase_add_test(tc, test_planted_data_file);
+  tcase_add_test(tc, test_planted_after_open);
+  tcase_add_test(tc, test_planted_rotation_target);
+  tcase_add_test(tc, test_planted_fifo);
+  tcase_add_test(tc, test_planted_hard_link);
+  tcase_add_test(tc, test_stale_temps_removed);
+  tcase_add_test(tc, test_planted_lock_file);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("lock");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, test_lock_file);
+  tcase_add_test(tc, test_two_outputs_one_directory);
+  tcase_add_test(tc, test_lock_held_until_destroy);
+  tcase_add_test(tc, test_config_check_acquires_nothing);
   suite_add_tcase(s, tc);
   return s;
 }

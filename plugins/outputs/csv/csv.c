@@ -12,6 +12,7 @@
  *   written, the kept rows stay as they were, so a retry starts from the
  *   same state (a snapshot rewrite is idempotent anyway).
  */
+#define _GNU_SOURCE /* asprintf */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -541,9 +542,22 @@ static void csv_destroy(void *state) {
   tower_buf_free(s->o.head);
   tower_globs_free(s->snapshot_globs);
   tower_globs_free(s->append_globs);
+  csv_lock_release(s->o.lockfd); /* last: no file of ours is written after this */
   if (s->o.dirfd >= 0)
     close(s->o.dirfd);
+  free(s->o.owner);
   free(s);
+}
+
+/* Who this instance is, for the lock file: "outputs.csv:x (file:line)". */
+static char *owner_of(tower_ctx *ctx, const tower_config *cfg) {
+  const tower_setting *at = tower_config_setting(cfg, "directory");
+  const char *file = at ? tower_setting_file(at) : NULL;
+  char *s = NULL;
+  int n = file && tower_setting_line(at)
+              ? asprintf(&s, "%s (%s:%u)", tower_ctx_id(ctx), file, tower_setting_line(at))
+              : asprintf(&s, "%s", tower_ctx_id(ctx));
+  return n < 0 ? NULL : s;
 }
 
 static int csv_init(tower_ctx *ctx, const tower_config *cfg, void **state) {
@@ -552,13 +566,15 @@ static int csv_init(tower_ctx *ctx, const tower_config *cfg, void **state) {
     return -ENOMEM;
   s->o.ctx = ctx;
   s->o.dirfd = -1;
+  s->o.lockfd = -1;
+  s->o.rnd = csv_random_seed();
   int rc = read_options(s, cfg);
   if (!rc && (!(s->o.cells = tower_buf_new(0)) || !(s->o.tmp = tower_buf_new(0)) ||
-              !(s->o.head = tower_buf_new(0))))
+              !(s->o.head = tower_buf_new(0)) || !(s->o.owner = owner_of(ctx, cfg))))
     rc = -ENOMEM;
-  /* A config check creates no directory and leaves no probe file. */
-  if (!rc && !tower_ctx_check_only(ctx))
-    rc = csv_dir_open(&s->o, cfg);
+  /* A config check creates no directory, takes no lock, leaves no file. */
+  if (!rc)
+    rc = tower_ctx_check_only(ctx) ? csv_dir_check(&s->o, cfg) : csv_dir_open(&s->o, cfg);
   if (rc) {
     csv_destroy(s);
     return rc;

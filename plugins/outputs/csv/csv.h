@@ -7,13 +7,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <tower/tower.h>
 
-/* The longest sanitized measurement name: room for ".csv.tmp" and ".csv.NNNN"
- * within NAME_MAX (255). */
+/* The longest sanitized measurement name: room for ".csv.tmp.XXXXXX" and
+ * ".csv.NNNN" within NAME_MAX (255). */
 #define CSV_NAME_MAX 240
+
+/* Names of our own in the directory (README.md, Files). */
+#define CSV_TEMP_SUFFIX ".tmp"              /* <m>.csv.tmp.XXXXXX */
+#define CSV_PROBE_PREFIX ".tower-csv-probe" /* .tower-csv-probe.XXXXXX */
+#define CSV_LOCK_NAME ".tower-csv.lock"
 
 typedef enum csv_mode { CSV_APPEND = 0, CSV_SNAPSHOT = 1 } csv_mode;
 
@@ -42,6 +48,9 @@ typedef struct csv_out {
   int dirfd;
   dev_t dir_dev;
   ino_t dir_ino;
+  int lockfd;   /* holds the directory's lock (csv_lock.c); -1: none */
+  char *owner;  /* who we are, written into the lock file */
+  uint64_t rnd; /* state of the temporary-name generator */
   bool create_dir, fsync;
   char sep;
   const char *time_format, *time_column;
@@ -61,8 +70,8 @@ typedef struct csv_out {
 } csv_out;
 
 struct csv_file {
-  char *fname; /* "<sanitized>.csv", relative to the directory */
-  char *tmpname;
+  char *fname;   /* "<sanitized>.csv", relative to the directory */
+  char *tmpname; /* the current temporary file: "<fname>.tmp.XXXXXX" */
   csv_mode mode;
   csv_cols cols;
   size_t disk_ncols; /* columns of the header on disk; 0: none written yet */
@@ -73,7 +82,6 @@ struct csv_file {
   dev_t dev;
   ino_t ino;
   off_t size;
-  bool regular;     /* a regular file (not /dev/null, a FIFO...) */
   bool opened_once; /* header adopted (snapshot: read once) */
 
   tower_buf *buf; /* the rows of one write, reused */
@@ -111,17 +119,59 @@ void csv_file_free(csv_file *f);
 /* Appends f->buf (append mode), with the header when the file has none,
  * after rotating or widening the file as needed. 0 or -errno, logged. */
 int csv_file_append(csv_out *o, csv_file *f);
-/* Replaces the file with the header and f->buf (snapshot mode). */
+/* Replaces the file with the header and f->buf (snapshot mode), adopting
+ * the header of an existing file first. */
 int csv_file_replace(csv_out *o, csv_file *f);
-/* Snapshot mode: reads the header of an existing file once. */
-int csv_file_adopt_snapshot(csv_out *o, csv_file *f);
+
+/* ---- names in the directory, never through a link (csv_fs.c) ---- */
+
+/* What an opened (or refused) entry is. */
+typedef struct csv_entry {
+  struct stat st;     /* fstat of the opened file */
+  bool created;       /* csv_open_at created it */
+  const char *unsafe; /* with -EPERM: what is there ("a symbolic link"...) */
+} csv_entry;
+
+/* What the entry st describes when it must not be used as one of our files:
+ * anything but a regular file with a single name. NULL when usable. */
+const char *csv_entry_unsafe(const struct stat *st);
+/* Whether `name` in dirfd is absent (0) or usable (0), or -EPERM with *what
+ * saying what it is, or -errno. Does not follow a link. */
+int csv_check_entry(int dirfd, const char *name, const char **what);
+/* Opens `name` in dirfd with flags (O_RDONLY, O_RDWR | O_APPEND...) without
+ * following a link or blocking on a FIFO, and only when it is a regular file
+ * with a single name. With O_CREAT, a missing file is created exclusively
+ * and given create_mode by fchmod (the umask does not narrow it). Returns
+ * the fd, -EPERM with e->unsafe set, or -errno. */
+int csv_open_at(int dirfd, const char *name, int flags, mode_t create_mode, csv_entry *e);
+/* Creates "<prefix>.XXXXXX" (unpredictable, exclusive, not following a
+ * link) into name[size], with `mode` set by fchmod. The fd or -errno. */
+int csv_create_temp(int dirfd, const char *prefix, uint64_t *rnd, int flags, mode_t mode,
+                    char *name, size_t size);
+/* Whether name is one of our temporary files (or probe). */
+bool csv_is_temp_name(const char *name);
+/* A seed for csv_create_temp's generator. */
+uint64_t csv_random_seed(void);
+
+/* ---- the directory lock (csv_lock.c) ---- */
+/* Takes the exclusive lock of the directory dirfd: one output per
+ * directory, in this agent and across agents. Returns the lock's fd, or
+ * -EBUSY / -errno with what went wrong and what to do in msg. */
+int csv_lock_take(const csv_out *o, int dirfd, char *msg, size_t size);
+/* Releases the lock (closing lockfd); nothing when lockfd < 0. */
+void csv_lock_release(int lockfd);
 
 /* ---- the directory (csv_dir.c) ---- */
-/* Opens the directory (creating it when allowed) and checks that files can
- * be created in it. 0, or -EINVAL after logging at the option's file:line. */
+/* Opens the directory (creating it when allowed), checks that files can
+ * be created in it, takes its lock and removes temporary files an
+ * interrupted run left. 0, or -EINVAL/-EBUSY after logging at the option's
+ * file:line. */
 int csv_dir_open(csv_out *o, const tower_config *cfg);
-/* Before each write: reopens the directory when it was removed or replaced.
- * 0 or -errno (logged). */
+/* For --config-check: checks that the directory is usable, creating,
+ * locking and writing nothing. 0 or -EINVAL (logged). */
+int csv_dir_check(csv_out *o, const tower_config *cfg);
+/* Before each write: reopens (and locks) the directory when it was removed
+ * or replaced. 0 or -errno (logged). */
 int csv_dir_reopen(csv_out *o);
 
 /* ---- RFC 4180 reading (csv_reader.c) ---- */

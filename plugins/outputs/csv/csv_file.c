@@ -6,8 +6,12 @@
  * that the name still points at the open file (someone may have removed,
  * rotated or truncated it) and reopens it if not.
  *
- * Snapshot mode writes <m>.csv.tmp and renames it over <m>.csv, so a reader
- * sees the old file or the new one, never a part of one.
+ * Snapshot mode writes <m>.csv.tmp.XXXXXX and renames it over <m>.csv, so a
+ * reader sees the old file or the new one, never a part of one.
+ *
+ * Names are reached through csv_fs.c: nothing is opened through a link, and
+ * an existing <m>.csv that is not a regular file with a single name is
+ * refused (the write is retried) rather than written, read or replaced.
  *
  * Errors are logged here, where the path and errno are known, and returned
  * as -errno; the caller turns them into TOWER_WRITE_RETRY.
@@ -95,6 +99,17 @@ static void sync_dir(csv_out *o) {
     tower_warn(o->ctx, "fsync of directory %s failed: %s", o->dir, strerror(errno));
 }
 
+/* Refuses what is at the data file's name. */
+static void refuse(csv_out *o, csv_file *f, const char *what) {
+  char path[PATH_MAX];
+  tower_error(o->ctx,
+              "%s is %s: the output writes only a regular file with a single name there, never "
+              "through a link or into a FIFO or device, which could make it overwrite another "
+              "file or hang; remove it or move it away (and find out who put it there); the "
+              "metrics are kept for a retry",
+              path_of(o, f->fname, path, sizeof path), what);
+}
+
 /* ---- opening: adopt the header, repair an interrupted last row ---------- */
 
 /* Cuts a last row that lacks its "\n" (a crash during a write): finds the
@@ -168,35 +183,13 @@ static int move_aside(csv_out *o, csv_file *f) {
   return 0;
 }
 
-/* Opens fname for appending, creating it with file_mode. */
-static int open_fd(csv_out *o, csv_file *f, bool *created) {
-  for (int tries = 0; tries < 3; tries++) {
-    int flags = O_RDWR | O_APPEND | O_CLOEXEC;
-    int fd = openat(o->dirfd, f->fname, flags | O_CREAT | O_EXCL, o->file_mode);
-    if (fd >= 0) {
-      *created = true;
-      if (fchmod(fd, o->file_mode) != 0) /* umask may have narrowed it */
-        tower_warn(o->ctx, "cannot set file_mode on %s/%s: %s", o->dir, f->fname, strerror(errno));
-      return fd;
-    }
-    if (errno != EEXIST)
-      return -errno;
-    *created = false;
-    if ((fd = openat(o->dirfd, f->fname, flags)) >= 0)
-      return fd;
-    if (errno != ENOENT)
-      return -errno;
-  }
-  return -EAGAIN;
-}
-
 /* Adopts the header and size of the freshly opened f->fd. */
 static int adopt(csv_out *o, csv_file *f, const struct stat *st) {
   f->size = 0;
   f->disk_ncols = 0;
   f->head_len = 0;
-  if (!S_ISREG(st->st_mode) || st->st_size == 0)
-    return 0; /* a new file, or a device such as /dev/null: we write a header */
+  if (st->st_size == 0)
+    return 0; /* a new file: we write a header */
   off_t size = repair_tail(o, f, f->fd, st->st_size);
   if (size < 0)
     return (int)size;
@@ -212,26 +205,23 @@ static int adopt(csv_out *o, csv_file *f, const struct stat *st) {
 
 static int open_append(csv_out *o, csv_file *f, bool retry) {
   char path[PATH_MAX];
-  bool created = false;
-  int fd = open_fd(o, f, &created);
+  csv_entry e;
+  int fd = csv_open_at(o->dirfd, f->fname, O_RDWR | O_APPEND | O_CREAT, o->file_mode, &e);
+  if (fd == -EPERM && e.unsafe) {
+    refuse(o, f, e.unsafe);
+    return fd;
+  }
   if (fd < 0) {
     tower_error(o->ctx, "cannot open %s for appending: %s%s",
                 path_of(o, f->fname, path, sizeof path), strerror(-fd), hint(-fd));
     return fd;
   }
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int err = errno;
-    close(fd);
-    return -err;
-  }
-  if (created)
+  if (e.created)
     sync_dir(o);
   f->fd = fd;
-  f->dev = st.st_dev;
-  f->ino = st.st_ino;
-  f->regular = S_ISREG(st.st_mode);
-  int rc = adopt(o, f, &st);
+  f->dev = e.st.st_dev;
+  f->ino = e.st.st_ino;
+  int rc = adopt(o, f, &e.st);
   if (rc == 0)
     return 0;
   close(f->fd);
@@ -248,8 +238,9 @@ static int open_append(csv_out *o, csv_file *f, bool retry) {
 static int check_open(csv_out *o, csv_file *f) {
   if (f->fd >= 0) {
     struct stat st;
-    if (fstatat(o->dirfd, f->fname, &st, 0) == 0 && st.st_dev == f->dev && st.st_ino == f->ino) {
-      if (!f->regular || st.st_size == f->size)
+    if (fstatat(o->dirfd, f->fname, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == f->dev &&
+        st.st_ino == f->ino) {
+      if (st.st_size == f->size)
         return 0;
       if (st.st_size > f->size) { /* appended by someone else: keep going after it */
         f->size = st.st_size;
@@ -343,18 +334,13 @@ static int copy_rows(csv_out *o, csv_file *f, int to, char *chunk) {
   return rc ? rc : write_buf(to, out);
 }
 
-/* Creates <m>.csv.tmp with `mode` (not narrowed by the umask). */
+/* Creates a new <m>.csv.tmp.XXXXXX (f->tmpname) with `mode`, not narrowed
+ * by the umask. The name is fresh each time, so a stale or planted file of
+ * that name is never reused. */
 static int open_tmp(csv_out *o, csv_file *f, int flags, mode_t mode) {
-  int fd = openat(o->dirfd, f->tmpname, flags | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0)
-    return -errno;
-  if (fchmod(fd, mode) != 0) {
-    int err = errno;
-    close(fd);
-    unlinkat(o->dirfd, f->tmpname, 0);
-    return -err;
-  }
-  return fd;
+  char prefix[NAME_MAX + 1];
+  snprintf(prefix, sizeof prefix, "%s%s", f->fname, CSV_TEMP_SUFFIX);
+  return csv_create_temp(o->dirfd, prefix, &o->rnd, flags, mode, f->tmpname, NAME_MAX + 1);
 }
 
 /* Writes the widened header and the padded old rows to fd, then renames it
@@ -381,7 +367,8 @@ static int rewrite_into(csv_out *o, csv_file *f, int fd, off_t *head_len) {
 static int widen(csv_out *o, csv_file *f) {
   char path[PATH_MAX];
   struct stat st;
-  int fd = fstat(f->fd, &st) == 0 ? open_tmp(o, f, O_RDWR | O_APPEND, st.st_mode & 07777) : -errno;
+  /* the mode of the file replaced, without set-id bits (it may not be ours) */
+  int fd = fstat(f->fd, &st) == 0 ? open_tmp(o, f, O_RDWR | O_APPEND, st.st_mode & 0777) : -errno;
   off_t head_len = 0;
   int rc = fd < 0 ? fd : rewrite_into(o, f, fd, &head_len);
   if (!rc && fstat(fd, &st) != 0)
@@ -452,7 +439,7 @@ int csv_file_append(csv_out *o, csv_file *f) {
   if (rc) {
     /* cut back what reached the file, so it never ends in a half row and
      * the retry does not duplicate rows; reopen (and re-check) next time */
-    if (f->regular && ftruncate(f->fd, f->size) != 0)
+    if (ftruncate(f->fd, f->size) != 0)
       tower_error(o->ctx, "cannot cut %s back to %lld bytes: %s; its last row may be incomplete",
                   path_of(o, f->fname, path, sizeof path), (long long)f->size, strerror(errno));
     close(f->fd);
@@ -472,16 +459,22 @@ int csv_file_append(csv_out *o, csv_file *f) {
 
 /* ---- snapshot mode ------------------------------------------------------- */
 
-int csv_file_adopt_snapshot(csv_out *o, csv_file *f) {
+/* Snapshot mode: reads the header of an existing file once, so that a
+ * restart keeps its columns. -EPERM (logged) when the name holds something
+ * that is not ours to read or replace. */
+static int adopt_snapshot(csv_out *o, csv_file *f) {
   if (f->opened_once)
     return 0;
-  int fd = openat(o->dirfd, f->fname, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && errno != ENOENT)
+  csv_entry e;
+  int fd = csv_open_at(o->dirfd, f->fname, O_RDONLY, 0, &e);
+  if (fd == -EPERM && e.unsafe) {
+    refuse(o, f, e.unsafe);
+    return fd;
+  }
+  if (fd < 0 && fd != -ENOENT)
     return 0; /* writing will tell what is wrong */
   f->opened_once = true;
-  struct stat st;
-  if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-      read_header(o, f, fd, st.st_size) == -EINVAL) {
+  if (fd >= 0 && e.st.st_size > 0 && read_header(o, f, fd, e.st.st_size) == -EINVAL) {
     char path[PATH_MAX];
     tower_warn(o->ctx, "%s has no valid CSV header; it will be replaced with a new one",
                path_of(o, f->fname, path, sizeof path));
@@ -506,9 +499,18 @@ static int write_snapshot(csv_out *o, csv_file *f, int fd) {
 
 int csv_file_replace(csv_out *o, csv_file *f) {
   char path[PATH_MAX];
-  csv_file_adopt_snapshot(o, f);
+  /* the rename would only replace a planted link, but whoever planted it
+   * should hear about it, and the rows wait until it is gone */
+  const char *what;
+  int rc = f->opened_once ? csv_check_entry(o->dirfd, f->fname, &what) : 0;
+  if (rc == -EPERM) {
+    refuse(o, f, what);
+    return rc;
+  }
+  if ((rc = adopt_snapshot(o, f)))
+    return rc;
   tower_buf_reset(o->head);
-  int rc = csv_file_render(o, f);
+  rc = csv_file_render(o, f);
   if (!rc)
     rc = csv_header(o, &f->cols, o->head);
   if (rc) {
@@ -541,7 +543,7 @@ csv_file *csv_file_new(const char *sanitized, csv_mode mode) {
   f->mode = mode;
   if (asprintf(&f->fname, "%s.csv", sanitized) < 0)
     f->fname = NULL;
-  if (!f->fname || asprintf(&f->tmpname, "%s.tmp", f->fname) < 0) {
+  if (!f->fname || !(f->tmpname = calloc(1, NAME_MAX + 1))) {
     free(f->fname);
     free(f);
     return NULL;
