@@ -7,6 +7,35 @@ out=$("$TOWER" --version) && echo "$out" | grep -q '^tower [0-9]' && ok "--versi
 "$TOWER" --help | grep -q -- '--config-check' && ok "--help" || fail "--help"
 "$TOWER" --no-such-flag >/dev/null 2>&1; [ $? -eq 2 ] && ok "bad flag exits 2" || fail "bad flag exit status"
 
+# usage ERROR-FRAGMENT ARGS...: a usage error is one line on stderr naming the
+# problem and the help to read, nothing on stdout, exit status 2.
+usage() {
+  want=$1; shift
+  "$TOWER" "$@" > "$work/u.out" 2> "$work/u.err"; rc=$?
+  if [ "$rc" = 2 ] && [ ! -s "$work/u.out" ] && [ "$(wc -l < "$work/u.err")" = 1 ] \
+      && grep -qF -- "$want" "$work/u.err"; then
+    ok "tower $*: $(cat "$work/u.err")"
+  else
+    fail "tower $*: rc=$rc stdout=$(head -c 200 "$work/u.out") stderr=$(cat "$work/u.err")"
+  fi
+}
+usage "--test and --once cannot be used together; try tower --help" --test --once
+usage "--once and --config-check cannot be used together" --once --config-check
+usage 'unknown command "frobnicate"' frobnicate
+usage "unknown option --no-such-flag; try tower --help" --no-such-flag
+usage "--config needs a value" --config
+usage '--test-wait "5x" is not a duration' --test-wait 5x
+usage 'unexpected argument "extra"; try tower plugins --help' plugins extra
+usage "--test does not apply to the plugins command" --test plugins
+usage "--once does not apply to the sample-config command" sample-config --once inputs.lines
+# Options after a subcommand work; each subcommand has its own help.
+"$TOWER" plugins --plugin-dir "$work/nowhere" > /dev/null 2> "$work/pd.err"; rc=$?
+[ $rc = 1 ] && grep -q "$work/nowhere does not exist" "$work/pd.err" && ok "tower plugins --plugin-dir DIR is used" \
+  || fail "plugins --plugin-dir: rc=$rc $(cat "$work/pd.err")"
+"$TOWER" plugins --help | grep -q '^Usage: tower plugins' && ok "tower plugins --help" || fail "plugins --help"
+"$TOWER" sample-config --help | grep -q '^Usage: tower sample-config' && ok "tower sample-config --help" \
+  || fail "sample-config --help"
+
 "$TOWER" plugins > "$work/plugins.txt"
 for p in "input      lines" "output     record" "processor  mark"; do
   grep -q "^$p" "$work/plugins.txt" && ok "plugins lists '$p'" || fail "plugins misses '$p': $(cat "$work/plugins.txt")"
