@@ -80,12 +80,41 @@ static void log_pipeline(const twi_pipeline *pl) {
 
 /* ---- --test / --once ---- */
 
-static int run_once(const twi_agent_opts *o, twi_pipeline *pl) {
+static uint64_t gathered(const twi_pipeline *pl) {
+  uint64_t n = 0;
+  for (size_t i = 0; i < pl->ninputs; i++)
+    n += atomic_load(&pl->inputs[i]->stats.metrics);
+  return n;
+}
+
+/* Gathers every input once; service inputs run for --test-wait. Returns
+ * the errors counted, and in *idle the service inputs not run at all. */
+static int gather_all(const twi_agent_opts *o, twi_pipeline *pl, int *idle) {
   int errors = 0;
-  for (size_t i = 0; i < pl->ninputs && !twi_interrupted(); i++)
-    errors += twi_input_run_once(pl->inputs[i], pl, o->test_wait);
+  for (size_t i = 0; i < pl->ninputs && !twi_interrupted(); i++) {
+    tower_ctx *in = pl->inputs[i];
+    if (twi_input_is_service(in) && o->test_wait <= 0) {
+      tower_log(in, TOWER_LOG_WARN,
+                "not run: a service input receives data while it runs, and --test-wait is 0s; "
+                "add --test-wait 10s (say) to see what it receives");
+      (*idle)++;
+      continue;
+    }
+    errors += twi_input_run_once(in, pl, o->test_wait);
+  }
+  return errors;
+}
+
+static int run_once(const twi_agent_opts *o, twi_pipeline *pl) {
+  int idle = 0;
+  int errors = gather_all(o, pl, &idle);
+  bool nothing = gathered(pl) == 0;
+  if (nothing && !twi_interrupted())
+    tower_log(NULL, TOWER_LOG_WARN, "nothing was gathered%s",
+              idle ? ": the service inputs need --test-wait (see above)"
+                   : ": the inputs returned no metrics, or the selectors dropped them");
   if (pl->mode == TWI_TEST)
-    return twi_interrupted() ? twi_interrupt_status() : errors ? 1 : 0;
+    return twi_interrupted() ? twi_interrupt_status() : errors || (nothing && idle) ? 1 : 0;
   /* Interrupted or not, what was gathered is written (within the grace the
    * interrupt allows). */
   size_t unwritten = 0;
@@ -95,7 +124,7 @@ static int run_once(const twi_agent_opts *o, twi_pipeline *pl) {
       tower_log(pl->outputs[i], TOWER_LOG_ERROR, "%zu metrics could not be written", left);
     unwritten += left;
   }
-  return twi_interrupted() ? twi_interrupt_status() : unwritten ? 1 : 0;
+  return twi_interrupted() ? twi_interrupt_status() : unwritten || (nothing && idle) ? 1 : 0;
 }
 
 /* ---- daemon ---- */

@@ -105,6 +105,10 @@ static bool is_service(const tower_ctx *in) {
   return in->plugin->desc.start && in->plugin->desc.stop && !in->plugin->desc.gather;
 }
 
+bool twi_input_is_service(const tower_ctx *in) {
+  return is_service(in);
+}
+
 int twi_input_start(tower_ctx *in, twi_pipeline *pl) {
   twi_input_rt *rt = calloc(1, sizeof *rt);
   if (!rt)

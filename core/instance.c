@@ -42,6 +42,10 @@ bool tower_ctx_check_only(const tower_ctx *ctx) {
   return ctx->check_only;
 }
 
+bool tower_ctx_may_acknowledge(const tower_ctx *ctx) {
+  return !ctx->trial;
+}
+
 bool tower_ctx_stopping(const tower_ctx *ctx) {
   return atomic_load(&ctx->stopping);
 }

@@ -159,6 +159,7 @@ static int build_list(twi_pipeline *pl, const config_setting_t *root, tower_plug
     check_alias_unique(*out, *nout, block, ctx, d);
     ctx->index = (int)*nout;
     ctx->owner = pl;
+    ctx->trial = pl->mode != TWI_RUN;
     (*out)[(*nout)++] = ctx;
     if (kind == TOWER_OUTPUT && twi_output_create(ctx))
       twi_diag_error(d, block, "out of memory creating the output buffer");

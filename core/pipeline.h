@@ -81,6 +81,7 @@ struct tower_ctx {
   void *state;
   bool initialized;
   bool check_only;           /* --config-check: init validates, acquires nothing */
+  bool trial;                /* --test, --once: acknowledge nothing to a source */
   _Atomic unsigned refs;     /* pipelines listing it, threads abandoned with it */
   const twi_pipeline *owner; /* the pipeline that starts and stops it */
   char *fingerprint;         /* inputs, outputs: equal means unchanged by a reload */
@@ -207,6 +208,8 @@ size_t twi_output_buffered(tower_ctx *out);
 int twi_input_start(tower_ctx *in, twi_pipeline *pl);
 /* True once started and until stopped. */
 bool twi_input_running(const tower_ctx *in);
+/* A service input (start/stop: it receives data) rather than a polled one. */
+bool twi_input_is_service(const tower_ctx *in);
 /* Lets the running input commit into `pl` from now on (a reload kept it). */
 void twi_input_hand_over(tower_ctx *in, twi_pipeline *pl);
 /* Signals the input to stop; with `deadline_mono`, waits for its thread or

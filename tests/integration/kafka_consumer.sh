@@ -16,7 +16,9 @@
 #      are in the buffers (a restart does not consume them again);
 #   5. brokers down and up again: nothing lost, stop stays bounded;
 #   6. SIGKILL mid-stream and restart: every message arrives, duplicates
-#      are counted and reported.
+#      are counted and reported;
+#   7. tower --test and --once acknowledge nothing: run twice, they see the
+#      same messages, and the real agent afterwards gets them all.
 # Nothing is skipped: a missing kcat or mock cluster is a failure.
 . "$top_srcdir/tests/integration/lib.sh"
 
@@ -29,7 +31,7 @@ command -v kcat >/dev/null 2>&1 \
 
 # ---- the cluster: three brokers; commands (rtt) through a fifo on stdin.
 mkfifo "$work/mock.in"
-"$MOCK" -b 3 -t metrics:4 -t json:2 -t json2:1 -t newest:2 -t slow:4 -t down:2 -t kill:4 \
+"$MOCK" -b 3 -t metrics:4 -t json:2 -t json2:1 -t newest:2 -t slow:4 -t down:2 -t kill:4 -t trial:2 \
   -f "$work/bootstrap" < "$work/mock.in" > "$work/mock.out" 2> "$work/mock.err" &
 mpid=$!
 pids="$pids $mpid"
@@ -267,4 +269,23 @@ again=$(sed -n 's/.*stopped after \([0-9]*\) message(s).*/\1/p' "$work/x2.log")
   || fail "restart consumed '$again' messages"
 
 [ -n "${KC_KEEP:-}" ] && cp -r "$work" "$KC_KEEP"
+# ---- 7. --test and --once commit no offset ---------------------------------
+lp 1 10 t > "$work/t1.txt"
+produce trial -l "$work/t1.txt"
+kconf "$work/t.conf" "$(kin gt '"trial"' '')" "{ plugin = \"record\"; path = \"$work/trial.lp\"; }"
+for run in 1 2; do
+  "$TOWER" --config "$work/t.conf" --test --test-wait 8s > "$work/t$run.out" 2> "$work/t$run.err"
+  n=$(grep -c '^m,k=t' "$work/t$run.out")
+  [ "$n" = 10 ] && ok "--test run $run printed all 10 messages" \
+    || fail "--test run $run printed $n of 10: $(grep -E 'E!|W!' "$work/t$run.err" | tail -3)"
+done
+"$TOWER" --config "$work/t.conf" --once --test-wait 8s > "$work/t3.err" 2>&1
+[ "$(grep -c '^m,k=t' "$work/trial.lp")" = 10 ] && ok "--once wrote the 10 messages" \
+  || fail "--once wrote $(lines "$work/trial.lp"): $(grep -E 'E!|W!' "$work/t3.err" | tail -3)"
+start_tower "$work/t.conf" "$work/t4.log"
+wait_for 20 sh -c "[ \$(grep -c '^m,k=t' '$work/trial.lp') -ge 20 ]" \
+  && ok "after the trial runs the agent still consumed all 10 messages" \
+  || fail "the agent got $(grep -c '^m,k=t' "$work/trial.lp") lines (10 from --once + 10 expected)"
+stop_tower TERM
+
 finish

@@ -123,13 +123,15 @@ static const char *strategy(const char *option) {
 
 static int set_owned(kc_state *s, rd_kafka_conf_t *conf) {
   const tower_config *cfg = s->cfg;
+  /* tower --test/--once must leave the group's offsets as they were. */
+  const char *autocommit = tower_ctx_may_acknowledge(s->ctx) ? "true" : "false";
   bool oldest = strcmp(tower_config_string(cfg, "offset"), "oldest") == 0;
   if (kafka_conf_set(cfg, conf, "consumer_group", "group.id", s->group) ||
       kafka_conf_set(cfg, conf, "offset", "auto.offset.reset", oldest ? "earliest" : "latest") ||
       kafka_conf_set(cfg, conf, "balance_strategy", "partition.assignment.strategy",
                      strategy(tower_config_string(cfg, "balance_strategy"))) ||
       kafka_conf_set(cfg, conf, NULL, "enable.auto.offset.store", "false") ||
-      kafka_conf_set(cfg, conf, NULL, "enable.auto.commit", "true"))
+      kafka_conf_set(cfg, conf, NULL, "enable.auto.commit", autocommit))
     return -EINVAL;
   /* Sarama (Telegraf) commits marked offsets every second; librdkafka's
    * default is 5 s. A shorter interval means fewer messages consumed again
@@ -476,7 +478,8 @@ static void kc_stop(void *state) {
     pthread_join(s->thread, NULL); /* it delivered its last batch */
   s->thread_started = false;
   int64_t t0 = mono_ms();
-  commit_stored(s, t0 + KC_COMMIT_MS);
+  if (tower_ctx_may_acknowledge(s->ctx))
+    commit_stored(s, t0 + KC_COMMIT_MS);
   bool closed = close_consumer(s, t0 + KC_CLOSE_MS);
   if (!closed)
     tower_warn(s->ctx,

@@ -138,6 +138,8 @@ static void reset_batch(kc_state *s) {
 }
 
 static void store_offsets(kc_state *s) {
+  if (!tower_ctx_may_acknowledge(s->ctx)) /* tower --test/--once */
+    return;
   rd_kafka_resp_err_t err = rd_kafka_offsets_store(s->rk, s->batch);
   for (int i = 0; i < s->batch->cnt; i++) {
     const rd_kafka_topic_partition_t *p = &s->batch->elems[i];

@@ -140,6 +140,11 @@ bool tower_ctx_stopping(const tower_ctx *ctx);
  * validate all it can but acquire nothing a running tower may hold
  * (listening sockets, files, directories, locks); destroy follows at once. */
 bool tower_ctx_check_only(const tower_ctx *ctx);
+/* False in `tower --test` and `tower --once`: those runs are trials, and an
+ * input must not acknowledge anything to its source (commit Kafka offsets,
+ * delete queue messages, mark files read), so that the real agent later
+ * gets all of it. True when the agent runs. */
+bool tower_ctx_may_acknowledge(const tower_ctx *ctx);
 /* Outputs: ask the core to wait at least `delay_ns` before the next attempt
  * after a TOWER_WRITE_RETRY (a server's Retry-After, say). */
 void tower_ctx_retry_after(tower_ctx *ctx, int64_t delay_ns);
