@@ -1,6 +1,7 @@
-/* The server: libmicrohttpd's event loops in a thread pool (httpd.h says
- * why), the ip_range check at accept, the client certificate and basic
- * auth checks on each request's headers, then the plugin's handler. */
+/* The server: libmicrohttpd's poll() event loops in a thread pool
+ * (httpd.h says why), the ip_range check at accept, the client certificate
+ * and basic auth checks on each request's headers, then the plugin's
+ * handler. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -146,7 +147,8 @@ static struct MHD_Daemon *start_daemon(httpd *h, int fd, bool v6, unsigned max) 
   };
   unsigned threads = h->cfg.threads ? h->cfg.threads : HTTPD_THREADS;
   threads = threads > max ? max : threads;
-  unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0) |
+  /* poll(), not epoll: see httpd.h (a trickled TLS handshake spins epoll). */
+  unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0) |
                    (h->cfg.tls_cert ? MHD_USE_TLS : 0);
   return MHD_start_daemon(
       flags, h->port, h->cfg.nranges ? accept_policy : NULL, h, dispatch, h,

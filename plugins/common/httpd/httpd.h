@@ -17,14 +17,20 @@
  *     of the previous response on a kept-alive connection), the request
  *     body within read_timeout of the headers, the response within
  *     write_timeout of the request. A connection past its deadline is cut.
- *   - max_connections in all, max_connections_per_ip from one address.
+ *   - max_connections in all (when full, the connection idle longest makes
+ *     room), max_connections_per_ip from one address.
  *
  * Connection model, and why. libmicrohttpd runs a few event-loop threads
- * (epoll where available, else poll; MHD_USE_AUTO with a thread pool),
- * not a thread per connection. An idle or trickling connection then costs
- * a socket and a small buffer, not a thread, so the connection limit can be
- * in the hundreds, and a scrape is answered by whichever loop accepted it
- * instead of waiting for a thread that slow clients hold. libmicrohttpd's
+ * (a thread pool of poll() loops), not a thread per connection. An idle or
+ * trickling connection then costs a socket and a small buffer, not a
+ * thread, so the connection limit can be in the hundreds, and a scrape is
+ * answered by whichever loop accepted it instead of waiting for a thread
+ * that slow clients hold. poll(), not epoll: libmicrohttpd 0.9.75's epoll
+ * loop keeps a TLS connection whose handshake is incomplete on its ready
+ * list (GnuTLS reads the socket itself, so the loop never learns that the
+ * read would block) and spins a core for as long as a client trickles a
+ * handshake; poll() asks the kernel on each turn, and at a few thousand
+ * connections its cost per turn is small. libmicrohttpd's
  * own MHD_OPTION_CONNECTION_TIMEOUT is an idle timeout, which every byte of
  * a trickling client resets; the deadlines above are kept here instead: a
  * slot per connection (MHD_OPTION_NOTIFY_CONNECTION) records its phase and
@@ -33,13 +39,17 @@
  * the connection in its own thread (libmicrohttpd 0.9.75 has no call to
  * close a connection from outside). The per-address limit is libmicrohttpd's
  * MHD_OPTION_PER_IP_CONNECTION_LIMIT: a connection over it is closed right
- * after accept. Together: one address can hold at most
- * max_connections_per_ip connections, each for at most read_timeout without
- * sending a complete request, so a client from another address always finds
- * a free connection and a loop that is not blocked. (On loopback, 127.0.0.2
- * and 127.0.0.1 are different addresses.) An attacker with more addresses
- * than max_connections / max_connections_per_ip can still fill the server;
- * ip_range is the defence for that.
+ * after accept. And when a connection takes the last free slot of
+ * max_connections, the connection that has waited longest without sending
+ * a request is cut to make room (requests in progress are never cut).
+ * Together: one address can hold at most max_connections_per_ip
+ * connections, each for at most read_timeout without sending a complete
+ * request; attackers from many addresses cannot fill the server either,
+ * since a new connection displaces the oldest idle one; so a scraper from
+ * another address always gets a connection and a loop that is not blocked.
+ * (On loopback, 127.0.0.2 and 127.0.0.1 are different addresses.) A kept-
+ * alive scraper connection may be displaced between scrapes under such an
+ * attack; the scraper reconnects for its next scrape.
  *
  * Request flow: accept (ip_range, limits) -> TLS handshake -> request
  * headers -> client certificate and basic auth checks -> the plugin's

@@ -12,6 +12,13 @@
  * lock before libmicrohttpd closes the descriptor (it notifies first), so
  * the reaper never touches a descriptor that was closed and reused.
  *
+ * When a connection takes the last free slot, the connection that has
+ * waited longest for a request (the oldest in HTTPD_AWAIT) is cut to make
+ * room: so even attackers from more addresses than the per-address limit
+ * covers cannot keep a scraper out; the scraper's fresh connection is the
+ * newest, and sends its request at once. Requests in progress are never
+ * displaced.
+ *
  * The slots are allocated once (max_connections of them): a connection
  * allocates nothing here. */
 #include <errno.h>
@@ -26,6 +33,8 @@
 /* The reaper scans at most this often (ns), so that a crowd of deadlines
  * close together costs a few scans, not one each. */
 #define SCAN_GAP 10000000
+/* Warnings about connections cut to make room: at most one per 10 s. */
+#define EVICT_LOG_GAP 10000000000
 
 typedef struct slot {
   int fd; /* -1: free */
@@ -42,10 +51,11 @@ struct httpd_conns {
   slot *slots;
   unsigned n, free_head;
 
-  pthread_mutex_t lock; /* everything below and the slots */
-  pthread_cond_t wake;  /* a deadline earlier than next_scan, or stop */
-  int64_t next_scan;    /* when the reaper wakes next (INT64_MAX: no deadline) */
-  unsigned long cut;    /* connections cut, for the log */
+  pthread_mutex_t lock;  /* everything below and the slots */
+  pthread_cond_t wake;   /* a deadline earlier than next_scan, or stop */
+  int64_t next_scan;     /* when the reaper wakes next (INT64_MAX: no deadline) */
+  unsigned long cut;     /* connections cut at their deadline, for the log */
+  unsigned long evicted; /* connections cut to make room, for the log */
   bool stopping;
   pthread_t reaper;
 };
@@ -103,9 +113,25 @@ static void wait_until(httpd_conns *t, int64_t at) {
   pthread_cond_timedwait(&t->wake, &t->lock, &ts);
 }
 
+/* Logs what was cut since the last call, without the lock (a slow log
+ * must not stall the event loops). */
+static void log_cuts(httpd_conns *t, unsigned long cut, unsigned long evicted) {
+  pthread_mutex_unlock(&t->lock);
+  if (cut)
+    tower_debug(t->ctx, "%lu connection(s) cut at their deadline (read_timeout/write_timeout)",
+                cut);
+  if (evicted)
+    tower_warn(t->ctx,
+               "max_connections (%u) reached: closed %lu connection(s) that had sent no request, "
+               "to make room; raise max_connections, or restrict ip_range",
+               t->n, evicted);
+  pthread_mutex_lock(&t->lock);
+}
+
 static void *reaper_main(void *arg) {
   httpd_conns *t = arg;
-  unsigned long logged = 0;
+  unsigned long cut = 0, evicted = 0; /* logged so far */
+  int64_t evicted_at = 0;             /* when evictions were last logged */
   pthread_mutex_lock(&t->lock);
   while (!t->stopping) {
     int64_t now = mono_ns();
@@ -113,13 +139,16 @@ static void *reaper_main(void *arg) {
       int64_t next = cut_expired(t, now);
       t->next_scan = next == INT64_MAX ? INT64_MAX : next > now + SCAN_GAP ? next : now + SCAN_GAP;
     }
-    if (t->cut != logged) { /* logged without the lock: a slow log must not stall the loops */
-      unsigned long n = t->cut - logged;
-      logged = t->cut;
-      pthread_mutex_unlock(&t->lock);
-      tower_debug(t->ctx, "%lu connection(s) cut at their deadline (read_timeout/write_timeout)",
-                  n);
-      pthread_mutex_lock(&t->lock);
+    /* Evictions come in floods: one warning per EVICT_LOG_GAP at most. */
+    bool log_evicted = t->evicted != evicted && now - evicted_at >= EVICT_LOG_GAP;
+    if (t->cut != cut || log_evicted) {
+      unsigned long new_cut = t->cut - cut, new_evicted = log_evicted ? t->evicted - evicted : 0;
+      cut = t->cut;
+      if (log_evicted) {
+        evicted = t->evicted;
+        evicted_at = now;
+      }
+      log_cuts(t, new_cut, new_evicted);
       continue; /* deadlines may have moved meanwhile */
     }
     wait_until(t, t->next_scan);
@@ -129,6 +158,23 @@ static void *reaper_main(void *arg) {
 }
 
 /* ---- libmicrohttpd callbacks -------------------------------------------------- */
+
+/* Cuts the connection other than `keep` that has waited longest for a
+ * request. Called with the lock held, when the table is full. */
+static void evict_oldest_waiting(httpd_conns *t, const slot *keep) {
+  slot *oldest = NULL;
+  for (unsigned i = 0; i < t->n; i++) {
+    slot *s = &t->slots[i];
+    if (s != keep && s->fd >= 0 && !s->cut && s->phase == HTTPD_AWAIT &&
+        (!oldest || s->deadline < oldest->deadline))
+      oldest = s;
+  }
+  if (!oldest)
+    return; /* every other connection has a request in progress */
+  shutdown(oldest->fd, SHUT_RDWR);
+  oldest->cut = true;
+  t->evicted++; /* logged by the reaper, which wakes at the deadlines of the full table */
+}
 
 static void conn_started(httpd_conns *t, struct MHD_Connection *c, void **socket_context) {
   const union MHD_ConnectionInfo *ci =
@@ -145,6 +191,8 @@ static void conn_started(httpd_conns *t, struct MHD_Connection *c, void **socket
   t->free_head = s->next;
   *s = (slot){.fd = ci->connect_fd};
   set_phase(t, s, HTTPD_AWAIT);
+  if (t->free_head == t->n)
+    evict_oldest_waiting(t, s);
   pthread_mutex_unlock(&t->lock);
   *socket_context = s;
 }
