@@ -16,7 +16,7 @@ inputs = ( { plugin = "cpu"; percpu = true; } );
 outputs = ( $1 );
 CONF
   start_tower "$work/tower.conf" "$work/tower.log"
-  wait_for 5 grep -q "serving metrics on" "$work/tower.log"
+  wait_for 5 grep -q "serving metrics on" "$work/tower.log" 2>/dev/null
 }
 
 slow_port() {
