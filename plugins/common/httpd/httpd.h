@@ -116,7 +116,7 @@
        .default_value = "512",                                                                     \
        .min = "1",                                                                                 \
        .max = "65536",                                                                             \
-       .help = "connections open at once; more wait in the listen queue"},                         \
+       .help = "connections open at once; when full, a new one displaces the one idle longest"},   \
   {                                                                                                \
     .name = "max_connections_per_ip", .type = TOWER_OPT_INT, .default_value = "16", .min = "0",    \
     .max = "65536",                                                                                \
