@@ -10,7 +10,9 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -535,6 +537,61 @@ START_TEST(test_basic_auth) {
 }
 END_TEST
 
+/* "Authorization: Basic ...\r\n" for the bytes printf(1) makes of `fmt`
+ * (octal escapes such as \\000 for a NUL), encoded by coreutils' base64. */
+static char *auth_header(const char *fmt) {
+  char *cmd = th_fmt("printf '%s' | base64 -w0", fmt);
+  char *b64 = run_out(cmd);
+  char *h = th_fmt("Authorization: Basic %s\r\n", b64);
+  free(b64);
+  free(cmd);
+  return h;
+}
+
+/* The status of a scrape with credentials `fmt` (see auth_header). */
+static int auth_status(unsigned port, const char *fmt) {
+  char *h = auth_header(fmt);
+  reply r = http(port, "GET", "/metrics", h);
+  free(h);
+  reply_free(&r);
+  return r.status;
+}
+
+/* Credentials are compared as bytes with their lengths, split at the first
+ * ':' (as libmicrohttpd and RFC 7617 do): a NUL does not end a password. */
+START_TEST(test_basic_auth_bytes) {
+  unsigned port = loopback_unused_port();
+  twi_pipeline *pl = start(port, "basic_username = \"prom\"; basic_password = \"s3cret\";");
+  ck_assert_int_eq(auth_status(port, "prom:s3cret"), 200);
+  ck_assert_int_eq(auth_status(port, "prom:s3cret\\000anything"), 401);
+  ck_assert_int_eq(auth_status(port, "prom:s3cret\\000"), 401);
+  ck_assert_int_eq(auth_status(port, "prom\\000:s3cret"), 401);
+  ck_assert_int_eq(auth_status(port, "prom:s3cre"), 401);
+  ck_assert_int_eq(auth_status(port, "prom:s3cret:"), 401);
+  ck_assert_int_eq(auth_status(port, "prom:"), 401);   /* empty password */
+  ck_assert_int_eq(auth_status(port, ":s3cret"), 401); /* empty user */
+  ck_assert_int_eq(auth_status(port, "prom"), 401);    /* no colon */
+  ck_assert_int_eq(auth_status(port, "prom s3cret"), 401);
+  /* The scheme is case-insensitive (RFC 7235); the token must be base64. */
+  reply r = http(port, "GET", "/metrics", "Authorization: basic cHJvbTpzM2NyZXQ=\r\n");
+  ck_assert_int_eq(r.status, 200);
+  reply_free(&r);
+  r = http(port, "GET", "/metrics", "Authorization: Basic cHJvbTpzM2NyZXQ\r\n");
+  ck_assert_int_eq(r.status, 401); /* padding missing */
+  reply_free(&r);
+  r = http(port, "GET", "/metrics", "Authorization: Bearer cHJvbTpzM2NyZXQ=\r\n");
+  ck_assert_int_eq(r.status, 401);
+  reply_free(&r);
+  th_free(pl);
+  /* A password may hold ':' (only the first one splits). */
+  port = loopback_unused_port();
+  pl = start(port, "basic_username = \"prom\"; basic_password = \"pa:ss\";");
+  ck_assert_int_eq(auth_status(port, "prom:pa:ss"), 200);
+  ck_assert_int_eq(auth_status(port, "prom:pa"), 401);
+  th_free(pl);
+}
+END_TEST
+
 START_TEST(test_ip_range) {
   unsigned port = loopback_unused_port();
   twi_pipeline *pl = start(port, "ip_range = [\"10.0.0.0/8\", \"fd00::/8\"];");
@@ -597,6 +654,7 @@ START_TEST(test_bad_options) {
       {"listen = \"127.0.0.1:99999\";", "is not \"host:port\""},
       {"ip_range = [\"10.0.0.0/33\"];", "ip_range: \"10.0.0.0/33\" is not"},
       {"basic_username = \"u\";", "basic_username needs basic_password"},
+      {"basic_username = \"a:b\"; basic_password = \"p\";", "basic_username cannot contain ':'"},
       {"tls_cert = \"/nonexistent.pem\";", "tls_cert and tls_key go together"},
       {"tls_cert = \"/nonexistent.pem\"; tls_key = \"/x\";", "cannot open /nonexistent.pem"},
       {"path = \"metrics\";", "path must start with '/'"},
@@ -634,6 +692,158 @@ START_TEST(test_two_instances) {
   free(s2);
   th_free(pl);
   free(c);
+}
+END_TEST
+
+/* ---- connections: deadlines and limits (plugins/common/httpd) ------------------- */
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A TCP connection to 127.0.0.1:port from the loopback address `src` (on
+ * Linux every 127.x.y.z is a local address, so each is another client). */
+static int connect_from(const char *src, unsigned port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in from = {.sin_family = AF_INET};
+  struct sockaddr_in to = {.sin_family = AF_INET,
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                           .sin_port = htons((uint16_t)port)};
+  ck_assert_int_eq(inet_pton(AF_INET, src, &from.sin_addr), 1);
+  ck_assert_int_eq(bind(fd, (struct sockaddr *)&from, sizeof from), 0);
+  ck_assert_msg(connect(fd, (struct sockaddr *)&to, sizeof to) == 0, "connect: %s",
+                strerror(errno));
+  return fd;
+}
+
+/* True when the server closes fd within `ms` (what it sends is dropped). */
+static bool closed_within(int fd, int ms) {
+  int64_t end = now_ms() + ms;
+  for (;;) {
+    int64_t left = end - now_ms();
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, left > 0 ? (int)left : 0) <= 0)
+      return false;
+    char buf[4096];
+    ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+      return true;
+  }
+}
+
+/* read_timeout is a hard deadline from the accept to the end of the
+ * request headers: a client trickling a byte every 200 ms is cut at it
+ * like an idle one, not kept alive by its bytes. On a kept-alive
+ * connection it runs from the end of the previous response. */
+START_TEST(test_header_deadline) {
+  unsigned port = loopback_unused_port();
+  twi_pipeline *pl = start(port, "read_timeout = \"1s\";");
+  static const char req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+  int64_t t0 = now_ms();
+  int idle = connect_from("127.0.0.2", port), slow = connect_from("127.0.0.2", port);
+  int64_t idle_cut = -1, slow_cut = -1;
+  for (size_t i = 0; now_ms() - t0 < 6000 && (idle_cut < 0 || slow_cut < 0); i++) {
+    if (slow_cut < 0) {
+      send(slow, i < sizeof req - 1 ? &req[i] : "a", 1, MSG_NOSIGNAL);
+      if (closed_within(slow, 200))
+        slow_cut = now_ms() - t0;
+    }
+    if (idle_cut < 0 && closed_within(idle, slow_cut < 0 ? 0 : 200))
+      idle_cut = now_ms() - t0;
+  }
+  ck_assert_msg(slow_cut >= 1000 && slow_cut < 3000, "trickling client cut after %lld ms",
+                (long long)slow_cut);
+  ck_assert_msg(idle_cut >= 1000 && idle_cut < 3000, "idle client cut after %lld ms",
+                (long long)idle_cut);
+  close(idle);
+  close(slow);
+
+  int ka = connect_from("127.0.0.2", port);
+  static const char get[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  ck_assert_int_eq(send(ka, get, sizeof get - 1, MSG_NOSIGNAL), (ssize_t)(sizeof get - 1));
+  char head[16] = {0};
+  ck_assert_int_eq(recv(ka, head, 12, MSG_WAITALL), 12);
+  ck_assert_str_eq(head, "HTTP/1.1 200");
+  int64_t t1 = now_ms();
+  ck_assert(closed_within(ka, 4000));
+  int64_t kept = now_ms() - t1;
+  ck_assert_msg(kept >= 900 && kept < 3000, "kept-alive connection closed after %lld ms",
+                (long long)kept);
+  close(ka);
+  th_free(pl);
+}
+END_TEST
+
+/* max_connections_per_ip: one address gets that many connections; the one
+ * over is closed at accept, while another address is served. */
+START_TEST(test_per_ip_limit) {
+  unsigned port = loopback_unused_port();
+  twi_pipeline *pl = start(port, "max_connections_per_ip = 2;");
+  int fds[3];
+  for (int i = 0; i < 3; i++)
+    fds[i] = connect_from("127.0.0.2", port);
+  /* Which of the three is over the limit depends on the accept order. */
+  int closed = 0;
+  for (int i = 0; i < 3; i++)
+    closed += closed_within(fds[i], closed ? 0 : 2000);
+  ck_assert_int_eq(closed, 1);
+  reply r = http(port, "GET", "/metrics", NULL);
+  ck_assert_int_eq(r.status, 200);
+  reply_free(&r);
+  for (int i = 0; i < 3; i++)
+    close(fds[i]);
+  th_free(pl);
+}
+END_TEST
+
+/* Idle connections cost no thread: with 200 of them open (and no
+ * per-address limit), a scrape is answered at once, not after
+ * read_timeout (10 s) frees one. */
+START_TEST(test_idle_connections_do_not_block) {
+  unsigned port = loopback_unused_port();
+  twi_pipeline *pl = start(port, "max_connections_per_ip = 0;");
+  push_lp(pl, "m v=1\n", TOWER_GAUGE);
+  int fds[200];
+  for (int i = 0; i < 200; i++)
+    fds[i] = connect_from("127.0.0.2", port);
+  int64_t t0 = now_ms();
+  reply r = http(port, "GET", "/metrics", NULL);
+  int64_t took = now_ms() - t0;
+  ck_assert_int_eq(r.status, 200);
+  ck_assert_msg(took < 3000, "scrape took %lld ms", (long long)took);
+  reply_free(&r);
+  for (int i = 0; i < 200; i++)
+    ck_assert(!closed_within(fds[i], 0));
+  for (int i = 0; i < 200; i++)
+    close(fds[i]);
+  th_free(pl);
+}
+END_TEST
+
+/* At max_connections, a new connection displaces the one that has waited
+ * longest for a request: a scraper gets in although idle connections
+ * fill the server. */
+START_TEST(test_full_server_makes_room) {
+  unsigned port = loopback_unused_port();
+  twi_pipeline *pl = start(port, "max_connections = 8; max_connections_per_ip = 0;");
+  int fds[8];
+  for (int i = 0; i < 8; i++)
+    fds[i] = connect_from("127.0.0.2", port);
+  int64_t t0 = now_ms();
+  reply r = http(port, "GET", "/metrics", NULL);
+  int64_t took = now_ms() - t0;
+  ck_assert_int_eq(r.status, 200);
+  ck_assert_msg(took < 3000, "scrape took %lld ms", (long long)took);
+  reply_free(&r);
+  int closed = 0;
+  for (int i = 0; i < 8; i++)
+    closed += closed_within(fds[i], closed ? 0 : 2000);
+  ck_assert_int_ge(closed, 1);
+  for (int i = 0; i < 8; i++)
+    close(fds[i]);
+  th_free(pl);
 }
 END_TEST
 
@@ -765,10 +975,18 @@ int main(void) {
   tcase_add_test(tc, test_http_basics);
   tcase_add_test(tc, test_gzip);
   tcase_add_test(tc, test_basic_auth);
+  tcase_add_test(tc, test_basic_auth_bytes);
   tcase_add_test(tc, test_ip_range);
   tcase_add_test(tc, test_port_in_use);
   tcase_add_test(tc, test_bad_options);
   tcase_add_test(tc, test_two_instances);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("connections");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, test_header_deadline);
+  tcase_add_test(tc, test_per_ip_limit);
+  tcase_add_test(tc, test_idle_connections_do_not_block);
+  tcase_add_test(tc, test_full_server_makes_room);
   suite_add_tcase(s, tc);
   tc = tcase_create("tls");
   tcase_set_timeout(tc, 120);

@@ -4,23 +4,17 @@
  * tower_prom_map) and the expiry thread; prom_store.c keeps the series,
  * prom_http.c serves them. */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "prometheus.h"
 
 #ifndef PLUGIN_VERSION
 #define PLUGIN_VERSION "0.1.0"
 #endif
-
-/* PEM files larger than this are not certificates. */
-#define PEM_MAX (1u << 20)
 
 static const tower_option options[] = {
     {.name = "listen",
@@ -50,35 +44,7 @@ static const tower_option options[] = {
      .default_value = "100000",
      .min = "0",
      .help = "new series beyond this many are refused and counted (0: unlimited)"},
-    {.name = "basic_username",
-     .type = TOWER_OPT_STRING,
-     .help = "require HTTP basic authentication with this user name"},
-    {.name = "basic_password",
-     .type = TOWER_OPT_STRING,
-     .flags = TOWER_OPT_SECRET,
-     .help = "password for basic_username"},
-    {.name = "tls_cert",
-     .type = TOWER_OPT_STRING,
-     .help = "serve HTTPS with this PEM certificate (chain) file"},
-    {.name = "tls_key", .type = TOWER_OPT_STRING, .help = "PEM private key file of tls_cert"},
-    {.name = "tls_allowed_cacerts",
-     .type = TOWER_OPT_STRINGS,
-     .help = "PEM CA files; scrapers must present a certificate signed by one (mutual TLS)"},
-    {.name = "ip_range",
-     .type = TOWER_OPT_STRINGS,
-     .help = "only these CIDR ranges may connect (\"10.0.0.0/8\", \"fd00::/8\"); empty: any"},
-    {.name = "read_timeout",
-     .type = TOWER_OPT_DURATION,
-     .default_value = "10s",
-     .min = "1s",
-     .max = "1h",
-     .help = "close a connection idle this long while reading a request"},
-    {.name = "write_timeout",
-     .type = TOWER_OPT_DURATION,
-     .default_value = "10s",
-     .min = "1s",
-     .max = "1h",
-     .help = "close a connection idle this long while sending a response"},
+    HTTPD_OPTIONS,
     {.name = "gzip_level",
      .type = TOWER_OPT_INT,
      .default_value = "1",
@@ -108,9 +74,7 @@ typedef struct prom_state {
   uint64_t rejected_logged[3]; /* rejections already reported */
   int64_t last_reject_log;
 
-  char *cert, *key, *ca; /* PEM text */
-  prom_cidr *ranges;
-  size_t nranges;
+  prom_http_cfg http_cfg; /* owns the PEM texts and ranges */
 
   pthread_t expiry;
   bool expiry_running, stopping;
@@ -346,94 +310,12 @@ static void stop_expiry(prom_state *s) {
 
 /* ---- init / destroy ------------------------------------------------------------- */
 
-/* Reads a PEM file whole and appends it (NUL-terminated) to *text. */
-static int read_pem(const tower_config *cfg, const char *key, const char *path, char **text) {
-  const tower_setting *at = tower_config_setting(cfg, key);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return tower_config_error(cfg, at, "%s: cannot open %s: %s", key, path, strerror(errno));
-  struct stat st;
-  if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > (off_t)PEM_MAX) {
-    close(fd);
-    return tower_config_error(cfg, at, "%s: %s is not a regular file of at most 1 MiB", key, path);
-  }
-  size_t old = *text ? strlen(*text) : 0, len = (size_t)st.st_size;
-  char *t = realloc(*text, old + len + 2);
-  ssize_t got = t ? read(fd, t + old, len) : -1;
-  close(fd);
-  if (!t)
-    return -ENOMEM;
-  *text = t;
-  if (got != (ssize_t)len) {
-    t[old] = '\0';
-    return tower_config_error(cfg, at, "%s: short read from %s", key, path);
-  }
-  t[old + len] = '\n'; /* several CA files concatenate into one PEM list */
-  t[old + len + 1] = '\0';
-  return 0;
-}
-
-static int load_tls(prom_state *s, const tower_config *cfg) {
-  const char *cert = tower_config_string(cfg, "tls_cert"),
-             *key = tower_config_string(cfg, "tls_key");
-  size_t ncas = tower_config_strings_len(cfg, "tls_allowed_cacerts");
-  if ((cert && *cert) != (key && *key))
-    return tower_config_error(cfg,
-                              tower_config_setting(cfg, cert && *cert ? "tls_cert" : "tls_key"),
-                              "tls_cert and tls_key go together: set both, or neither");
-  if (ncas && !(cert && *cert))
-    return tower_config_error(cfg, tower_config_setting(cfg, "tls_allowed_cacerts"),
-                              "tls_allowed_cacerts needs tls_cert and tls_key (mutual TLS)");
-  if (!(cert && *cert))
-    return 0;
-  int rc = read_pem(cfg, "tls_cert", cert, &s->cert);
-  if (rc == 0)
-    rc = read_pem(cfg, "tls_key", key, &s->key);
-  for (size_t i = 0; rc == 0 && i < ncas; i++)
-    rc = read_pem(cfg, "tls_allowed_cacerts",
-                  tower_config_strings_at(cfg, "tls_allowed_cacerts", i), &s->ca);
-  return rc;
-}
-
-static int load_ranges(prom_state *s, const tower_config *cfg) {
-  size_t n = tower_config_strings_len(cfg, "ip_range");
-  if (!n)
-    return 0;
-  if (!(s->ranges = calloc(n, sizeof *s->ranges)))
-    return -ENOMEM;
-  for (size_t i = 0; i < n; i++) {
-    const char *text = tower_config_strings_at(cfg, "ip_range", i);
-    if (prom_cidr_parse(text, &s->ranges[i]))
-      return tower_config_error(cfg, tower_config_setting(cfg, "ip_range"),
-                                "ip_range: \"%s\" is not an address or CIDR range "
-                                "(\"10.0.0.0/8\", \"fd00::/8\")",
-                                text);
-  }
-  s->nranges = n;
-  return 0;
-}
-
-static int check_auth(const tower_config *cfg) {
-  const char *u = tower_config_string(cfg, "basic_username");
-  const char *p = tower_config_string(cfg, "basic_password");
-  if ((u && *u) && !(p && *p))
-    return tower_config_error(cfg, tower_config_setting(cfg, "basic_username"),
-                              "basic_username needs basic_password");
-  if (!(u && *u) && (p && *p))
-    return tower_config_error(cfg, tower_config_setting(cfg, "basic_password"),
-                              "basic_password needs basic_username");
+static int check_path(const tower_config *cfg) {
   const char *path = tower_config_string(cfg, "path");
   if (!path || path[0] != '/')
     return tower_config_error(cfg, tower_config_setting(cfg, "path"),
                               "path must start with '/' (\"/metrics\")");
   return 0;
-}
-
-static void free_secret(char *s) {
-  if (s) {
-    explicit_bzero(s, strlen(s));
-    free(s);
-  }
 }
 
 static void prom_destroy(void *state) {
@@ -444,37 +326,18 @@ static void prom_destroy(void *state) {
   free(s->w.id);
   free(s->w.extra);
   free(s->w.tagbuf);
-  free(s->cert);
-  free_secret(s->key);
-  free(s->ca);
-  free(s->ranges);
+  httpd_cfg_free(&s->http_cfg.server);
   free(s);
 }
 
-static unsigned timeout_seconds(const tower_config *cfg) {
-  int64_t r = tower_config_duration(cfg, "read_timeout");
-  int64_t w = tower_config_duration(cfg, "write_timeout");
-  int64_t t = r > w ? r : w;
-  return (unsigned)((t + 999999999) / 1000000000);
-}
-
-static int start_http(prom_state *s, const tower_config *cfg) {
-  const char *user = tower_config_string(cfg, "basic_username");
-  prom_http_cfg hc = {
-      .listen = tower_config_string(cfg, "listen"),
-      .path = tower_config_string(cfg, "path"),
-      .username = user && *user ? user : NULL,
-      .password = user && *user ? tower_config_string(cfg, "basic_password") : NULL,
-      .tls_cert = s->cert,
-      .tls_key = s->key,
-      .tls_ca = s->ca,
-      .ranges = s->ranges,
-      .nranges = s->nranges,
-      .timeout_s = timeout_seconds(cfg),
-      .flags = tower_config_bool(cfg, "export_timestamp") ? TOWER_PROM_TIMESTAMP : 0,
-      .gzip_level = (int)tower_config_int(cfg, "gzip_level"),
-  };
-  return prom_http_start(s->ctx, &hc, s->store, &s->http);
+/* The HTTP options (listen and HTTPD_OPTIONS: TLS, auth, ip_range,
+ * deadlines, limits) and the scrape's own. */
+static int load_http(prom_state *s, const tower_config *cfg) {
+  prom_http_cfg *hc = &s->http_cfg;
+  hc->path = tower_config_string(cfg, "path");
+  hc->flags = tower_config_bool(cfg, "export_timestamp") ? TOWER_PROM_TIMESTAMP : 0;
+  hc->gzip_level = (int)tower_config_int(cfg, "gzip_level");
+  return httpd_cfg_load(cfg, "listen", &hc->server);
 }
 
 static int prom_init(tower_ctx *ctx, const tower_config *cfg, void **state) {
@@ -485,18 +348,16 @@ static int prom_init(tower_ctx *ctx, const tower_config *cfg, void **state) {
   s->expiration = tower_config_duration(cfg, "expiration_interval");
   s->map_flags = tower_config_bool(cfg, "string_as_label") ? TOWER_PROM_STRING_AS_LABEL : 0;
   init_sync(s);
-  int rc = check_auth(cfg);
+  int rc = check_path(cfg);
   if (rc == 0)
-    rc = load_tls(s, cfg);
-  if (rc == 0)
-    rc = load_ranges(s, cfg);
+    rc = load_http(s, cfg);
   if (rc == 0 && !(s->store = prom_store_new((uint64_t)tower_config_int(cfg, "max_series"))))
     rc = -ENOMEM;
   /* A config check must not take the port a running tower listens on. */
   if (rc == 0 && !tower_ctx_check_only(ctx))
     rc = start_expiry(s);
   if (rc == 0 && !tower_ctx_check_only(ctx))
-    rc = start_http(s, cfg);
+    rc = prom_http_start(ctx, &s->http_cfg, s->store, &s->http);
   if (rc) {
     prom_destroy(s);
     return rc;

@@ -1,17 +1,17 @@
 /* outputs.prometheus internals, shared by prometheus.c (options, init,
  * write), prom_store.c (series store and expiry), prom_render.c (scrape
- * body, gzip), prom_net.c (listen address, ip_range) and prom_http.c (the
- * libmicrohttpd server, auth, TLS). See README.md for the behaviour. */
+ * body, gzip) and prom_http.c (the scrape handler on the shared HTTP
+ * server, plugins/common/httpd). See README.md for the behaviour. */
 #ifndef TOWER_OUTPUTS_PROMETHEUS_H
 #define TOWER_OUTPUTS_PROMETHEUS_H
 
-#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
 
 #include <tower/tower.h>
+
+#include "httpd.h"
 
 /* ---- the series store (prom_store.c) ------------------------------------
  *
@@ -74,48 +74,23 @@ int prom_gzip(const char *data, size_t len, int level, unsigned char **out, size
  * token whose q is not 0). NULL: no. */
 bool prom_accepts_gzip(const char *accept_encoding);
 
-/* ---- network (prom_net.c) ----------------------------------------------- */
+/* ---- the HTTP endpoint (prom_http.c) ------------------------------------ */
 
-typedef struct prom_cidr {
-  int family;             /* AF_INET or AF_INET6 */
-  unsigned prefix;        /* bits */
-  unsigned char addr[16]; /* network address, masked */
-} prom_cidr;
-
-/* Parses "10.0.0.0/8", "fd00::/8", "192.168.1.7" (a /32), "::1". 0 or
- * -EINVAL. */
-int prom_cidr_parse(const char *text, prom_cidr *out);
-/* True when `sa` (IPv4, IPv6, or IPv4-mapped IPv6) falls in any range. */
-bool prom_cidr_match(const prom_cidr *v, size_t n, const struct sockaddr *sa);
-
-/* Opens a listening TCP socket for `listen` ("host:port", ":port",
- * "[::1]:port"; port 0 picks a free one). Returns the socket, or a negative
- * errno after writing the reason to err (err_size bytes). *port receives the
- * bound port, *v6 whether the socket is IPv6. */
-int prom_listen(const char *listen, int backlog, uint16_t *port, bool *v6, char *err,
-                size_t err_size);
-
-/* ---- the HTTP server (prom_http.c) -------------------------------------- */
+/* The scrape handler on the shared HTTP server (plugins/common/httpd, which
+ * does listen, TLS, ip_range, basic auth, deadlines and limits). */
+typedef struct prom_http prom_http;
 
 typedef struct prom_http_cfg {
-  const char *listen;
+  httpd_cfg server; /* from httpd_cfg_load(); the handler is set here */
   const char *path;
-  const char *username, *password; /* NULL: no basic auth */
-  const char *tls_cert, *tls_key;  /* PEM text; NULL: plain HTTP */
-  const char *tls_ca;              /* PEM text of client CAs; NULL: no mTLS */
-  const prom_cidr *ranges;         /* ip_range; n == 0: everyone */
-  size_t nranges;
-  unsigned timeout_s; /* connection inactivity timeout */
-  unsigned flags;     /* render flags (TOWER_PROM_TIMESTAMP) */
+  unsigned flags; /* render flags (TOWER_PROM_TIMESTAMP) */
   int gzip_level;
 } prom_http_cfg;
-
-typedef struct prom_http prom_http;
 
 /* Starts serving `st`. The cfg strings must outlive the server. Returns 0 or
  * a negative errno after logging why (for ctx). */
 int prom_http_start(tower_ctx *ctx, const prom_http_cfg *cfg, prom_store *st, prom_http **out);
-/* Stops the server: waits for the connections in progress. NULL is fine. */
+/* Stops the server: waits for the requests in progress. NULL is fine. */
 void prom_http_stop(prom_http *h);
 uint16_t prom_http_port(const prom_http *h);
 

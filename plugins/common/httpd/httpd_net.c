@@ -1,7 +1,7 @@
 /* The listening socket (listen = "host:port") and the ip_range allow-list.
  *
- * The plugin binds the socket itself and hands it to libmicrohttpd, so that
- * a port in use is reported with the address and what to do, and port 0
+ * httpd binds the socket itself and hands it to libmicrohttpd, so that a
+ * port in use is reported with the address and what to do, and port 0
  * (tests) tells which port it got. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "prometheus.h"
+#include "httpd_int.h"
 
 /* ---- ip_range ----------------------------------------------------------------- */
 
@@ -22,7 +22,7 @@ static void mask(unsigned char *addr, unsigned bytes, unsigned prefix) {
   }
 }
 
-int prom_cidr_parse(const char *text, prom_cidr *out) {
+int httpd_cidr_parse(const char *text, httpd_cidr *out) {
   char host[INET6_ADDRSTRLEN + 1];
   const char *slash = strchr(text, '/');
   size_t hl = slash ? (size_t)(slash - text) : strlen(text);
@@ -48,7 +48,7 @@ int prom_cidr_parse(const char *text, prom_cidr *out) {
   return 0;
 }
 
-static bool in_range(const prom_cidr *c, int family, const unsigned char *addr) {
+static bool in_range(const httpd_cidr *c, int family, const unsigned char *addr) {
   if (c->family != family)
     return false;
   unsigned char a[16];
@@ -58,7 +58,7 @@ static bool in_range(const prom_cidr *c, int family, const unsigned char *addr) 
   return memcmp(a, c->addr, bytes) == 0;
 }
 
-bool prom_cidr_match(const prom_cidr *v, size_t n, const struct sockaddr *sa) {
+bool httpd_cidr_match(const httpd_cidr *v, size_t n, const struct sockaddr *sa) {
   int family = sa->sa_family;
   const unsigned char *addr;
   if (family == AF_INET) {
@@ -169,8 +169,8 @@ static void bound_port(int fd, uint16_t *port, bool *v6) {
   }
 }
 
-int prom_listen(const char *listen, int backlog, uint16_t *port, bool *v6, char *err,
-                size_t err_size) {
+int httpd_listen(const char *listen, int backlog, uint16_t *port, bool *v6, char *err,
+                 size_t err_size) {
   char host[256], ports[8];
   if (split_listen(listen, host, sizeof host, ports, sizeof ports)) {
     snprintf(err, err_size,
