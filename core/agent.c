@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent.h"
 #include "interrupt.h"
+#include "pidfile.h"
 #include "pipeline.h"
 
 static void print_diag(const twi_diag *d) {
@@ -34,7 +36,21 @@ static void print_diag(const twi_diag *d) {
 }
 
 /* Loads and builds a pipeline; logs every problem. */
+/* The first thing a new user sees when no configuration exists yet. */
+static bool config_missing(const char *path) {
+  struct stat st;
+  if (stat(path, &st) == 0 || errno != ENOENT)
+    return false;
+  tower_log(NULL, TOWER_LOG_ERROR,
+            "no configuration file at %s: write one with `tower sample-config > %s` (or copy %s "
+            "and edit it), or give another with --config FILE",
+            path, path, TOWER_SAMPLE_CONFIG);
+  return true;
+}
+
 static twi_pipeline *load(const twi_agent_opts *o, twi_mode mode) {
+  if (config_missing(o->config_path))
+    return NULL;
   char err[2048];
   twi_conf *conf = twi_conf_load(o->config_path, err, sizeof err);
   if (!conf) {
@@ -181,8 +197,12 @@ static twi_pipeline *reload_after_stop(const twi_agent_opts *o, twi_pipeline *ol
  * once the old pipeline has stopped; if that fails too the previous
  * configuration is restored. Returns false when nothing can run. */
 static bool reload(const twi_agent_opts *o, twi_pipeline **cur) {
+  twi_pipeline *old = *cur;
+  /* logrotate's postrotate sends SIGHUP: the log moves to the new file
+   * first, whether or not the new configuration turns out valid. */
+  apply_log_settings(o, old);
   tower_log(NULL, TOWER_LOG_INFO, "reloading %s", o->config_path);
-  twi_pipeline *old = *cur, *pl = load(o, TWI_RUN);
+  twi_pipeline *pl = load(o, TWI_RUN);
   if (!pl) {
     tower_log(NULL, TOWER_LOG_ERROR, "reload aborted: the running configuration stays in effect");
     return true;
@@ -227,22 +247,14 @@ static int serve(const twi_agent_opts *o, twi_pipeline *pl, const sigset_t *sigs
       break;
     }
   }
+  /* A requested stop is a clean exit even when an output could not take
+   * everything (logged and counted above): a service manager must not see
+   * a failure, and restart the agent, because InfluxDB was down. */
   size_t lost = twi_pipeline_stop(pl);
   if (lost)
     tower_log(NULL, TOWER_LOG_WARN, "%zu metrics could not be written before exiting", lost);
   twi_pipeline_free(pl);
   tower_log(NULL, TOWER_LOG_INFO, "stopped");
-  return lost ? 1 : 0;
-}
-
-static int write_pidfile(const char *path) {
-  FILE *f = fopen(path, "w");
-  if (!f) {
-    tower_log(NULL, TOWER_LOG_ERROR, "cannot write pidfile %s: %s", path, strerror(errno));
-    return -errno;
-  }
-  fprintf(f, "%d\n", (int)getpid());
-  fclose(f);
   return 0;
 }
 
@@ -285,11 +297,9 @@ int twi_agent_main(const twi_agent_opts *o) {
     return failed ? 1 : 0;
   }
   pl->test_out = stdout;
-  if (twi_pipeline_init(pl)) {
-    twi_pipeline_free(pl);
-    return 1;
-  }
-  if (o->pidfile && write_pidfile(o->pidfile)) {
+  int pidfd = o->pidfile ? twi_pidfile_take(o->pidfile) : -1;
+  if ((o->pidfile && pidfd < 0) || twi_pipeline_init(pl)) {
+    twi_pidfile_release(o->pidfile, pidfd);
     twi_pipeline_free(pl);
     return 1;
   }
@@ -301,7 +311,6 @@ int twi_agent_main(const twi_agent_opts *o) {
     twi_interrupt_set_pipeline(NULL);
     twi_pipeline_free(pl);
   }
-  if (o->pidfile)
-    unlink(o->pidfile);
+  twi_pidfile_release(o->pidfile, pidfd);
   return rc;
 }

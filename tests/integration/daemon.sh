@@ -149,4 +149,45 @@ n=$(grep -c '^live' "$work/e.lp" 2>/dev/null || echo 0)
 stop_tower TERM
 [ "$tsecs" -lt 2000 ] && ok "shutdown with a hung input took ${tsecs}ms" || fail "shutdown took ${tsecs}ms"
 
+# Service-manager behaviour. The pidfile is locked: a second tower with the
+# same pidfile refuses to start and leaves the file alone.
+cat > "$work/p.conf" <<CONF
+agent = { interval = "100ms"; flush_interval = "100ms"; omit_hostname = true; shutdown_timeout = "1s";
+          logfile = "$work/p.log"; };
+inputs = ( { plugin = "lines"; lines = ["m v=1i"]; } );
+outputs = ( { plugin = "record"; path = "$work/p.lp"; fail_writes = -1; } );
+CONF
+"$TOWER" --config "$work/p.conf" --pidfile "$work/tower.pid" > "$work/p.out" 2>&1 &
+tpid=$!; pids="$pids $tpid"
+wait_for 5 grep -q started "$work/p.log" || fail "pidfile tower did not start: $(cat "$work/p.out")"
+[ "$(cat "$work/tower.pid")" = "$tpid" ] && ok "pidfile holds the pid" || fail "pidfile: $(cat "$work/tower.pid")"
+"$TOWER" --config "$work/p.conf" --pidfile "$work/tower.pid" > "$work/p2.out" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "pidfile $work/tower.pid is held by another tower (pid $tpid)" "$work/p.log" \
+  && ok "a second tower with the same pidfile refuses to start" || fail "second tower: rc=$rc $(cat "$work/p2.out")"
+[ "$(cat "$work/tower.pid" 2>/dev/null)" = "$tpid" ] && ok "the refused tower left the pidfile alone" \
+  || fail "pidfile now: $(cat "$work/tower.pid" 2>/dev/null)"
+# logrotate: the log is moved away, then SIGHUP; the log is reopened even
+# though the new configuration is invalid.
+mv "$work/p.log" "$work/p.log.1"
+cp "$work/p.conf" "$work/p.conf.good"
+echo 'inputs = ( ' >> "$work/p.conf"
+kill -HUP "$tpid"
+wait_for 5 grep -q "reload aborted" "$work/p.log" && ok "SIGHUP reopened the logfile despite an invalid configuration" \
+  || fail "no new log after SIGHUP: $(ls "$work")"
+cp "$work/p.conf.good" "$work/p.conf"
+# SIGTERM with an output that never wrote: exit 0, the loss logged.
+stop_tower TERM
+[ "$trc" = 0 ] && grep -q "metrics could not be written before exiting" "$work/p.log" \
+  && ok "SIGTERM exits 0 with unwritten metrics (logged)" || fail "SIGTERM with a failing output: rc=$trc"
+[ ! -e "$work/tower.pid" ] && ok "pidfile removed at exit" || fail "pidfile left behind"
+# A stale pidfile (no lock) is taken over.
+echo 99999 > "$work/tower.pid"
+"$TOWER" --config "$work/p.conf" --pidfile "$work/tower.pid" --once > /dev/null 2>&1
+[ ! -e "$work/tower.pid" ] && ok "a stale pidfile is taken over" || fail "stale pidfile: $(cat "$work/tower.pid")"
+
+# No configuration file: the error names the path and how to get one.
+"$TOWER" --config "$work/none.conf" > "$work/none.out" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "no configuration file at $work/none.conf: write one with .tower sample-config" "$work/none.out" \
+  && ok "a missing configuration says how to get one" || fail "missing config: rc=$rc $(cat "$work/none.out")"
+
 finish
