@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,6 +144,30 @@ void tower_acc_error(tower_acc *acc, const char *fmt, ...) {
   atomic_fetch_add(&acc->ctx->stats.errors, 1);
 }
 
+/* name_override/prefix/suffix and the instance's tags (a tag the metric
+ * has wins), on an unshared metric. 0 or -ENOMEM. */
+static int apply_renames(const tower_ctx *ctx, tower_metric *m) {
+  int rc = 0;
+  if (ctx->name_override || ctx->name_prefix || ctx->name_suffix) {
+    const char *base = ctx->name_override ? ctx->name_override : tower_metric_name(m);
+    const char *pre = ctx->name_prefix ? ctx->name_prefix : "";
+    const char *suf = ctx->name_suffix ? ctx->name_suffix : "";
+    size_t len = strlen(pre) + strlen(base) + strlen(suf) + 1;
+    char stackbuf[256];
+    char *name = len <= sizeof stackbuf ? stackbuf : malloc(len);
+    if (!name)
+      return -ENOMEM;
+    snprintf(name, len, "%s%s%s", pre, base, suf);
+    rc = tower_metric_set_name(m, name);
+    if (name != stackbuf)
+      free(name);
+  }
+  for (size_t i = 0; rc == 0 && i < ctx->ntags; i++)
+    if (!tower_metric_tag(m, ctx->tag_keys[i]))
+      rc = tower_metric_add_tag(m, ctx->tag_keys[i], ctx->tag_values[i]);
+  return rc;
+}
+
 /* Global tags, then host: added unless the metric has them. */
 static int add_agent_tags(const twi_settings *set, tower_metric *m) {
   int rc = 0;
@@ -164,7 +189,7 @@ static bool prepare_input_metric(tower_acc *acc, tower_metric *m) {
     tower_metric_set_time(m, round_to(tower_metric_time(m), ctx->precision));
   if (!twi_selector_select(&ctx->sel, m) || !twi_selector_modify(&ctx->sel, m))
     return false;
-  if (ctx->renames && twi_instance_rename(ctx, m))
+  if (ctx->renames && apply_renames(ctx, m))
     return false;
   return add_agent_tags(&acc->pl->set, m) == 0;
 }
@@ -248,8 +273,7 @@ static tower_metric *for_output(tower_ctx *o, tower_metric *m) {
   if (!o->renames && !twi_selector_would_modify(&o->sel, m))
     return (tower_metric *)tower_metric_retain(m);
   tower_metric *c = tower_metric_clone(m);
-  if (c && twi_selector_modify(&o->sel, c) && twi_instance_rename(o, c) == 0 &&
-      twi_metric_pack(&c) == 0)
+  if (c && twi_selector_modify(&o->sel, c) && apply_renames(o, c) == 0 && twi_metric_pack(&c) == 0)
     return c;
   if (c)
     atomic_fetch_add(&o->stats.filtered, 1);

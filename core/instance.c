@@ -12,18 +12,6 @@
 
 static const char *const block_ignore[] = {"plugin", NULL};
 
-/* ---- what the logger needs (log_internal.h) ---- */
-
-const char *twi_ctx_log_id(const tower_ctx *ctx) {
-  return ctx->id;
-}
-int twi_ctx_log_level(const tower_ctx *ctx) {
-  return ctx->log_level;
-}
-twi_log_limiter *twi_ctx_log_limiter(const tower_ctx *ctx) {
-  return (twi_log_limiter *)&ctx->limiter;
-}
-
 /* ---- SDK accessors ---- */
 
 const char *tower_ctx_id(const tower_ctx *ctx) {
@@ -145,7 +133,28 @@ static int set_identity(tower_ctx *ctx, const twi_settings *set) {
     return -ENOMEM;
   if (set->hostname && !(ctx->hostname = strdup(set->hostname)))
     return -ENOMEM;
-  ctx->log_level = level ? twi_log_parse_level(level) : -1;
+  ctx->log.id = ctx->id;
+  ctx->log.level = level ? twi_log_parse_level(level) : -1;
+  return 0;
+}
+
+/* The instance's `tags`, read once here instead of for every metric. An
+ * empty value is left out: an empty tag cannot be written anywhere. */
+static int resolve_tags(tower_ctx *ctx) {
+  size_t n = tower_config_table_len(ctx->cfg, "tags");
+  if (n == 0)
+    return 0;
+  ctx->tag_keys = calloc(n, sizeof *ctx->tag_keys);
+  ctx->tag_values = calloc(n, sizeof *ctx->tag_values);
+  if (!ctx->tag_keys || !ctx->tag_values)
+    return -ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    const char *v = tower_config_table_value(ctx->cfg, "tags", i);
+    if (!*v)
+      continue;
+    ctx->tag_keys[ctx->ntags] = tower_config_table_key(ctx->cfg, "tags", i);
+    ctx->tag_values[ctx->ntags++] = v;
+  }
   return 0;
 }
 
@@ -177,8 +186,8 @@ tower_ctx *twi_instance_new(twi_conf *conf, const config_setting_t *block, tower
   ctx->kind = kind;
   ctx->plugin = p;
   ctx->conf = twi_conf_ref(conf);
-  ctx->log_level = -1;
-  twi_log_limiter_init(&ctx->limiter);
+  ctx->log.level = -1;
+  twi_log_limiter_init(&ctx->log.limiter);
   pthread_mutex_init(&ctx->process_lock, NULL);
   const tower_option *tables[7];
   twi_block_tables(&p->desc, p->options, tables);
@@ -191,8 +200,9 @@ tower_ctx *twi_instance_new(twi_conf *conf, const config_setting_t *block, tower
   ctx->name_override = tower_config_string(ctx->cfg, "name_override");
   ctx->name_prefix = tower_config_string(ctx->cfg, "name_prefix");
   ctx->name_suffix = tower_config_string(ctx->cfg, "name_suffix");
-  ctx->renames = ctx->name_override || ctx->name_prefix || ctx->name_suffix ||
-                 tower_config_table_len(ctx->cfg, "tags") > 0;
+  if (resolve_tags(ctx))
+    goto fail;
+  ctx->renames = ctx->name_override || ctx->name_prefix || ctx->name_suffix || ctx->ntags > 0;
   read_kind_options(ctx, set);
   if (kind != TOWER_PROCESSOR && !(ctx->fingerprint = fingerprint(ctx)))
     goto fail;
@@ -228,8 +238,10 @@ static void instance_free(tower_ctx *ctx) {
   if (ctx->conf)
     twi_conf_unref(ctx->conf);
   pthread_mutex_destroy(&ctx->process_lock);
-  twi_log_limiter_destroy(&ctx->limiter);
+  twi_log_limiter_destroy(&ctx->log.limiter);
   free(ctx->fingerprint);
+  free(ctx->tag_keys);
+  free(ctx->tag_values);
   free(ctx->hostname);
   free(ctx->alias);
   free(ctx->id);
@@ -246,32 +258,4 @@ void twi_instance_unref(tower_ctx *ctx) {
   if (ctx->out)
     twi_output_destroy(ctx);
   instance_free(ctx);
-}
-
-/* ---- per-metric ---- */
-
-int twi_instance_rename(const tower_ctx *ctx, tower_metric *m) {
-  int rc = 0;
-  if (ctx->name_override || ctx->name_prefix || ctx->name_suffix) {
-    const char *base = ctx->name_override ? ctx->name_override : tower_metric_name(m);
-    const char *pre = ctx->name_prefix ? ctx->name_prefix : "";
-    const char *suf = ctx->name_suffix ? ctx->name_suffix : "";
-    size_t len = strlen(pre) + strlen(base) + strlen(suf) + 1;
-    char stackbuf[256];
-    char *name = len <= sizeof stackbuf ? stackbuf : malloc(len);
-    if (!name)
-      return -ENOMEM;
-    snprintf(name, len, "%s%s%s", pre, base, suf);
-    rc = tower_metric_set_name(m, name);
-    if (name != stackbuf)
-      free(name);
-  }
-  size_t n = tower_config_table_len(ctx->cfg, "tags");
-  for (size_t i = 0; rc == 0 && i < n; i++) {
-    const char *k = tower_config_table_key(ctx->cfg, "tags", i);
-    const char *v = tower_config_table_value(ctx->cfg, "tags", i);
-    if (*v && !tower_metric_tag(m, k)) /* an empty tag cannot be written anywhere */
-      rc = tower_metric_add_tag(m, k, v);
-  }
-  return rc;
 }

@@ -123,7 +123,7 @@ static int limiter_admit(twi_log_limiter *l, const char *fmt, uint32_t *reported
 }
 
 int tower_log_enabled(const tower_ctx *ctx, tower_log_level level) {
-  int lvl = ctx ? twi_ctx_log_level(ctx) : -1;
+  int lvl = ctx ? twi_log_src_of(ctx)->level : -1;
   if (lvl < 0)
     lvl = atomic_load(&agent_level);
   return (int)level <= lvl;
@@ -167,7 +167,7 @@ static bool vlog(const tower_ctx *ctx, tower_log_level level, const char *fmt, v
   /* Only failures repeat by the thousand (a dead server, a broken script);
    * info and debug lines are rare or asked for, and never suppressed. */
   uint32_t suppressed = 0;
-  twi_log_limiter *lim = ctx ? twi_ctx_log_limiter(ctx) : &agent_limiter;
+  twi_log_limiter *lim = ctx ? &twi_log_src_of(ctx)->limiter : &agent_limiter;
   if (level <= TOWER_LOG_WARN && !limiter_admit(lim, fmt, &suppressed))
     return false;
 
@@ -184,7 +184,7 @@ static bool vlog(const tower_ctx *ctx, tower_log_level level, const char *fmt, v
   gmtime_r(&ts.tv_sec, &tm);
   size_t len = strftime(line, 32, "%Y-%m-%dT%H:%M:%SZ ", &tm);
   len += (size_t)snprintf(line + len, sizeof line - len, "%s ", level_tag[level]);
-  const char *id = ctx ? twi_ctx_log_id(ctx) : NULL;
+  const char *id = ctx ? twi_log_src_of(ctx)->id : NULL;
   if (id)
     len += (size_t)snprintf(line + len, sizeof line - len, "[%s] ", id);
   put_escaped(line, &len, sizeof line - 80, msg, n, secret ? mark : NULL);

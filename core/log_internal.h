@@ -44,9 +44,17 @@ void twi_log_set_window(int64_t ns);
 bool twi_log_written(const tower_ctx *ctx, tower_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Implemented by the instance module: what the logger needs of a ctx. */
-const char *twi_ctx_log_id(const tower_ctx *ctx);
-int twi_ctx_log_level(const tower_ctx *ctx); /* -1: agent level */
-twi_log_limiter *twi_ctx_log_limiter(const tower_ctx *ctx);
+/* What the logger needs of a plugin instance. struct tower_ctx begins with
+ * one (core/pipeline.h), so the logger reads it without depending on the
+ * instance module above it. */
+typedef struct twi_log_src {
+  const char *id; /* "inputs.cpu:alias"; NULL until the instance has one */
+  int level;      /* -1: the agent's */
+  twi_log_limiter limiter;
+} twi_log_src;
+
+static inline twi_log_src *twi_log_src_of(const tower_ctx *ctx) {
+  return (twi_log_src *)(void *)ctx;
+}
 
 #endif

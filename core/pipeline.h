@@ -69,15 +69,14 @@ typedef struct twi_stats {
 
 /* One configured plugin instance. This is what plugins see as tower_ctx. */
 struct tower_ctx {
-  char *id;    /* "inputs.cpu" or "inputs.cpu:alias" */
-  char *alias; /* NULL when unset */
+  twi_log_src log; /* first: the logger reads it (log_internal.h) */
+  char *id;        /* "inputs.cpu" or "inputs.cpu:alias" (log.id too) */
+  char *alias;     /* NULL when unset */
   char *hostname;
   tower_plugin_kind kind;
   const twi_plugin *plugin;
   twi_conf *conf; /* keeps the config tree alive for cfg */
   tower_config *cfg;
-  int log_level; /* -1: the agent's */
-  twi_log_limiter limiter;
   void *state;
   bool initialized;
   bool check_only;           /* --config-check: init validates, acquires nothing */
@@ -91,6 +90,8 @@ struct tower_ctx {
   /* common options */
   twi_selector sel;
   const char *name_override, *name_prefix, *name_suffix;
+  const char **tag_keys, **tag_values; /* `tags`, borrowed from cfg */
+  size_t ntags;
   bool renames; /* any of the three set, or tags */
 
   /* inputs */
@@ -154,10 +155,6 @@ int twi_instance_init(tower_ctx *ctx);
  * (when init succeeded), frees an output's buffer and frees the instance. */
 void twi_instance_ref(tower_ctx *ctx);
 void twi_instance_unref(tower_ctx *ctx);
-
-/* Applies name_override/prefix/suffix and the instance's tags (existing
- * tags win) to an unshared metric. 0 or -ENOMEM. */
-int twi_instance_rename(const tower_ctx *ctx, tower_metric *m);
 
 /* ---- accumulators (acc.c) ---- */
 
