@@ -39,7 +39,11 @@ conf "$work/c.conf" "tags = { gen = \"2\"; };" "$keep, { plugin = \"record\"; pa
 kill -HUP "$tpid"
 wait_for 5 grep -q "keeping its" "$work/c.log" && ok "reload keeps the unchanged output" || fail "reload: $(cat "$work/c.log")"
 [ "$(lines "$work/keep.lp")" = 0 ] && ok "kept output was not flushed by the reload" || fail "kept output flushed"
-g1=$(grep -c 'gen=1' "$work/gone.lp" 2>/dev/null || echo 0)
+# (The kept output is logged before the old pipeline stops: wait for the
+# changed one's final flush.)
+gen1() { grep -c 'gen=1' "$work/gone.lp" 2>/dev/null || echo 0; }
+wait_for 5 sh -c "[ \$(grep -c 'gen=1' '$work/gone.lp' 2>/dev/null || echo 0) -ge 2 ]"
+g1=$(gen1)
 [ "$g1" -ge 2 ] && ok "changed output wrote its $g1 buffered metrics at reload" || fail "changed output lost its buffer"
 sleep 0.4
 # An invalid file: reported, the old pipeline keeps running.
