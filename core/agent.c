@@ -18,6 +18,7 @@
 #include "agent.h"
 #include "interrupt.h"
 #include "pidfile.h"
+#include "units.h"
 #include "pipeline.h"
 
 static void print_diag(const twi_diag *d) {
@@ -79,19 +80,41 @@ static void apply_log_settings(const twi_agent_opts *o, const twi_pipeline *pl) 
   }
 }
 
-static void log_list(const char *what, tower_ctx **list, size_t n) {
-  char names[1024] = "";
+/* One line per kind naming its instances; a setting that differs from the
+ * agent's is shown beside the instance. */
+static void log_instances(const char *what, tower_ctx **list, size_t n, const twi_settings *set) {
+  char names[2048] = "", every[32];
   size_t len = 0;
-  for (size_t i = 0; i < n && list[i] && len + 64 < sizeof names; i++)
-    len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", len ? " " : "",
-                            list[i]->id + strcspn(list[i]->id, ".") + 1);
-  tower_log(NULL, TOWER_LOG_INFO, "loaded %s: %s", what, n ? names : "(none)");
+  for (size_t i = 0; i < n && len + 96 < sizeof names; i++) {
+    const tower_ctx *c = list[i];
+    const char *name = c->id + strcspn(c->id, ".") + 1;
+    len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "", name);
+    int64_t own = c->kind == TOWER_INPUT ? c->interval : c->flush_interval;
+    int64_t agent = c->kind == TOWER_INPUT ? set->interval : set->flush_interval;
+    if (c->kind != TOWER_PROCESSOR && own != agent) {
+      twi_fmt_duration(every, sizeof every, own);
+      len += (size_t)snprintf(names + len, sizeof names - len, " (%s every %s)",
+                              c->kind == TOWER_INPUT ? "gathers" : "flushes", every);
+    }
+  }
+  tower_log(NULL, TOWER_LOG_INFO, "%zu %s%s: %s", n, what, n == 1 ? "" : "s", n ? names : "-");
 }
 
-static void log_pipeline(const twi_pipeline *pl) {
-  log_list("inputs", pl->inputs, pl->ninputs);
-  log_list("processors", pl->processors, pl->nprocessors);
-  log_list("outputs", pl->outputs, pl->noutputs);
+static void log_pipeline(const twi_agent_opts *o, const twi_pipeline *pl) {
+  const twi_settings *set = &pl->set;
+  char interval[32], flush[32];
+  twi_fmt_duration(interval, sizeof interval, set->interval);
+  twi_fmt_duration(flush, sizeof flush, set->flush_interval);
+  tower_log(NULL, TOWER_LOG_INFO, "configuration: %s", o->config_path);
+  tower_log(NULL, TOWER_LOG_INFO,
+            "agent: interval %s, flush_interval %s, %s%s%s, metric_batch_size %lld, "
+            "metric_buffer_limit %lld",
+            interval, flush, set->hostname ? "hostname \"" : "no host tag (omit_hostname)",
+            set->hostname ? set->hostname : "", set->hostname ? "\"" : "",
+            (long long)set->batch_size, (long long)set->buffer_limit);
+  log_instances("input", pl->inputs, pl->ninputs, set);
+  log_instances("processor", pl->processors, pl->nprocessors, set);
+  log_instances("output", pl->outputs, pl->noutputs, set);
 }
 
 /* ---- --test / --once ---- */
@@ -220,7 +243,7 @@ static bool reload(const twi_agent_opts *o, twi_pipeline **cur) {
   *cur = pl;
   if (twi_pipeline_start(pl))
     tower_log(NULL, TOWER_LOG_ERROR, "some plugins did not start after the reload (see above)");
-  log_pipeline(pl);
+  log_pipeline(o, pl);
   return true;
 }
 
@@ -231,7 +254,7 @@ static int serve(const twi_agent_opts *o, twi_pipeline *pl, const sigset_t *sigs
     return 1;
   }
   tower_log(NULL, TOWER_LOG_INFO, "tower %s started (pid %d)", PACKAGE_VERSION, (int)getpid());
-  log_pipeline(pl);
+  log_pipeline(o, pl);
   for (;;) {
     siginfo_t si;
     int sig = sigwaitinfo(sigs, &si);

@@ -57,4 +57,9 @@ static inline twi_log_src *twi_log_src_of(const tower_ctx *ctx) {
   return (twi_log_src *)(void *)ctx;
 }
 
+/* "s" unless n is 1: "%zu metric%s", n, twi_s(n). */
+static inline const char *twi_s(unsigned long long n) {
+  return n == 1 ? "" : "s";
+}
+
 #endif

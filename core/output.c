@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "pipeline.h"
+#include "units.h"
 
 struct twi_output_rt {
   pthread_mutex_t lock;
@@ -37,6 +38,11 @@ struct twi_output_rt {
 
   unsigned retries;
   int64_t retry_at; /* monotonic; 0: not backing off */
+
+  struct { /* counters at the last summary line */
+    int64_t at;
+    uint64_t dropped, errors, written;
+  } summary;
 
   tower_metric **batch;
 };
@@ -55,13 +61,6 @@ const tower_metric *tower_batch_at(const tower_batch *b, size_t i) {
 }
 bool tower_batch_ends_flush(const tower_batch *b) {
   return b->ends_flush;
-}
-
-static void fmt_duration(char *buf, size_t len, int64_t ns) {
-  if (ns >= 1000000000LL)
-    snprintf(buf, len, "%.1fs", (double)ns / 1e9);
-  else
-    snprintf(buf, len, "%lldms", (long long)(ns / 1000000));
 }
 
 /* ---- the ring (called with the lock held) ---- */
@@ -176,9 +175,9 @@ static void schedule_retry(tower_ctx *o) {
   rt->retries++;
   rt->retry_at = tower_mono_ns() + delay;
   char d[32];
-  fmt_duration(d, sizeof d, delay);
-  tower_log(o, TOWER_LOG_WARN, "write failed; %zu metrics kept in the buffer, retrying in %s",
-            rt->count, d);
+  twi_fmt_duration(d, sizeof d, delay);
+  tower_log(o, TOWER_LOG_WARN, "write failed; %zu metric%s kept in the buffer, retrying in %s",
+            rt->count, twi_s(rt->count), d);
 }
 
 /* Writes one batch of k metrics (lock held on entry and exit, released
@@ -198,6 +197,9 @@ static tower_write_result write_batch(tower_ctx *o, size_t k, bool ends) {
   case TOWER_WRITE_OK: {
     uint64_t rejected = atomic_load(&o->stats.rejected) - rejected_before;
     atomic_fetch_add(&o->stats.written, k > rejected ? k - rejected : 0);
+    tower_log(o, TOWER_LOG_DEBUG, "wrote batch of %zu metric%s in %.1f ms; buffer %zu of %lld", k,
+              twi_s(k), (double)atomic_load(&o->stats.last_time_ns) / 1e6, rt->count,
+              (long long)o->buffer_limit);
     for (size_t i = 0; i < k; i++)
       tower_metric_free(rt->batch[i]);
     rt->retries = 0;
@@ -210,7 +212,8 @@ static tower_write_result write_batch(tower_ctx *o, size_t k, bool ends) {
     for (size_t i = 0; i < k; i++)
       tower_metric_free(rt->batch[i]);
     tower_log(o, TOWER_LOG_ERROR,
-              "%zu metrics dropped: the output reported a permanent failure (see above)", k);
+              "%zu metric%s dropped: the output reported a permanent failure (see above)", k,
+              twi_s(k));
     break;
   default:
     r = TOWER_WRITE_RETRY;
@@ -228,10 +231,10 @@ static void log_overflow(tower_ctx *o) {
   twi_output_rt *rt = o->out;
   if (!rt->overflow_unlogged)
     return;
-  if (twi_log_written(
-          o, TOWER_LOG_WARN,
-          "metric buffer overflow; %llu metrics have been dropped (metric_buffer_limit = %lld)",
-          (unsigned long long)rt->overflow_unlogged, (long long)o->buffer_limit)) {
+  if (twi_log_written(o, TOWER_LOG_WARN,
+                      "metric buffer overflow; %llu metric%s dropped (metric_buffer_limit = %lld)",
+                      (unsigned long long)rt->overflow_unlogged, twi_s(rt->overflow_unlogged),
+                      (long long)o->buffer_limit)) {
     rt->overflow_logged += rt->overflow_unlogged;
     rt->overflow_unlogged = 0;
   }
@@ -294,13 +297,40 @@ static void wait_until(twi_output_rt *rt, int64_t mono) {
   pthread_cond_timedwait(&rt->wake, &rt->lock, &ts);
 }
 
+/* At info level an output says nothing while all is well. When it drops
+ * metrics or fails to write, one line every SUMMARY_NS sums it up, so that
+ * an operator sees the trouble without a line per failed write. */
+#define SUMMARY_NS (5LL * 60 * 1000000000LL)
+
+static void maybe_summarize(tower_ctx *o, int64_t now) {
+  twi_output_rt *rt = o->out;
+  if (now - rt->summary.at < SUMMARY_NS)
+    return;
+  uint64_t dropped = atomic_load(&o->stats.dropped), errors = atomic_load(&o->stats.errors);
+  uint64_t written = atomic_load(&o->stats.written);
+  uint64_t d = dropped - rt->summary.dropped, e = errors - rt->summary.errors;
+  if (d || e)
+    tower_log(o, TOWER_LOG_INFO,
+              "in the last %lld minutes: %llu metric%s dropped, %llu failed write%s, %llu "
+              "written; %zu of %lld buffered",
+              (long long)((now - rt->summary.at) / 60000000000LL), (unsigned long long)d, twi_s(d),
+              (unsigned long long)e, twi_s(e), (unsigned long long)(written - rt->summary.written),
+              rt->count, (long long)o->buffer_limit);
+  rt->summary.at = now;
+  rt->summary.dropped = dropped;
+  rt->summary.errors = errors;
+  rt->summary.written = written;
+}
+
 static void *output_main(void *arg) {
   tower_ctx *o = arg;
   twi_output_rt *rt = o->out;
   pthread_mutex_lock(&rt->lock);
   int64_t next_flush = next_flush_time(o);
+  rt->summary.at = tower_mono_ns();
   while (!rt->stop) {
     int64_t now = tower_mono_ns();
+    maybe_summarize(o, now);
     bool backing_off = rt->retry_at && now < rt->retry_at;
     bool timer = now >= next_flush || (rt->retry_at && !backing_off);
     bool full = rt->count >= (size_t)o->batch_size;
@@ -395,9 +425,9 @@ bool twi_output_stop(tower_ctx *o, int64_t deadline_mono) {
   pthread_mutex_unlock(&rt->lock);
   if (!done) {
     tower_log(o, TOWER_LOG_ERROR,
-              "still writing when the shutdown timeout ended; abandoning it with %zu metrics "
+              "still writing when the shutdown timeout ended; abandoning it with %zu metric%s "
               "unwritten",
-              left);
+              left, twi_s(left));
     pthread_detach(rt->thread);
     return false;
   }
@@ -423,8 +453,8 @@ void twi_output_destroy(tower_ctx *o) {
     return;
   log_drop_summary(o);
   if (rt->count)
-    tower_log(o, TOWER_LOG_ERROR, "%zu buffered metrics were never written and are lost",
-              rt->count);
+    tower_log(o, TOWER_LOG_ERROR, "%zu buffered metric%s never written and lost", rt->count,
+              twi_s(rt->count));
   for (size_t i = 0; i < rt->count; i++)
     tower_metric_free(rt->ring[(rt->head + i) % rt->cap]);
   free(rt->ring);

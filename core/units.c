@@ -3,10 +3,13 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <tower/config.h>
+
+#include "units.h"
 
 typedef struct {
   const char *suffix;
@@ -129,4 +132,29 @@ int tower_parse_size(const char *text, uint64_t *out_bytes) {
   /* round, not llround: sizes from 2^63 on do not fit in a long long. */
   *out_bytes = (uint64_t)round(bytes);
   return 0;
+}
+
+/* Go's time.Duration.String() in short: "1h30m", "10s", "1.5s", "250ms". */
+void twi_fmt_duration(char *buf, size_t len, int64_t ns) {
+  const int64_t s = 1000000000LL, m = 60 * s, h = 60 * m;
+  if (ns <= 0) {
+    snprintf(buf, len, "0s");
+  } else if (ns < s) {
+    if (ns % 1000000 == 0)
+      snprintf(buf, len, "%lldms", (long long)(ns / 1000000));
+    else
+      snprintf(buf, len, "%.3gms", (double)ns / 1e6);
+  } else if (ns % s != 0 && ns < m) {
+    snprintf(buf, len, "%.3gs", (double)ns / 1e9);
+  } else {
+    int64_t hours = ns / h, mins = ns % h / m;
+    double secs = (double)(ns % m) / 1e9;
+    int n = 0;
+    if (hours)
+      n += snprintf(buf + n, len - (size_t)n, "%lldh", (long long)hours);
+    if (mins && (size_t)n < len)
+      n += snprintf(buf + n, len - (size_t)n, "%lldm", (long long)mins);
+    if ((secs > 0 || n == 0) && (size_t)n < len)
+      snprintf(buf + n, len - (size_t)n, "%gs", secs);
+  }
 }

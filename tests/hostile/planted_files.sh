@@ -187,7 +187,7 @@ start_tower "$work/r.conf" "$work/r.log"
 wait_for 5 has_lines "$d/m.csv" 2
 conf "$work/r.conf" "$d" 'alias = "two";'
 kill -HUP "$tpid"
-wait_for 5 grep -q "loaded outputs: csv:two" "$work/r.log" \
+wait_for 5 grep -q "1 output: csv:two" "$work/r.log" \
   && ok "changed csv output started on the same directory after a reload" || fail "reload: $(cat "$work/r.log")"
 grep -q "csv:two.*already used by outputs.csv:one.*in this agent" "$work/r.log" \
   && grep -q "stopping the running pipeline and trying again" "$work/r.log" \

@@ -20,6 +20,14 @@ sleep 0.5
 stop_tower TERM
 n=$(lines "$work/a.lp")
 [ "$trc" = 0 ] && [ "$n" -ge 3 ] && ok "SIGTERM: final flush wrote $n metrics, exit 0" || fail "SIGTERM: rc=$trc lines=$n $(cat "$work/a.log")"
+# The startup lines say what runs.
+grep -q "configuration: $work/a.conf" "$work/a.log" && grep -q "agent: interval 100ms, flush_interval 1h, no host tag" "$work/a.log" \
+  && grep -q "1 input: lines$" "$work/a.log" && grep -q "1 output: record$" "$work/a.log" \
+  && ok "startup logs the file, the agent settings and the instances" || fail "startup lines: $(head -8 "$work/a.log")"
+# At debug, each write says how many metrics and how long.
+"$TOWER" --config "$work/a.conf" --once --log-level debug > "$work/dbg.log" 2>&1
+grep -q "\[outputs.record\] wrote batch of 1 metric in [0-9.]* ms; buffer 0 of 10000" "$work/dbg.log" \
+  && ok "debug: each write is logged" || fail "no write line at debug: $(cat "$work/dbg.log")"
 
 # SIGUSR1 flushes while running.
 conf "$work/b.conf" "" "{ plugin = \"record\"; path = \"$work/b.lp\"; }"
@@ -74,7 +82,7 @@ lockconf "$work/l.conf" "two" ""
 kill -HUP "$tpid"
 wait_for 5 grep -q "stopping the running pipeline and trying again" "$work/l.log" \
   && ok "reload retries after stopping the old pipeline" || fail "no retry: $(cat "$work/l.log")"
-wait_for 5 grep -q "loaded outputs: record:two" "$work/l.log" \
+wait_for 5 grep -q "1 output: record:two" "$work/l.log" \
   && ok "changed output holding the same lock started" || fail "new output not started: $(cat "$work/l.log")"
 lockconf "$work/l.conf" "three" "init_fail = true;"
 kill -HUP "$tpid"
