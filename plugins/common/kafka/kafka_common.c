@@ -24,12 +24,16 @@ const char *kafka_brokers(const tower_config *cfg, char *buf, size_t size) {
   return buf;
 }
 
-/* librdkafka logs with syslog levels. */
+/* librdkafka logs with syslog levels. A "FAIL" line is the same event the
+ * error callback reports (a broker connection failed): logged once there,
+ * so here only at debug. */
 void kafka_log(tower_ctx *ctx, int level, const char *fac, const char *msg) {
   tower_log_level l = level <= LOG_ERR       ? TOWER_LOG_ERROR
                       : level <= LOG_WARNING ? TOWER_LOG_WARN
                       : level <= LOG_INFO    ? TOWER_LOG_INFO
                                              : TOWER_LOG_DEBUG;
+  if (strcmp(fac, "FAIL") == 0)
+    l = TOWER_LOG_DEBUG;
   tower_log(ctx, l, "librdkafka %s: %s", fac, msg);
 }
 
