@@ -11,4 +11,5 @@ bench_bench_docker_SOURCES = bench/bench_docker.c bench/bench_util.c bench/bench
 	tests/plugins/docker/fake_engine.c tests/plugins/docker/fake_engine.h $(DOCKER_PARTS)
 bench_bench_docker_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(DOCKER_CFLAGS) \
 	-I$(top_srcdir)/plugins/inputs/docker -DDOCKER_PAYLOADS='"$(abs_top_srcdir)/tests/plugins/docker"'
-bench_bench_docker_LDADD = core/libtower.la $(LIBCONFIG_LIBS) $(DOCKER_LIBS)
+bench_bench_docker_LDADD = plugins/common/curl/libcurl_common.la core/libtower.la \
+	$(LIBCONFIG_LIBS) $(DOCKER_LIBS)

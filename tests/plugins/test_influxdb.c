@@ -24,6 +24,7 @@
 #include <tower/tower.h>
 
 #include "check_run.h"
+#include "fixtures/certs/certs.h"
 #include "fixtures/influx2/influx2.h"
 #include "harness.h"
 #include "influxdb.h"
@@ -85,13 +86,8 @@ static void stop(twi_pipeline *pl) {
 }
 
 static void ck_header(const influx2_request *r, const char *name, const char *want) {
-  char buf[512];
-  const char *got = influx2_header(r, name, buf, sizeof buf);
-  if (!want)
-    ck_assert_msg(!got, "header %s should be absent, is \"%s\"", name, got);
-  else
-    ck_assert_msg(got && !strcmp(got, want), "header %s: want \"%s\", got \"%s\"\nheaders:\n%s",
-                  name, want, got ? got : "(absent)", r->headers);
+  char *diff = influx2_header_diff(r, name, want);
+  ck_assert_msg(!diff, "%s", diff);
 }
 
 static void ck_log_has(const char *want) {
@@ -571,40 +567,15 @@ END_TEST
 
 /* ---- TLS ------------------------------------------------------------------------- */
 
-static void sh(const char *cmd) {
-  char *full = th_fmt("cd %s && (%s) >>openssl.log 2>&1", dir, cmd);
-  int rc = system(full);
-  char *log = th_fmt("%s/openssl.log", dir);
-  char *text = th_read_file(log);
-  ck_assert_msg(rc == 0, "%s failed: %s", cmd, text ? text : "");
-  free(text);
-  free(log);
-  free(full);
-}
-
-/* A CA, a server certificate for 127.0.0.1 and a client one it signed, and
- * an unrelated CA. openssl is in scripts/lib.sh's TEST_PACKAGES. */
+/* The certificates of tests/fixtures/certs in the test's directory. */
 static void make_certs(void) {
-  ck_assert_msg(access("/usr/bin/openssl", X_OK) == 0,
-                "openssl is missing (apt-get install openssl)");
-  sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
-     "-subj /CN=test-ca");
-  sh("printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext && "
-     "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=influx && "
-     "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-     "-out server.pem -days 2 -extfile san.ext");
-  sh("openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=tower && "
-     "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-     "-out client.pem -days 2");
-  sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.pem -days 2 "
-     "-subj /CN=other");
+  char *err = certs_make(dir);
+  ck_assert_msg(!err, "%s", err);
 }
 
 static char *pem(const char *name) {
-  char *path = th_fmt("%s/%s", dir, name);
-  char *text = th_read_file(path);
-  ck_assert_ptr_nonnull(text);
-  free(path);
+  char *text = certs_read(dir, name);
+  ck_assert_msg(text, "cannot read %s/%s", dir, name);
   return text;
 }
 

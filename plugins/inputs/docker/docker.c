@@ -85,13 +85,7 @@ static const tower_option options[] = {
      .max = "24h",
      .help = "how old the previous CPU sample of a container may be for usage_percent when the "
              "daemon sends none (podman, and Docker with one-shot stats)"},
-    {.name = "tls_ca", .type = TOWER_OPT_STRING, .help = "PEM CA file to verify the daemon with"},
-    {.name = "tls_cert", .type = TOWER_OPT_STRING, .help = "PEM client certificate file"},
-    {.name = "tls_key", .type = TOWER_OPT_STRING, .help = "PEM private key of tls_cert"},
-    {.name = "insecure_skip_verify",
-     .type = TOWER_OPT_BOOL,
-     .default_value = "false",
-     .help = "use TLS but do not verify the daemon's certificate and host name (tests only)"},
+    HTTP_CLIENT_TLS_OPTIONS, /* for tcp:// endpoints */
     {.name = "gather_services",
      .type = TOWER_OPT_BOOL,
      .default_value = "false",
@@ -107,6 +101,7 @@ typedef struct docker_state {
   docker_filters f;
   const char **tag_env;
   docker_endpoint ep;
+  http_client client; /* TLS: the options, or DOCKER_CERT_PATH's files */
   docker_http http;
   docker_engine eng;
   docker_cpu_cache cache;
@@ -183,13 +178,28 @@ static int load_filters(docker_state *s, const tower_config *cfg) {
   return rc;
 }
 
+/* endpoint = "ENV" may bring its own TLS files and verification (the
+ * Docker CLI's variables): they replace the options. */
+static void use_endpoint_tls(docker_state *s) {
+  http_client *c = &s->client;
+  c->tls_ca = s->ep.tls_ca;
+  c->tls_cert = s->ep.tls_cert;
+  c->tls_key = s->ep.tls_key;
+  if (s->ep.skip_verify && !c->insecure_skip_verify && s->ep.tls)
+    tower_warn(s->ctx, "DOCKER_TLS_VERIFY is not set: the daemon's certificate and host name are "
+                       "not checked");
+  c->insecure_skip_verify = s->ep.skip_verify;
+}
+
 static int load_endpoint(docker_state *s, const tower_config *cfg) {
   char err[512];
   const char *endpoint = tower_config_string(cfg, "endpoint");
-  int rc = docker_endpoint_resolve(
-      endpoint, tower_config_string(cfg, "tls_ca"), tower_config_string(cfg, "tls_cert"),
-      tower_config_string(cfg, "tls_key"), tower_config_bool(cfg, "insecure_skip_verify"), &s->ep,
-      err, sizeof err);
+  int rc = http_client_load(&s->client, s->ctx, cfg, HTTP_CLIENT_TLS);
+  if (rc)
+    return rc;
+  const http_client *c = &s->client;
+  rc = docker_endpoint_resolve(endpoint, c->tls_ca, c->tls_cert, c->tls_key,
+                               c->insecure_skip_verify, &s->ep, err, sizeof err);
   if (rc == -EINVAL)
     return tower_config_error(cfg, tower_config_setting(cfg, "endpoint"), "%s%s", err,
                               strcmp(endpoint, "ENV") == 0 ? " (read from DOCKER_HOST)" : "");
@@ -201,9 +211,7 @@ static int load_endpoint(docker_state *s, const tower_config *cfg) {
                               s->ep.pinned_api);
   if (strncmp(s->ep.url, "unix:", 5) == 0 && s->ep.tls)
     tower_warn(s->ctx, "the tls_* options are ignored: %s is a unix socket", s->ep.url);
-  else if (s->ep.tls && s->ep.skip_verify)
-    tower_warn(s->ctx, "insecure_skip_verify: the daemon's certificate and host name are not "
-                       "checked");
+  use_endpoint_tls(s);
   return 0;
 }
 
@@ -220,6 +228,7 @@ static void docker_destroy(void *state) {
   if (!s)
     return;
   docker_http_fini(&s->http);
+  http_client_fini(&s->client);
   docker_endpoint_free(&s->ep);
   docker_cache_free(&s->cache);
   tower_globs_free(s->f.name_include);
@@ -243,7 +252,7 @@ static int docker_init(tower_ctx *ctx, const tower_config *cfg, void **state) {
   s->cache_ttl = tower_config_duration(cfg, "podman_cache_ttl");
   int rc = load_filters(s, cfg);
   rc = rc ? rc : load_endpoint(s, cfg);
-  rc = rc ? rc : docker_http_init(&s->http, ctx, &s->ep);
+  rc = rc ? rc : docker_http_init(&s->http, ctx, &s->ep, &s->client);
   if (rc) {
     docker_destroy(s);
     return rc;

@@ -22,6 +22,8 @@
 
 #include <tower/tower.h>
 
+#include "../../common/curl/curl_common.h"
+
 /* Transfers in flight at once: enough to hide the latency of a local
  * daemon, few enough that 500 containers never mean 500 sockets (Telegraf
  * starts one goroutine and connection per container: "too many open
@@ -192,6 +194,7 @@ typedef struct docker_slot {
 
 typedef struct docker_http {
   tower_ctx *ctx;
+  http_client *client; /* the instance's TLS options (borrowed) */
   CURLM *multi;
   docker_slot slots[DOCKER_MAX_IN_FLIGHT];
   char *base;      /* "http://localhost" for unix sockets, else the server URL */
@@ -216,8 +219,10 @@ int docker_endpoint_resolve(const char *endpoint, const char *tls_ca, const char
                             size_t errlen);
 void docker_endpoint_free(docker_endpoint *ep);
 
-/* Creates the multi handle and the pool. 0 or a negative errno (logged). */
-int docker_http_init(docker_http *h, tower_ctx *ctx, const docker_endpoint *ep);
+/* Creates the multi handle and the pool, each transfer configured with
+ * `client` (which must outlive h). 0 or a negative errno (logged). */
+int docker_http_init(docker_http *h, tower_ctx *ctx, const docker_endpoint *ep,
+                     http_client *client);
 void docker_http_fini(docker_http *h);
 
 /* A free slot, or NULL. */

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../common/curl/curl_common.h"
 #include "docker.h"
 
 #ifndef PLUGIN_VERSION
@@ -157,26 +156,14 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
   return n;
 }
 
-static bool setup_tls(CURL *c, const docker_endpoint *ep) {
-  bool ok = true;
-  if (ep->tls_ca)
-    ok &= curl_easy_setopt(c, CURLOPT_CAINFO, ep->tls_ca) == CURLE_OK;
-  if (ep->tls_cert)
-    ok &= curl_easy_setopt(c, CURLOPT_SSLCERT, ep->tls_cert) == CURLE_OK;
-  if (ep->tls_key)
-    ok &= curl_easy_setopt(c, CURLOPT_SSLKEY, ep->tls_key) == CURLE_OK;
-  ok &= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, ep->skip_verify ? 0L : 1L) == CURLE_OK;
-  ok &= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, ep->skip_verify ? 0L : 2L) == CURLE_OK;
-  return ok;
-}
-
-static bool setup_easy(docker_http *h, docker_slot *s, const docker_endpoint *ep) {
+/* The TLS options (logged if libcurl refuses one: -EINVAL), then ours. */
+static int setup_easy(docker_http *h, docker_slot *s) {
   CURL *c = s->easy = curl_easy_init();
   if (!c)
-    return false;
-  bool ok = curl_http_only(c);
-  ok &= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK; /* threads: no SIGALRM */
-  ok &= curl_easy_setopt(c, CURLOPT_USERAGENT, "tower/" PLUGIN_VERSION) == CURLE_OK;
+    return -ENOMEM;
+  if (http_client_apply(h->client, c))
+    return -EINVAL;
+  bool ok = curl_easy_setopt(c, CURLOPT_USERAGENT, "tower/" PLUGIN_VERSION) == CURLE_OK;
   ok &= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK;
   ok &= curl_easy_setopt(c, CURLOPT_WRITEDATA, s) == CURLE_OK;
   ok &= curl_easy_setopt(c, CURLOPT_PRIVATE, s) == CURLE_OK;
@@ -185,14 +172,19 @@ static bool setup_easy(docker_http *h, docker_slot *s, const docker_endpoint *ep
     ok &= curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, h->unix_path) == CURLE_OK;
   else
     ok &= curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
-  if (ep->tls)
-    ok &= setup_tls(c, ep);
-  return ok;
+  if (!ok)
+    tower_error(h->ctx,
+                "cannot configure libcurl for %s (out of memory, or a libcurl without unix "
+                "socket support)",
+                h->display);
+  return ok ? 0 : -EINVAL;
 }
 
-int docker_http_init(docker_http *h, tower_ctx *ctx, const docker_endpoint *ep) {
+int docker_http_init(docker_http *h, tower_ctx *ctx, const docker_endpoint *ep,
+                     http_client *client) {
   memset(h, 0, sizeof *h);
   h->ctx = ctx;
+  h->client = client;
   /* Reference counted, thread-safe since libcurl 7.84 (Debian 12: 7.88). */
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
     tower_error(ctx, "cannot initialize libcurl");
@@ -201,19 +193,14 @@ int docker_http_init(docker_http *h, tower_ctx *ctx, const docker_endpoint *ep) 
   h->curl_ready = true;
   if (set_base(h, ep) || !(h->multi = curl_multi_init()))
     return -ENOMEM;
-  bool ok = curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-                              (long)DOCKER_MAX_IN_FLIGHT) == CURLM_OK;
-  ok &= curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)DOCKER_MAX_IN_FLIGHT) == CURLM_OK;
-  for (size_t i = 0; ok && i < DOCKER_MAX_IN_FLIGHT; i++)
-    ok = setup_easy(h, &h->slots[i], ep);
-  if (!ok) {
-    tower_error(ctx,
-                "cannot configure libcurl for %s (out of memory, or a libcurl without "
-                "unix socket or TLS support)",
-                h->display);
-    return -EINVAL;
-  }
-  return 0;
+  if (curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)DOCKER_MAX_IN_FLIGHT) !=
+          CURLM_OK ||
+      curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)DOCKER_MAX_IN_FLIGHT) != CURLM_OK)
+    return -ENOMEM;
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < DOCKER_MAX_IN_FLIGHT; i++)
+    rc = setup_easy(h, &h->slots[i]);
+  return rc;
 }
 
 void docker_http_fini(docker_http *h) {
@@ -274,8 +261,10 @@ int docker_http_start(docker_http *h, docker_slot *s, docker_req kind, size_t ct
   s->os_errno = 0;
   s->errbuf[0] = '\0';
   CURL *c = s->easy;
-  if (curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
-      curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms) != CURLE_OK ||
+  int rc = http_client_request(h->client, c, url);
+  if (rc)
+    return rc;
+  if (curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms) != CURLE_OK ||
       curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms) != CURLE_OK ||
       curl_multi_add_handle(h->multi, c) != CURLM_OK)
     return -ENOMEM;

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../common/curl/curl_common.h"
 #include "dynamodb.h"
 
 /* ---- what a response means ------------------------------------------------------ */
@@ -141,20 +140,10 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
   return (c->cancel && atomic_load(c->cancel)) || (c->ctx && tower_ctx_stopping(c->ctx));
 }
 
-static bool setup_tls(ddb_conn *c, const ddb_http *h) {
-  CURL *e = c->curl;
-  bool ok = !(h->tls_ca && *h->tls_ca) || curl_easy_setopt(e, CURLOPT_CAINFO, h->tls_ca) == 0;
-  ok &= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, h->insecure ? 0L : 1L) == CURLE_OK;
-  ok &= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, h->insecure ? 0L : 2L) == CURLE_OK;
-  return ok;
-}
-
+/* What the shared options (TLS, proxy) do not set. */
 static bool setup(ddb_conn *c, const ddb_http *h) {
   CURL *e = c->curl;
-  bool ok = curl_http_only(e);
-  ok &= curl_easy_setopt(e, CURLOPT_URL, h->url) == CURLE_OK;
-  ok &= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK; /* threads: no SIGALRM */
-  ok &= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L) == CURLE_OK;
+  bool ok = curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L) == CURLE_OK;
   ok &= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
   ok &= curl_easy_setopt(e, CURLOPT_POST, 1L) == CURLE_OK;
   ok &= curl_easy_setopt(e, CURLOPT_USERAGENT, h->user_agent) == CURLE_OK;
@@ -165,12 +154,13 @@ static bool setup(ddb_conn *c, const ddb_http *h) {
   ok &= curl_easy_setopt(e, CURLOPT_XFERINFODATA, c) == CURLE_OK;
   ok &= curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L) == CURLE_OK;
   ok &= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->curl_error) == CURLE_OK;
-  return ok && setup_tls(c, h);
+  return ok;
 }
 
-int ddb_conn_init(ddb_conn *c, const ddb_http *h, tower_ctx *ctx) {
+int ddb_conn_init(ddb_conn *c, ddb_http *h, tower_ctx *ctx) {
   memset(c, 0, sizeof *c);
   c->ctx = ctx;
+  c->http = h;
   /* Reference counted, and thread-safe since libcurl 7.84. */
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
     return -ENOMEM;
@@ -178,6 +168,8 @@ int ddb_conn_init(ddb_conn *c, const ddb_http *h, tower_ctx *ctx) {
   c->body = tower_buf_new(64 * 1024);
   if (!c->curl || !c->body)
     return -ENOMEM;
+  if (http_client_apply(&h->client, c->curl))
+    return -EINVAL;
   if (!setup(c, h)) {
     tower_error(ctx, "libcurl refused an option (AWS SigV4 needs libcurl 7.75 or later, with "
                      "http, https and TLS support)");
@@ -253,10 +245,12 @@ void ddb_post(ddb_conn *c, const char *op, const char *payload, const ddb_creds 
   int64_t left_ms = (deadline - tower_mono_ns()) / NS_PER_MS;
   if (left_ms <= 0)
     return fail(r, DDB_TIMEOUT, "no time left");
+  CURL *e = c->curl;
+  if (http_client_request(&c->http->client, e, c->http->url))
+    return fail(r, DDB_FATAL, "out of memory");
   struct curl_slist *h = headers(op, cr);
   if (!h)
     return fail(r, DDB_FATAL, "out of memory");
-  CURL *e = c->curl;
   tower_buf_reset(c->body);
   c->too_large = false;
   c->curl_error[0] = '\0';

@@ -119,13 +119,9 @@ static const tower_option options[] = {
      .type = TOWER_OPT_BOOL,
      .default_value = "true",
      .help = "fall back to the EC2 instance profile (IMDSv2) when no other credentials are found"},
-    {.name = "tls_ca",
-     .type = TOWER_OPT_STRING,
-     .help = "PEM file of CAs to trust for endpoint_url (default: the system's)"},
-    {.name = "insecure_skip_verify",
-     .type = TOWER_OPT_BOOL,
-     .default_value = "false",
-     .help = "do not check the server's certificate and host name (tests only)"},
+    HTTP_CLIENT_TLS_OPTIONS,
+    /* The environment's proxy by default, as the AWS SDKs. */
+    HTTP_CLIENT_PROXY_OPTIONS("true"),
     TOWER_OPTION_END,
 };
 
@@ -138,6 +134,7 @@ static void ddb_destroy(void *state) {
   for (unsigned i = 0; s->conns && i < s->segments; i++)
     ddb_conn_fini(&s->conns[i]);
   free(s->conns);
+  http_client_fini(&s->http.client);
   ddb_chain_fini(&s->chain);
   json_decref(s->request);
   free(s->tables);
@@ -172,21 +169,16 @@ static int load_convert(ddb_state *s, const tower_config *cfg) {
 }
 
 static int load_conns(ddb_state *s, const tower_config *cfg) {
-  s->http.tls_ca = tower_config_string(cfg, "tls_ca");
-  s->http.insecure = tower_config_bool(cfg, "insecure_skip_verify");
   s->http.user_agent = "tower/" PLUGIN_VERSION " inputs.dynamodb";
-  if (s->http.insecure)
-    tower_warn(s->ctx, "insecure_skip_verify is set: the server's certificate and host name are "
-                       "not checked");
+  int rc = http_client_load(&s->http.client, s->ctx, cfg, HTTP_CLIENT_TLS | HTTP_CLIENT_PROXY);
+  if (rc)
+    return rc;
   s->conns = calloc(s->segments, sizeof *s->conns);
   if (!s->conns)
     return -ENOMEM;
-  for (unsigned i = 0; i < s->segments; i++) {
-    int rc = ddb_conn_init(&s->conns[i], &s->http, s->ctx);
-    if (rc)
-      return rc;
-  }
-  return 0;
+  for (unsigned i = 0; rc == 0 && i < s->segments; i++)
+    rc = ddb_conn_init(&s->conns[i], &s->http, s->ctx);
+  return rc;
 }
 
 static void load_numbers(ddb_state *s, const tower_config *cfg) {

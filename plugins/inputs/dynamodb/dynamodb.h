@@ -23,6 +23,8 @@
 
 #include <tower/tower.h>
 
+#include "../../common/curl/curl_common.h"
+
 #define NS_PER_MS 1000000LL
 #define NS_PER_S 1000000000LL
 
@@ -169,12 +171,12 @@ typedef struct ddb_http {
   const char *url;      /* the endpoint */
   const char *redacted; /* the endpoint for logs */
   char sigv4[128];      /* "aws:amz:<region>:dynamodb" */
-  const char *tls_ca;
-  bool insecure;
+  http_client client;   /* TLS and proxy options (plugins/common/curl) */
   const char *user_agent;
 } ddb_http;
 
 typedef struct ddb_conn {
+  ddb_http *http; /* the instance's, shared by the segments */
   CURL *curl;
   tower_buf *body;
   tower_ctx *ctx;
@@ -183,7 +185,7 @@ typedef struct ddb_conn {
   char curl_error[CURL_ERROR_SIZE];
 } ddb_conn;
 
-int ddb_conn_init(ddb_conn *c, const ddb_http *h, tower_ctx *ctx);
+int ddb_conn_init(ddb_conn *c, ddb_http *h, tower_ctx *ctx);
 void ddb_conn_fini(ddb_conn *c);
 /* POSTs `payload` as DynamoDB operation `op` ("Scan"), signed with `cr`,
  * bounded by deadline (monotonic ns). The body stays in c->body; the

@@ -10,7 +10,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include "../../common/curl/curl_common.h"
 #include "influxdb.h"
 
 /* ---- response capture ---------------------------------------------------- */
@@ -70,26 +69,8 @@ static int header_add(struct curl_slist **list, const char *line) {
   return 0;
 }
 
-/* http_headers last, so that a configured header replaces ours. */
-static int custom_headers(struct curl_slist **list, const tower_config *cfg) {
-  for (size_t i = 0; i < tower_config_table_len(cfg, "http_headers"); i++) {
-    const char *k = tower_config_table_key(cfg, "http_headers", i);
-    const char *v = tower_config_table_value(cfg, "http_headers", i);
-    size_t n = strlen(k) + strlen(v) + 3;
-    char *line = malloc(n);
-    if (!line)
-      return -ENOMEM;
-    /* "Name;" is how libcurl sends a header with an empty value. */
-    snprintf(line, n, *v ? "%s: %s" : "%s;", k, v);
-    int rc = header_add(list, line);
-    free(line);
-    if (rc)
-      return rc;
-  }
-  return 0;
-}
-
-static int build_headers(ifx_state *s, const tower_config *cfg) {
+/* Ours first, http_headers last, so that a configured header replaces ours. */
+static int build_headers(ifx_state *s) {
   /* "Expect:" stops libcurl from waiting for 100-continue on large bodies. */
   int rc = header_add(&s->write_headers, "Content-Type: text/plain; charset=utf-8");
   if (!rc)
@@ -103,55 +84,24 @@ static int build_headers(ifx_state *s, const tower_config *cfg) {
   if (!rc && s->auth_header)
     rc = header_add(&s->query_headers, s->auth_header);
   if (!rc)
-    rc = custom_headers(&s->write_headers, cfg);
+    rc = http_client_append_headers(&s->http, &s->write_headers);
   if (!rc)
-    rc = custom_headers(&s->query_headers, cfg);
+    rc = http_client_append_headers(&s->http, &s->query_headers);
   return rc;
 }
 
-static bool set_string(CURL *c, CURLoption opt, const tower_config *cfg, const char *key) {
-  const char *v = tower_config_string(cfg, key);
-  return !(v && *v) || curl_easy_setopt(c, opt, v) == CURLE_OK;
-}
-
-static int setup_tls(ifx_state *s, const tower_config *cfg) {
-  CURL *c = s->curl;
-  bool skip = tower_config_bool(cfg, "insecure_skip_verify");
-  if (!set_string(c, CURLOPT_CAINFO, cfg, "tls_ca") ||
-      !set_string(c, CURLOPT_SSLCERT, cfg, "tls_cert") ||
-      !set_string(c, CURLOPT_SSLKEY, cfg, "tls_key") ||
-      curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, skip ? 0L : 1L) != CURLE_OK ||
-      curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, skip ? 0L : 2L) != CURLE_OK) {
-    tower_error(s->ctx, "libcurl refused the TLS options (tls_ca, tls_cert, tls_key): is it "
-                        "built with TLS support?");
-    return -EINVAL;
-  }
-  if (skip)
-    tower_warn(s->ctx, "insecure_skip_verify is set: the server's certificate and host name are "
-                       "not checked");
-  return 0;
-}
-
-static int setup_auth(ifx_state *s) {
-  if (s->api != IFX_V1 || s->auth_in_query || !(s->username && *s->username))
-    return 0;
-  CURL *c = s->curl;
-  if (curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC) != CURLE_OK ||
-      curl_easy_setopt(c, CURLOPT_USERNAME, s->username) != CURLE_OK ||
-      curl_easy_setopt(c, CURLOPT_PASSWORD, s->password ? s->password : "") != CURLE_OK)
-    return -ENOMEM;
-  return 0;
+/* v1 credentials travel as basic auth, or as u= and p= (auth_in_query):
+ * then libcurl must not send them too. */
+static void take_credentials(ifx_state *s) {
+  s->username = s->http.username;
+  s->password = s->http.password;
+  if (s->auth_in_query)
+    s->http.username = s->http.password = NULL;
 }
 
 static int setup_common(ifx_state *s, const tower_config *cfg) {
   CURL *c = s->curl;
-  long timeout_ms = (long)(tower_config_duration(cfg, "timeout") / 1000000);
-  const char *proxy = tower_config_string(cfg, "http_proxy");
-  bool bad = !curl_http_only(c);
-  bad |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK; /* no SIGALRM: threads */
-  bad |= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK;
-  bad |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms) != CURLE_OK;
-  bad |= curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
+  bool bad = curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
   bad |= curl_easy_setopt(c, CURLOPT_POST, 1L) != CURLE_OK;
   bad |= curl_easy_setopt(c, CURLOPT_USERAGENT, tower_config_string(cfg, "user_agent")) != CURLE_OK;
   bad |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
@@ -159,30 +109,32 @@ static int setup_common(ifx_state *s, const tower_config *cfg) {
   bad |= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
   bad |= curl_easy_setopt(c, CURLOPT_HEADERDATA, &s->resp) != CURLE_OK;
   bad |= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->resp.curl_error) != CURLE_OK;
-  if (proxy && *proxy)
-    bad |= curl_easy_setopt(c, CURLOPT_PROXY, proxy) != CURLE_OK;
   if (bad) {
-    tower_error(s->ctx, "cannot configure libcurl (out of memory, or a libcurl without "
-                        "http/https support)");
-    return -EINVAL;
+    tower_error(s->ctx, "cannot configure libcurl (out of memory?)");
+    return -ENOMEM;
   }
   return 0;
 }
 
 int ifx_http_init(ifx_state *s, const tower_config *cfg) {
+  int rc =
+      http_client_load(&s->http, s->ctx, cfg,
+                       HTTP_CLIENT_TIMEOUT | HTTP_CLIENT_TLS | HTTP_CLIENT_HEADERS |
+                           HTTP_CLIENT_PROXY | HTTP_CLIENT_PROXY_ALIAS | HTTP_CLIENT_BASIC_AUTH);
+  if (rc)
+    return rc;
+  take_credentials(s);
   /* Reference counted, and thread-safe since libcurl 7.84 (Debian 12 has
    * 7.88): instances may start and stop on any thread. */
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(s->curl = curl_easy_init())) {
     tower_error(s->ctx, "cannot initialize libcurl");
     return -ENOMEM;
   }
-  int rc = setup_common(s, cfg);
+  rc = http_client_apply(&s->http, s->curl);
   if (!rc)
-    rc = setup_tls(s, cfg);
+    rc = setup_common(s, cfg);
   if (!rc)
-    rc = setup_auth(s);
-  if (!rc)
-    rc = build_headers(s, cfg);
+    rc = build_headers(s);
   return rc;
 }
 
@@ -193,6 +145,7 @@ void ifx_http_fini(ifx_state *s) {
   }
   curl_slist_free_all(s->write_headers);
   curl_slist_free_all(s->query_headers);
+  http_client_fini(&s->http);
   s->curl = NULL;
   s->write_headers = s->query_headers = NULL;
 }
@@ -214,7 +167,11 @@ long ifx_http_post(ifx_state *s, const void *data, size_t len, bool query) {
   r->body[0] = r->curl_error[0] = r->x_error[0] = r->reason[0] = '\0';
   r->retry_after_ns = -1;
   CURL *c = s->curl;
-  curl_easy_setopt(c, CURLOPT_URL, tower_buf_data(s->url));
+  if (http_client_request(&s->http, c, tower_buf_data(s->url)) != 0) {
+    r->curl_code = CURLE_OUT_OF_MEMORY; /* the URLs were checked at init */
+    ifx_response_reason(r);
+    return 0;
+  }
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, query ? s->query_headers : s->write_headers);
   curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
   curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);

@@ -54,11 +54,7 @@ static const tower_option options[] = {
      .default_value = "any",
      .choices = "any|one|quorum|all",
      .help = "v1: write consistency (InfluxDB Enterprise clusters; ignored by OSS)"},
-    {.name = "username", .type = TOWER_OPT_STRING, .help = "v1: user for HTTP basic auth"},
-    {.name = "password",
-     .type = TOWER_OPT_STRING,
-     .flags = TOWER_OPT_SECRET,
-     .help = "v1: password of username"},
+    HTTP_CLIENT_BASIC_AUTH_OPTIONS, /* v1 */
     {.name = "auth_in_query",
      .type = TOWER_OPT_BOOL,
      .default_value = "false",
@@ -92,25 +88,13 @@ static const tower_option options[] = {
      .default_value = "gzip",
      .choices = "gzip|identity",
      .help = "compress request bodies with gzip"},
-    {.name = "timeout",
-     .type = TOWER_OPT_DURATION,
-     .default_value = "5s",
-     .min = "1ms",
-     .max = "1h",
-     .help = "limit for connecting plus one request and its response"},
-    {.name = "tls_ca", .type = TOWER_OPT_STRING, .help = "PEM CA file to verify the server with"},
-    {.name = "tls_cert", .type = TOWER_OPT_STRING, .help = "PEM client certificate file"},
-    {.name = "tls_key", .type = TOWER_OPT_STRING, .help = "PEM private key of tls_cert"},
-    {.name = "insecure_skip_verify",
-     .type = TOWER_OPT_BOOL,
-     .default_value = "false",
-     .help = "do not verify the server's certificate and host name (tests only)"},
-    {.name = "http_headers",
-     .type = TOWER_OPT_TABLE,
-     .help = "extra request headers: { X-Tenant = \"a\"; }; they replace tower's own"},
-    {.name = "http_proxy",
-     .type = TOWER_OPT_STRING,
-     .help = "proxy URL (default: the http_proxy/https_proxy/no_proxy environment)"},
+    HTTP_CLIENT_TIMEOUT_OPTION("5s"),
+    HTTP_CLIENT_TLS_OPTIONS,
+    HTTP_CLIENT_HEADERS_OPTION,
+    /* Telegraf's outputs.influxdb takes the environment's proxy unless
+     * http_proxy says otherwise. */
+    HTTP_CLIENT_PROXY_OPTIONS("true"),
+    HTTP_CLIENT_PROXY_ALIAS_OPTION,
     {.name = "user_agent",
      .type = TOWER_OPT_STRING,
      .default_value = "tower/" PLUGIN_VERSION,
@@ -489,14 +473,6 @@ static int check_options(const tower_config *cfg, ifx_api api) {
     return tower_config_error(cfg, NULL,
                               "api = \"v2\" needs bucket (also the bucket of metrics without "
                               "bucket_tag)");
-  if (nonempty(tower_config_string(cfg, "password")) &&
-      !nonempty(tower_config_string(cfg, "username")))
-    return tower_config_error(cfg, tower_config_setting(cfg, "password"),
-                              "password needs username");
-  bool cert = nonempty(tower_config_string(cfg, "tls_cert"));
-  if (cert != nonempty(tower_config_string(cfg, "tls_key")))
-    return tower_config_error(cfg, tower_config_setting(cfg, cert ? "tls_cert" : "tls_key"),
-                              "tls_cert and tls_key go together: set both, or neither");
   if (!tower_config_strings_len(cfg, "urls"))
     return tower_config_error(cfg, tower_config_setting(cfg, "urls"),
                               "urls must list at least one URL");
@@ -594,8 +570,6 @@ static void read_options(ifx_state *s, const tower_config *cfg) {
   s->database = tower_config_string(cfg, "database");
   s->retention_policy = tower_config_string(cfg, "retention_policy");
   s->consistency = tower_config_string(cfg, "write_consistency");
-  s->username = tower_config_string(cfg, "username");
-  s->password = tower_config_string(cfg, "password");
   s->auth_in_query = tower_config_bool(cfg, "auth_in_query");
   s->skip_database_creation = tower_config_bool(cfg, "skip_database_creation");
   s->organization = tower_config_string(cfg, "organization");

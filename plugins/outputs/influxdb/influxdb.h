@@ -15,6 +15,8 @@
 
 #include <tower/tower.h>
 
+#include "../../common/curl/curl_common.h"
+
 typedef enum ifx_api {
   IFX_V1 = 1, /* InfluxDB 1.x: /write?db=, /query */
   IFX_V2 = 2, /* InfluxDB 2.x: /api/v2/write?org=&bucket= */
@@ -145,7 +147,7 @@ typedef struct ifx_state {
 
   /* v1 */
   const char *database, *retention_policy, *consistency;
-  const char *username, *password;
+  const char *username, *password; /* from http: basic auth, or u= and p= */
   bool auth_in_query, skip_database_creation;
   char **created; /* databases created (or found not creatable) */
   size_t ncreated;
@@ -156,6 +158,7 @@ typedef struct ifx_state {
   const char *precision; /* the query parameter value */
   bool gzip;
 
+  http_client http; /* timeout, TLS, proxy, http_headers, username/password */
   CURL *curl;
   struct curl_slist *write_headers, *query_headers;
   char *auth_header; /* "Authorization: Token ..." (secret) */
@@ -178,9 +181,9 @@ typedef struct ifx_state {
 
 /* ---- HTTP (ifx_http.c) ---------------------------------------------------- */
 
-/* Creates the curl handle with everything that does not change between
- * requests (timeouts, TLS, proxy, auth, headers). 0 or a negative errno
- * after logging why. */
+/* Reads the HTTP client options (plugins/common/curl) and creates the curl
+ * handle with everything that does not change between requests (timeout,
+ * TLS, proxy, auth, headers). 0 or a negative errno after logging why. */
 int ifx_http_init(ifx_state *s, const tower_config *cfg);
 void ifx_http_fini(ifx_state *s);
 
