@@ -31,7 +31,7 @@ static void print_diag(const twi_diag *d) {
   char *save = NULL;
   for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     bool warning = strncmp(line, "warning: ", 9) == 0 || strstr(line, ": warning: ");
-    tower_log(NULL, warning ? TOWER_LOG_WARN : TOWER_LOG_ERROR, "%s", line);
+    twi_log_every(NULL, warning ? TOWER_LOG_WARN : TOWER_LOG_ERROR, "%s", line);
   }
   free(copy);
 }

@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "config_view.h"
 #include "globs.h"
+#include "log_internal.h"
 #include "options.h"
 #include "secrets.h"
 
@@ -719,7 +720,7 @@ int tower_config_error(const tower_config *c, const tower_setting *s, const char
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   const config_setting_t *at = s ? CS(s) : c->block;
-  tower_log(c->ctx, TOWER_LOG_ERROR, "%s: %s", twi_setting_where(at, where, sizeof where), msg);
+  twi_log_every(c->ctx, TOWER_LOG_ERROR, "%s: %s", twi_setting_where(at, where, sizeof where), msg);
   return -EINVAL;
 }
 

@@ -158,8 +158,9 @@ static void put_escaped(char *line, size_t *len, size_t cap, const char *msg, si
 }
 
 /* Formats, scrubs, escapes and writes one line. Returns false when the
- * level hides it or the repeat limiter suppressed it. */
-static bool vlog(const tower_ctx *ctx, tower_log_level level, const char *fmt, va_list ap) {
+ * level hides it or the repeat limiter (when `limited`) suppressed it. */
+static bool vlog(const tower_ctx *ctx, tower_log_level level, bool limited, const char *fmt,
+                 va_list ap) {
   if ((unsigned)level > TOWER_LOG_TRACE)
     level = TOWER_LOG_ERROR;
   if (!tower_log_enabled(ctx, level))
@@ -168,7 +169,7 @@ static bool vlog(const tower_ctx *ctx, tower_log_level level, const char *fmt, v
    * info and debug lines are rare or asked for, and never suppressed. */
   uint32_t suppressed = 0;
   twi_log_limiter *lim = ctx ? &twi_log_src_of(ctx)->limiter : &agent_limiter;
-  if (level <= TOWER_LOG_WARN && !limiter_admit(lim, fmt, &suppressed))
+  if (limited && level <= TOWER_LOG_WARN && !limiter_admit(lim, fmt, &suppressed))
     return false;
 
   char msg[LINE_MAX_BYTES], line[LINE_MAX_BYTES + 512];
@@ -198,15 +199,22 @@ static bool vlog(const tower_ctx *ctx, tower_log_level level, const char *fmt, v
 }
 
 void tower_vlog(const tower_ctx *ctx, tower_log_level level, const char *fmt, va_list ap) {
-  vlog(ctx, level, fmt, ap);
+  vlog(ctx, level, true, fmt, ap);
 }
 
 bool twi_log_written(const tower_ctx *ctx, tower_log_level level, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  bool written = vlog(ctx, level, fmt, ap);
+  bool written = vlog(ctx, level, true, fmt, ap);
   va_end(ap);
   return written;
+}
+
+void twi_log_every(const tower_ctx *ctx, tower_log_level level, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vlog(ctx, level, false, fmt, ap);
+  va_end(ap);
 }
 
 void tower_log(const tower_ctx *ctx, tower_log_level level, const char *fmt, ...) {

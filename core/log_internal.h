@@ -44,6 +44,12 @@ void twi_log_set_window(int64_t ns);
 bool twi_log_written(const tower_ctx *ctx, tower_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* tower_log without the repeat limiter, for lines that each say something
+ * different through one format: the errors of a configuration are all
+ * reported, however many. */
+void twi_log_every(const tower_ctx *ctx, tower_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* What the logger needs of a plugin instance. struct tower_ctx begins with
  * one (core/pipeline.h), so the logger reads it without depending on the
  * instance module above it. */

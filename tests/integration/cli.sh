@@ -98,6 +98,15 @@ CONF
 [ $rc = 1 ] && grep -q 'twins.conf:4: outputs.record:a is configured twice' "$work/twins.out" \
   && ok "a repeated alias is refused with file:line" || fail "twins: rc=$rc $(cat "$work/twins.out")"
 
+# Every error of a configuration is reported, however many share a format.
+{ echo 'inputs = ('
+  for i in 1 2 3 4 5 6 7 8; do echo "  { plugin = \"lines\"; lines = [\"m v=1i\"]; wrong$i = 1; },"; done
+  echo '  { plugin = "lines"; lines = ["m v=1i"]; } );'
+  echo "outputs = ( { plugin = \"record\"; path = \"$work/many.lp\"; } );"; } > "$work/many.conf"
+"$TOWER" --config "$work/many.conf" --config-check > "$work/many.out" 2>&1
+n=$(grep -c 'unknown option "wrong' "$work/many.out")
+[ "$n" = 8 ] && ok "all 8 errors of a file are reported" || fail "$n of 8 errors reported: $(cat "$work/many.out")"
+
 # One-shot runs end on SIGINT/SIGTERM with the status of a process killed by
 # it (130, 143), promptly, and --once still writes what was gathered.
 cat > "$work/slow.conf" <<CONF
