@@ -1,7 +1,9 @@
 #!/bin/sh
 # The SDK as a third party sees it: install tower into a temporary root,
-# build sdk/examples/loadavg with nothing but its Makefile and pkg-config,
-# and run the installed tower --test with the plugin loaded.
+# take the example plugin from the installed doc directory, build and
+# install it with exactly the commands its README documents (make with
+# PKG_CONFIG_PATH on its command line, nothing in the environment), and run
+# the installed tower --test with it.
 . "$top_srcdir/tests/integration/lib.sh"
 
 root="$work/root"
@@ -21,6 +23,12 @@ so=$(ls "$root$libdir"/libtower.so.1* 2>/dev/null | head -1)
 [ -e "$root$(pkg-config --variable=plugindir "$top_builddir/tower.pc")/inputs/cpu.so" ] \
   && ok "plugins installed in the plugin directory" || echo "note: cpu plugin not built"
 
+# The SDK guide and the examples, under the doc directory.
+sdkdoc=$(dirname "$(find "$root" -path '*/doc/*/sdk/README.md' | head -1)")
+for f in README.md examples/loadavg/README.md examples/loadavg/Makefile examples/loadavg/loadavg.c; do
+  cmp -s "$sdkdoc/$f" "$top_srcdir/sdk/$f" && ok "installed doc sdk/$f" || fail "doc sdk/$f missing in $sdkdoc"
+done
+
 # The public headers compile with the C library alone, in C and C++.
 inc="$root$(pkg-config --variable=includedir "$top_builddir/tower.pc")"
 printf '#include <tower/tower.h>\nint main(void) { return tower_version() == 0; }\n' > "$work/h.c"
@@ -31,25 +39,36 @@ if command -v c++ >/dev/null 2>&1; then
     && ok "headers compile as C++" || fail "headers do not compile as C++"
 fi
 
-# Build the example out of tree, through pkg-config only.
-cp -r "$top_srcdir/sdk/examples/loadavg" "$work/loadavg"
-chmod -R u+w "$work/loadavg"
-export PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$root"
-make -s -C "$work/loadavg" >"$work/build.log" 2>&1 && ok "example built with pkg-config" \
-  || { cat "$work/build.log"; fail "example build"; finish; }
-syms=$(nm -D --defined-only "$work/loadavg/loadavg.so" | awk '$2 != "A" {print $3}')
-[ "$syms" = "tower_plugin_entry" ] && ok "example exports only tower_plugin_entry" || fail "exports: $syms"
+# Build and install each example as its README says: the staged-root form
+# of `make PKG_CONFIG_PATH=...`, and `make install PLUGINDIR=...`. Nothing
+# reaches pkg-config through the environment, so the Makefile must pass the
+# command line's variables on itself.
+unset PKG_CONFIG_PATH PKG_CONFIG_LIBDIR PKG_CONFIG_SYSROOT_DIR
+plugins="$work/plugins"
+for ex in loadavg; do
+  cp -r "$sdkdoc/examples/$ex" "$work/$ex"
+  chmod -R u+w "$work/$ex"
+  make -C "$work/$ex" PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$root" >"$work/$ex.log" 2>&1 \
+    && ok "$ex built: make PKG_CONFIG_PATH=... PKG_CONFIG_SYSROOT_DIR=..." \
+    || { cat "$work/$ex.log"; fail "$ex build"; finish; }
+  grep -q 'warning:' "$work/$ex.log" && fail "$ex builds with warnings: $(cat "$work/$ex.log")"
+  syms=$(nm -D --defined-only "$work/$ex/$ex.so" | awk '$2 != "A" {print $3}')
+  [ "$syms" = "tower_plugin_entry" ] && ok "$ex exports only tower_plugin_entry" || fail "$ex exports: $syms"
+  make -C "$work/$ex" install PLUGINDIR="$plugins" >>"$work/$ex.log" 2>&1 \
+    && ok "$ex installed: make install PLUGINDIR=$plugins" || { cat "$work/$ex.log"; fail "$ex install"; }
+done
+[ -x "$plugins/inputs/loadavg.so" ] && ok "example in $plugins/inputs" \
+  || fail "example not installed: $(find "$plugins")"
 
-mkdir -p "$work/plugins/inputs"
-cp "$work/loadavg/loadavg.so" "$work/plugins/inputs/"
+export LD_LIBRARY_PATH="$root$libdir"
+tower="$root$bindir/tower"
 cat > "$work/tower.conf" <<CONF
 agent = { hostname = "sdk-test"; };
 inputs = ( { plugin = "loadavg"; per_cpu = true; } );
 CONF
-export LD_LIBRARY_PATH="$root$libdir"
-out=$("$root$bindir/tower" --plugin-dir "$work/plugins" --config "$work/tower.conf" --test 2>"$work/run.log")
+out=$("$tower" --plugin-dir "$plugins" --config "$work/tower.conf" --test 2>"$work/run.log")
 echo "$out" | grep -Eq '^system,host=sdk-test load1=[0-9.e+-]+,load15=[0-9.e+-]+,load1_per_cpu=[0-9.e+-]+,load5=[0-9.e+-]+,n_cpus=[0-9]+i,n_processes=[0-9]+i,n_running=[0-9]+i [0-9]+$' \
   && ok "installed tower runs the example: $out" || fail "tower --test printed '$out' $(cat "$work/run.log")"
-"$root$bindir/tower" --plugin-dir "$work/plugins" sample-config inputs.loadavg | grep -q '# per_cpu = false;' \
-  && ok "sample-config documents the example's options" || fail "sample-config for the example"
+"$tower" --plugin-dir "$plugins" sample-config inputs.loadavg | grep -q '# per_cpu = false;' \
+  && ok "sample-config documents the example's options" || fail "sample-config for loadavg"
 finish
