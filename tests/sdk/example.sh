@@ -46,6 +46,7 @@ fi
 # reaches pkg-config through the environment, so the Makefile must pass the
 # command line's variables on itself.
 unset PKG_CONFIG_PATH PKG_CONFIG_LIBDIR PKG_CONFIG_SYSROOT_DIR
+unset MAKEFLAGS MFLAGS MAKELEVEL # not a sub-make of make check's
 plugins="$work/plugins"
 for ex in loadavg jsonl; do
   cp -r "$sdkdoc/examples/$ex" "$work/$ex"
@@ -53,7 +54,7 @@ for ex in loadavg jsonl; do
   make -C "$work/$ex" PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$root" >"$work/$ex.log" 2>&1 \
     && ok "$ex built: make PKG_CONFIG_PATH=... PKG_CONFIG_SYSROOT_DIR=..." \
     || { cat "$work/$ex.log"; fail "$ex build"; finish; }
-  grep -q 'warning:' "$work/$ex.log" && fail "$ex builds with warnings: $(cat "$work/$ex.log")"
+  grep -Eq '\.c:[0-9]+:[0-9]+: warning:' "$work/$ex.log" && fail "$ex builds with warnings: $(cat "$work/$ex.log")"
   syms=$(nm -D --defined-only "$work/$ex/$ex.so" | awk '$2 != "A" {print $3}')
   [ "$syms" = "tower_plugin_entry" ] && ok "$ex exports only tower_plugin_entry" || fail "$ex exports: $syms"
   make -C "$work/$ex" install PLUGINDIR="$plugins" >>"$work/$ex.log" 2>&1 \
