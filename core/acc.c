@@ -227,6 +227,14 @@ int tower_acc_sink(void *acc, tower_metric *m) {
 
 /* ---- processors ---- */
 
+/* Whether process() put the metric that was at address `m` into `out`. */
+static bool passed_on(const mvec *out, size_t from, uintptr_t m) {
+  for (size_t i = from; i < out->n; i++)
+    if ((uintptr_t)out->v[i] == m)
+      return true;
+  return false;
+}
+
 /* Runs one processor over `in`, leaving its result in `out`. Metrics its
  * selectors do not pick pass by unchanged, as in Telegraf. */
 static void run_processor(tower_ctx *p, mvec *in, mvec *out, int64_t time) {
@@ -244,8 +252,14 @@ static void run_processor(tower_ctx *p, mvec *in, mvec *out, int64_t time) {
       tower_metric_free(m);
       continue;
     }
-    if (p->plugin->desc.process(p->state, m, &next) < 0)
-      atomic_fetch_add(&p->stats.errors, 1);
+    size_t before = out->n;
+    uintptr_t given = (uintptr_t)m; /* compared afterwards only: m may be freed */
+    uint64_t reported = atomic_load(&next.errors);
+    int rc = p->plugin->desc.process(p->state, m, &next);
+    /* One error per failed call, unless the plugin reported it (plugin.h). */
+    if (rc < 0 && atomic_load(&next.errors) == reported)
+      tower_acc_error(&next, "process failed: %s; the metric was %s", strerror(-rc),
+                      passed_on(out, before, given) ? "passed on" : "dropped");
   }
   pthread_mutex_unlock(&p->process_lock);
   in->n = 0;

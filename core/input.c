@@ -60,13 +60,29 @@ static bool sleep_until(twi_input_rt *rt, int64_t when) {
 static void gather_once(tower_ctx *in, tower_acc *acc, int64_t tick) {
   twi_acc_begin(acc, tick);
   int64_t t0 = tower_mono_ns();
+  uint64_t reported = twi_acc_errors(acc);
   int rc = in->plugin->desc.gather(in->state, acc);
   atomic_store(&in->stats.last_time_ns, tower_mono_ns() - t0);
-  if (rc < 0) {
-    atomic_fetch_add(&in->stats.errors, 1);
-    tower_log(in, TOWER_LOG_DEBUG, "gather returned %s", strerror(-rc));
-  }
+  /* A failed gather is one error, reported here unless the plugin reported
+   * it already (plugin.h); what it added before failing is still committed. */
+  if (rc < 0 && twi_acc_errors(acc) == reported)
+    tower_acc_error(acc, "gather failed: %s", strerror(-rc));
   tower_acc_commit(acc);
+}
+
+/* A service input whose start fails does not run, and stop is not called
+ * (plugin.h). One error, reported here unless the plugin reported it. */
+static int start_service(tower_ctx *in, tower_acc *acc) {
+  uint64_t reported = twi_acc_errors(acc);
+  int rc = in->plugin->desc.start(in->state, acc);
+  if (rc >= 0)
+    return 0;
+  if (twi_acc_errors(acc) == reported)
+    tower_acc_error(acc, "start failed: %s; the input does not run until the next reload",
+                    strerror(-rc));
+  else
+    tower_log(in, TOWER_LOG_ERROR, "start failed; the input does not run until the next reload");
+  return rc;
 }
 
 static void free_rt(tower_ctx *in);
@@ -124,9 +140,7 @@ int twi_input_start(tower_ctx *in, twi_pipeline *pl) {
   in->in = rt;
   int rc;
   if (rt->service) {
-    rc = in->plugin->desc.start(in->state, rt->acc);
-    if (rc < 0)
-      tower_log(in, TOWER_LOG_ERROR, "start failed (%s)", strerror(-rc));
+    rc = start_service(in, rt->acc);
   } else {
     rc = -pthread_create(&rt->thread, NULL, input_main, in);
     if (rc < 0)
@@ -196,14 +210,10 @@ int twi_input_run_once(tower_ctx *in, twi_pipeline *pl, int64_t service_wait) {
   if (!acc)
     return -ENOMEM;
   if (is_service(in)) {
-    int rc = in->plugin->desc.start(in->state, acc);
-    if (rc == 0) {
+    if (start_service(in, acc) == 0) {
       twi_interrupt_sleep(service_wait);
       in->plugin->desc.stop(in->state);
       tower_acc_commit(acc);
-    } else {
-      tower_log(in, TOWER_LOG_ERROR, "start failed (%s)", strerror(-rc));
-      atomic_fetch_add(&in->stats.errors, 1);
     }
   } else {
     if (in->plugin->desc.flags & TOWER_PLUGIN_TWO_SAMPLES) {

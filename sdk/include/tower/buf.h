@@ -18,8 +18,8 @@ tower_buf *tower_buf_new(size_t hint);
 /* Frees the buffer and its bytes. NULL is accepted. */
 void tower_buf_free(tower_buf *b);
 
-/* The bytes, borrowed until the next change to the buffer. Always followed by
- * a NUL byte that is not counted in tower_buf_len(). */
+/* The bytes, borrowed until the next change to the buffer (or its free).
+ * Always followed by a NUL byte that is not counted in tower_buf_len(). */
 const char *tower_buf_data(const tower_buf *b);
 size_t tower_buf_len(const tower_buf *b);
 
@@ -27,7 +27,8 @@ size_t tower_buf_len(const tower_buf *b);
 void tower_buf_reset(tower_buf *b);
 /* Shortens the buffer to `len` bytes (no-op when len >= current length). */
 void tower_buf_truncate(tower_buf *b, size_t len);
-/* Appends bytes. Returns 0 or -ENOMEM (the buffer is then unchanged). */
+/* Appends a copy of the bytes (`data` is only read during the call).
+ * Returns 0 or -ENOMEM (the buffer is then unchanged). */
 int tower_buf_append(tower_buf *b, const void *data, size_t len);
 int tower_buf_append_str(tower_buf *b, const char *s);
 int tower_buf_printf(tower_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -16,6 +16,10 @@
  * counted and skipped; parsing goes on with the next line. Parsers never
  * crash on any input and never read past `len`.
  *
+ * Ownership: where a function below says nothing else, its arguments are
+ * only read during the call and nothing of them is kept, and what it
+ * writes is appended to the caller's tower_buf.
+ *
  * Thread safety: a parser or serializer belongs to one thread at a time.
  */
 #ifndef TOWER_FORMAT_H
@@ -38,28 +42,38 @@ extern "C" {
 /* Where parsed metrics go. The sink takes ownership of `m` in every case and
  * returns 0 or a negative errno (which stops the parse). */
 typedef int (*tower_sink_fn)(void *sink_ctx, tower_metric *m);
-/* A sink that adds to a tower_acc (pass the accumulator as sink_ctx). */
+/* A sink that adds to a tower_acc (pass the accumulator as sink_ctx); takes
+ * ownership of `m` in every case, as tower_acc_add() does. */
 int tower_acc_sink(void *acc, tower_metric *m);
 
 /* ---- parsers ---------------------------------------------------------- */
 
 /* Builds the parser configured in `cfg` (data_format and its options) for
  * plugin instance `ctx`, which names errors in the log. Returns 0 or a
- * negative errno after logging why. The caller frees with tower_parser_free(). */
+ * negative errno after logging why. The caller frees with
+ * tower_parser_free(), at the latest in destroy: the parser refers to `ctx`
+ * and to strings of `cfg`. */
 int tower_parser_new(const tower_ctx *ctx, const tower_config *cfg, tower_parser **out);
-/* Builds a parser for `format` with default options (ctx may be NULL). */
+/* Builds a parser for `format` (only read during the call) with default
+ * options; `ctx` may be NULL. The caller frees with tower_parser_free(),
+ * before `ctx` goes (destroy) when one is given. */
 int tower_parser_new_format(const tower_ctx *ctx, const char *format, tower_parser **out);
+/* Frees the parser and the partial line it keeps. NULL is accepted. */
 void tower_parser_free(tower_parser *p);
 
 /* Names the data in error messages: "command /app/check.sh",
- * "topic metrics partition 3 offset 42". Copied. */
+ * "topic metrics partition 3 offset 42". Copied (NULL clears it); on
+ * allocation failure the parser just names no source. */
 void tower_parser_set_source(tower_parser *p, const char *source);
-/* Measurement name for formats whose data carries none (json, value). */
+/* Measurement name for formats whose data carries none (json, value).
+ * Copied (NULL clears it). Returns 0, or -ENOMEM with the old name kept. */
 int tower_parser_set_default_name(tower_parser *p, const char *name);
 
 /* Parses the complete lines in data[0..len) and keeps a trailing partial line
- * for the next call. Returns the number of metrics emitted, or a negative
- * errno when parsing cannot go on (-ENOMEM, or the sink's error). */
+ * for the next call (copied: `data` is only read during the call). Each
+ * metric goes to `sink`, which owns it from then on. Returns the number of
+ * metrics emitted, or a negative errno when parsing cannot go on (-ENOMEM,
+ * or the sink's error). */
 int tower_parser_feed(tower_parser *p, const char *data, size_t len, tower_sink_fn sink,
                       void *sink_ctx);
 /* Ends the document: parses the kept partial line and resets line numbers.
@@ -77,19 +91,29 @@ const char *tower_parser_last_error(const tower_parser *p);
 
 /* ---- serializers ------------------------------------------------------ */
 
+/* Builds the serializer configured in `cfg` (data_format and its options,
+ * for a plugin with TOWER_PLUGIN_SERIALIZER) for instance `ctx`, which names
+ * errors in the log. Returns 0 or a negative errno after logging why. The
+ * caller frees with tower_serializer_free(), at the latest in destroy: the
+ * serializer refers to `ctx` and to strings of `cfg`. */
 int tower_serializer_new(const tower_ctx *ctx, const tower_config *cfg, tower_serializer **out);
+/* Builds a serializer for `format` (only read during the call) with default
+ * options; `ctx` may be NULL. The caller frees with tower_serializer_free(),
+ * before `ctx` goes (destroy) when one is given. */
 int tower_serializer_new_format(const tower_ctx *ctx, const char *format, tower_serializer **out);
+/* Frees the serializer. NULL is accepted. */
 void tower_serializer_free(tower_serializer *s);
 
-/* Appends `m` to `out`. Returns 0; -EINVAL when the metric cannot be
- * represented in the format (nothing is appended; the caller counts it);
- * -ENOMEM. */
+/* Appends `m` (only read during the call) to `out` (the caller's). Returns
+ * 0; -EINVAL when the metric cannot be represented in the format (nothing
+ * is appended; the caller counts it); -ENOMEM (nothing is appended). */
 int tower_serialize(tower_serializer *s, const tower_metric *m, tower_buf *out);
 
 /* Appends `n` metrics as one message: Telegraf's batch format, that is
  * {"metrics":[...]} for json and one serialization after the other for the
  * line-based formats. Metrics the format cannot represent are skipped.
- * Returns the number of metrics written, or -ENOMEM. */
+ * The metrics and the array are only read during the call. Returns the
+ * number of metrics written, or -ENOMEM. */
 int tower_serialize_batch(tower_serializer *s, const tower_metric *const *ms, size_t n,
                           tower_buf *out);
 
@@ -100,7 +124,8 @@ int tower_serialize_batch(tower_serializer *s, const tower_metric *const *ms, si
                                  i, clipped to INT64_MAX) */
 #define TOWER_LP_NO_TIME 0x2u /* omit the timestamp */
 
-/* Appends one line (with '\n') for `m`, timestamps divided by precision_ns
+/* Appends one line (with '\n') for `m` (only read during the call) to the
+ * caller's `out`, timestamps divided by precision_ns
  * (1 for ns, 1000 for us, ...; 0 means 1). Fields that line protocol cannot
  * carry (NaN, +-Inf) are skipped; a metric left without fields returns
  * -EINVAL and appends nothing. Returns 0, -EINVAL, -ENOMEM. */

@@ -46,7 +46,8 @@ typedef enum tower_log_level {
   TOWER_LOG_TRACE = 4,
 } tower_log_level;
 
-/* Logs for plugin instance `ctx` (NULL: the agent itself). */
+/* Logs for plugin instance `ctx` (NULL: the agent itself). The message is
+ * formatted and written during the call; nothing is kept. */
 void tower_log(const tower_ctx *ctx, tower_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void tower_vlog(const tower_ctx *ctx, tower_log_level level, const char *fmt, va_list ap)
@@ -66,7 +67,7 @@ int tower_log_enabled(const tower_ctx *ctx, tower_log_level level);
  * if needed) with the password of a user:password@ part and the values of
  * query parameters that look like credentials (password, p, token, secret,
  * key, sig...) replaced by "xxxxx"; the user name stays, to tell accounts
- * apart. Returns `out`. */
+ * apart. Returns `out`, which stays the caller's; `url` is only read. */
 char *tower_redact_url(const char *url, char *out, size_t out_size);
 
 #ifdef __cplusplus

@@ -61,11 +61,13 @@ typedef enum tower_field_type {
 tower_metric *tower_metric_new(const char *name, int64_t time_ns);
 
 /* Returns a new, unshared, mutable copy of `m` (NULL on allocation failure).
- * The caller owns the copy. */
+ * The caller owns the copy: give it to tower_acc_add() or free it with
+ * tower_metric_free(). */
 tower_metric *tower_metric_clone(const tower_metric *m);
 
-/* Drops the caller's reference; the metric is freed with the last one.
- * NULL is accepted. */
+/* Drops the caller's reference to a metric it owns (from tower_metric_new,
+ * tower_metric_clone, or process()); the metric is freed with the last
+ * reference. NULL is accepted. */
 void tower_metric_free(tower_metric *m);
 
 /* Takes one more reference on `m` and returns it, read-only. Use it to keep a
@@ -81,6 +83,7 @@ bool tower_metric_is_shared(const tower_metric *m);
 
 /* ---- reading ---------------------------------------------------------- */
 
+/* The name; borrowed while `m` lives and is not changed. */
 const char *tower_metric_name(const tower_metric *m);
 int64_t tower_metric_time(const tower_metric *m);
 tower_value_type tower_metric_type(const tower_metric *m);
@@ -91,15 +94,17 @@ tower_value_type tower_metric_type(const tower_metric *m);
  * (the CSV output's snapshot mode keeps the latest one). */
 uint64_t tower_metric_gather_id(const tower_metric *m);
 
-/* Tags, sorted by key. i < tower_metric_tag_count(m). */
+/* Tags, sorted by key. i < tower_metric_tag_count(m). Keys and values are
+ * borrowed while `m` lives and is not changed. */
 size_t tower_metric_tag_count(const tower_metric *m);
 const char *tower_metric_tag_key(const tower_metric *m, size_t i);
 const char *tower_metric_tag_value(const tower_metric *m, size_t i);
-/* Value of tag `key`, or NULL when absent. */
+/* Value of tag `key`, or NULL when absent; borrowed like the above. */
 const char *tower_metric_tag(const tower_metric *m, const char *key);
 
 /* Fields, sorted by key. i < tower_metric_field_count(m). Reading a field
- * with the getter of another type returns 0 / false / NULL. */
+ * with the getter of another type returns 0 / false / NULL. Keys and string
+ * values are borrowed while `m` lives and is not changed. */
 size_t tower_metric_field_count(const tower_metric *m);
 const char *tower_metric_field_key(const tower_metric *m, size_t i);
 tower_field_type tower_metric_field_type(const tower_metric *m, size_t i);

@@ -92,19 +92,63 @@ typedef struct tower_plugin {
   const char *version;
   const tower_option *options; /* may be NULL when the plugin has none */
 
+  /* Builds an instance from its validated config block: returns 0 with the
+   * state in *state, or a negative errno after logging why (with
+   * tower_config_error()). On failure destroy is not called, so init frees
+   * what it allocated before returning. */
   int (*init)(tower_ctx *ctx, const tower_config *cfg, void **state);
+  /* Frees the state. `ctx`, `cfg` and every pointer read from them stay
+   * valid until destroy returns, and never after. */
   void (*destroy)(void *state);
 
   /* Inputs: either gather (polled) or start and stop (service). */
+
+  /* Adds this interval's metrics to `acc`. Returns 0, or a negative errno
+   * when the gather failed. A failed gather is one gather error (the
+   * `errors` of internal_gather, internal_agent's gather_errors), logged by
+   * the core at error level as "gather failed: <strerror>" -- unless the
+   * plugin already reported it with tower_acc_error() during this gather:
+   * each of those reports counts one error and is the log line, and the
+   * negative return then adds nothing. Metrics added before the failure are
+   * kept and delivered. The core does not retry: the next gather comes at
+   * the next interval. `tower --test` exits 1 after any gather error. */
   int (*gather)(void *state, tower_acc *acc);
+  /* Starts the service: launches the thread(s) that add to `acc` and must
+   * return promptly. Returns 0, or a negative errno: the input then does
+   * not run until a reload (SIGHUP) builds it again. stop is not called
+   * after a failed start, so start undoes what it began (joins its threads)
+   * before it returns; destroy is called as usual, and metrics added but
+   * not committed are discarded. The failure is one gather error, logged
+   * by the core as "start failed: <strerror>; the input does not run ..."
+   * (after a tower_acc_error() report from start it is not counted again,
+   * and the core's line only adds that the input does not run). The other
+   * inputs run on; at startup tower exits only when no input starts. */
   int (*start)(void *state, tower_acc *acc);
+  /* Stops and joins the service's threads; called only after a start that
+   * returned 0. After stop returns the plugin must not use `acc`. */
   void (*stop)(void *state);
 
-  /* Processors. `m` is the plugin's to change, pass on with
-   * tower_acc_add(next, m) or free; it may add new metrics to `next` too. */
+  /* Processors: called for each metric the processor's selectors pick.
+   * process owns `m` from the call on, whatever it returns (as
+   * tower_acc_add() does): it changes it and passes it on with
+   * tower_acc_add(next, m), or frees it with tower_metric_free() to drop
+   * it; the core never touches `m` after the call. It may add new metrics
+   * to `next` too. Returns 0, or a negative errno when processing failed:
+   * the core counts one error for the processor instance and logs at error
+   * level "process failed: <strerror>; the metric was passed on" (when `m`
+   * is among what the call added to `next`) or "... was dropped" -- unless
+   * the plugin reported the failure with tower_acc_error(next, ...) during
+   * the call; its message then says what became of the metric. Whatever
+   * was added to `next` goes on either way. A processor that cannot do its
+   * work should pass the metric on unchanged rather than lose it. */
   int (*process)(void *state, tower_metric *m, tower_acc *next);
 
-  /* Outputs. The batch and its metrics are borrowed during the call. */
+  /* Outputs. The batch and its metrics are borrowed during the call (see
+   * tower_batch_at()). TOWER_WRITE_RETRY and TOWER_WRITE_DROP each count
+   * one write error (internal_write errors) and the plugin logs why: after
+   * RETRY the core keeps the batch and retries it after a backoff; after
+   * DROP it counts the batch's metrics as dropped and logs the loss. Any
+   * other value is taken as RETRY. */
   tower_write_result (*write)(void *state, const tower_batch *batch);
 } tower_plugin;
 
@@ -127,9 +171,10 @@ typedef struct tower_plugin {
 
 /* "inputs.cpu" or "inputs.cpu:alias"; borrowed until destroy returns. */
 const char *tower_ctx_id(const tower_ctx *ctx);
-/* The `alias` option, or NULL. */
+/* The `alias` option, or NULL when unset; borrowed until destroy returns. */
 const char *tower_ctx_alias(const tower_ctx *ctx);
-/* The agent's host name (agent.hostname, else gethostname()). */
+/* The agent's host name (agent.hostname, else gethostname(); "" when
+ * neither gives one); borrowed until destroy returns. */
 const char *tower_ctx_hostname(const tower_ctx *ctx);
 /* Inputs: the gather interval in ns. Others: the agent interval. */
 int64_t tower_ctx_interval(const tower_ctx *ctx);
@@ -167,8 +212,12 @@ int64_t tower_mono_ns(void);
  * Returns 0, or -ENOMEM. */
 int tower_acc_add(tower_acc *acc, tower_metric *m);
 
-/* Logs an error for the instance and counts it as a gather error, without
- * ending the gather (one of several sources failed, say). */
+/* Logs an error for the instance (at error level) and counts one error: a
+ * gather error on an input's accumulator, a processor error on a
+ * processor's `next`. It does not end the gather (one of several sources
+ * failed, say). A callback that reports its failure here and then returns a
+ * negative errno is counted once, not twice (see gather, start, process).
+ * The message is formatted into the log line; nothing is kept. */
 void tower_acc_error(tower_acc *acc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The timestamp of the current gather (rounded to the input's precision);

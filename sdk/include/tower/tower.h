@@ -21,7 +21,8 @@
 extern "C" {
 #endif
 
-/* The version of the libtower the process runs with ("0.1.0"). */
+/* The version of the libtower the process runs with ("0.1.0"): a static
+ * string, valid as long as the process runs. */
 const char *tower_version(void);
 
 #ifdef __cplusplus
