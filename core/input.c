@@ -60,9 +60,13 @@ static bool sleep_until(twi_input_rt *rt, int64_t when) {
 static void gather_once(tower_ctx *in, tower_acc *acc, int64_t tick) {
   twi_acc_begin(acc, tick);
   int64_t t0 = tower_mono_ns();
-  uint64_t reported = twi_acc_errors(acc);
+  uint64_t reported = twi_acc_errors(acc), before = atomic_load(&in->stats.metrics);
   int rc = in->plugin->desc.gather(in->state, acc);
-  atomic_store(&in->stats.last_time_ns, tower_mono_ns() - t0);
+  int64_t took = tower_mono_ns() - t0;
+  atomic_store(&in->stats.last_time_ns, took);
+  uint64_t n = atomic_load(&in->stats.metrics) - before;
+  tower_log(in, TOWER_LOG_DEBUG, "gathered %llu metric%s in %.1f ms", (unsigned long long)n,
+            twi_s(n), (double)took / 1e6);
   /* A failed gather is one error, reported here unless the plugin reported
    * it already (plugin.h); what it added before failing is still committed. */
   if (rc < 0 && twi_acc_errors(acc) == reported)

@@ -28,6 +28,8 @@ grep -q "configuration: $work/a.conf" "$work/a.log" && grep -q "agent: interval 
 "$TOWER" --config "$work/a.conf" --once --log-level debug > "$work/dbg.log" 2>&1
 grep -q "\[outputs.record\] wrote batch of 1 metric in [0-9.]* ms; buffer 0 of 10000" "$work/dbg.log" \
   && ok "debug: each write is logged" || fail "no write line at debug: $(cat "$work/dbg.log")"
+grep -q "\[inputs.lines\] gathered 1 metric in [0-9.]* ms" "$work/dbg.log" \
+  && ok "debug: each gather is logged" || fail "no gather line at debug: $(cat "$work/dbg.log")"
 
 # SIGUSR1 flushes while running.
 conf "$work/b.conf" "" "{ plugin = \"record\"; path = \"$work/b.lp\"; }"
