@@ -1,6 +1,9 @@
 /* Anchored globs. Brace alternatives are expanded when a list is compiled,
  * so matching only deals with '*', '?', classes and escapes; patterns without
- * any of them compare with strcmp. */
+ * any of them compare with strcmp. Matching never backtracks further than
+ * the last run of '*' that can still grow (see struct matcher), so it takes
+ * O(len(pattern) * len(string)) at worst: a hostile tag value cannot stall a
+ * selector. */
 #include "config.h"
 
 #include <errno.h>
@@ -17,6 +20,7 @@ struct twi_globs {
   size_t n;
   char **pat;
   bool *literal;
+  size_t max_stars; /* the most '*' in one pattern: match_glob's state */
   char *separators;
 };
 
@@ -50,44 +54,128 @@ static bool match_class(const char **pp, char c) {
   return hit != negate;
 }
 
-static bool match_here(const char *p, const char *s, const char *seps) {
+/* Steps the one-character token at p (not '*' or the end) over c: the
+ * pattern after the token, or NULL when c does not match it. */
+static const char *match_one(const char *p, char c) {
+  switch (*p) {
+  case '?':
+    return c ? p + 1 : NULL;
+  case '[':
+    return c && match_class(&p, c) ? p : NULL;
+  case '\\':
+    if (p[1])
+      p++;
+    /* fall through */
+  default:
+    return *p == c ? p + 1 : NULL;
+  }
+}
+
+/* A run of '*' the matcher can come back to and stretch by one character. */
+struct star {
+  const char *p;    /* the pattern after the run */
+  const char *s;    /* where the run's match ends now; the rest is tried here */
+  const char *stop; /* the separator where it last got stuck, or NULL */
+};
+
+/* Between two runs of '*' every token takes exactly one character. So when
+ * the rest after a run fails from every end up to where the run must stop,
+ * it fails for any later start of that run up to the same stop, and only the
+ * most recent run needs stretching. Without separators a run stops only at
+ * the end of the string, where the whole match fails: stars[0] alone is the
+ * classic two-pointer matcher. With separators a stuck run hands back to
+ * the run before it, and `stop` keeps each run from retrying ends it has
+ * tried: every run's end only moves forward, so matching costs
+ * O(len(pattern) * len(string)) at worst. */
+struct matcher {
+  const char *seps; /* NULL, or the characters a run does not cross */
+  struct star *stars;
+  size_t depth; /* the runs on the current path: stars[0..depth) */
+  size_t seen;  /* stars[] entries ever used: their `stop` is set */
+};
+
+/* Enters the run whose rest is p at s; false when an earlier try of this
+ * run already covered s. */
+static bool enter_star(struct matcher *m, const char *p, const char *s) {
+  size_t d = m->seps ? m->depth : 0;
+  struct star *t = &m->stars[d];
+  if (d < m->seen && t->stop && s <= t->stop)
+    return false;
+  if (d >= m->seen) {
+    t->stop = NULL;
+    m->seen = d + 1;
+  }
+  t->p = p;
+  t->s = s;
+  m->depth = d + 1;
+  return true;
+}
+
+/* Stretches the most recent run that can still grow and restarts after it;
+ * false when none can. */
+static bool backtrack(struct matcher *m, const char **p, const char **s) {
+  while (m->depth > 0) {
+    struct star *t = &m->stars[m->depth - 1];
+    if (!*t->s)
+      return false; /* every later start of this run ends here too */
+    if (!is_sep(m->seps, *t->s)) {
+      *p = t->p;
+      *s = ++t->s;
+      return true;
+    }
+    t->stop = t->s;
+    m->depth--;
+  }
+  return false;
+}
+
+/* `stars` holds one entry, or with separators one per run of '*' in p. */
+static bool match_stars(const char *p, const char *s, const char *seps, struct star *stars) {
+  struct matcher m = {seps, stars, 0, 0};
   for (;;) {
-    switch (*p) {
-    case '\0':
-      return *s == '\0';
-    case '*':
+    const char *next;
+    if (*p == '*') {
       while (*p == '*')
         p++;
       if (!*p && !seps)
-        return true;
-      for (;; s++) {
-        if (match_here(p, s, seps))
-          return true;
-        if (!*s || is_sep(seps, *s))
-          return false;
-      }
-    case '?':
+        return true; /* a trailing '*' takes the rest */
+      if (enter_star(&m, p, s))
+        continue;
+    } else if (!*p) {
       if (!*s)
-        return false;
-      p++;
+        return true;
+    } else if ((next = match_one(p, *s))) {
+      p = next;
       s++;
-      break;
-    case '[':
-      if (!*s || !match_class(&p, *s))
-        return false;
-      s++;
-      break;
-    case '\\':
-      if (p[1])
-        p++;
-      /* fall through */
-    default:
-      if (*p != *s)
-        return false;
-      p++;
-      s++;
+      continue;
     }
+    if (!backtrack(&m, &p, &s))
+      return false;
   }
+}
+
+/* Room for the runs of '*' of usual patterns without touching the heap. */
+#define STARS_ON_STACK 32
+
+/* Matches p against s; `nstars` bounds the runs of '*' in p (its count of
+ * '*' does). `seps` is NULL or not empty. */
+static bool match_glob(const char *p, const char *s, const char *seps, size_t nstars) {
+  struct star local[STARS_ON_STACK];
+  if (!seps || nstars <= STARS_ON_STACK)
+    return match_stars(p, s, seps, local);
+  /* many '*' and separators: rare enough for one allocation per match; out
+   * of memory counts as no match */
+  struct star *heap = malloc(nstars * sizeof *heap);
+  bool hit = heap && match_stars(p, s, seps, heap);
+  free(heap);
+  return hit;
+}
+
+static size_t count_stars(const char *p) {
+  size_t n = 0;
+  for (; (p = strchr(p, '*')); p++)
+    n++;
+  return n;
 }
 
 /* Finds the '}' closing the '{' at p and the top-level commas inside. */
@@ -188,8 +276,11 @@ static bool has_meta(const char *p) {
 }
 
 bool twi_glob_match(const char *pattern, const char *s, const char *separators) {
-  if (!strchr(pattern, '{'))
-    return match_here(pattern, s, separators);
+  if (!strchr(pattern, '{')) {
+    if (separators && !*separators)
+      separators = NULL;
+    return match_glob(pattern, s, separators, separators ? count_stars(pattern) : 0);
+  }
   twi_globs *g = twi_globs_new(&pattern, 1, separators, NULL);
   bool hit = g && twi_globs_match(g, s);
   twi_globs_free(g);
@@ -219,8 +310,12 @@ twi_globs *twi_globs_new(const char *const *patterns, size_t n, const char *sepa
   g->literal = calloc(g->n ? g->n : 1, sizeof *g->literal);
   if (!g->literal)
     goto nomem;
-  for (size_t i = 0; i < g->n; i++)
+  for (size_t i = 0; i < g->n; i++) {
     g->literal[i] = !has_meta(g->pat[i]);
+    size_t stars = count_stars(g->pat[i]);
+    if (stars > g->max_stars)
+      g->max_stars = stars;
+  }
   if (separators && *separators && !(g->separators = strdup(separators)))
     goto nomem;
   return g;
@@ -251,7 +346,8 @@ void twi_globs_free(twi_globs *g) {
 
 bool twi_globs_match(const twi_globs *g, const char *s) {
   for (size_t i = 0; i < g->n; i++) {
-    if (g->literal[i] ? strcmp(g->pat[i], s) == 0 : match_here(g->pat[i], s, g->separators))
+    if (g->literal[i] ? strcmp(g->pat[i], s) == 0
+                      : match_glob(g->pat[i], s, g->separators, g->max_stars))
       return true;
   }
   return false;

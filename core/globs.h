@@ -13,8 +13,10 @@
 typedef struct twi_globs twi_globs;
 
 /* Compiles `n` patterns. `separators` (may be NULL) are characters `*` does
- * not cross (namepass_separator). Returns NULL with *err set to a message
- * (static storage) when a pattern is malformed, or on ENOMEM. */
+ * not cross (namepass_separator); `?`, classes and literals still match
+ * them. Returns NULL with *err set to a message (static storage) when a
+ * pattern is malformed, or on ENOMEM. Matching is O(len(pattern) *
+ * len(string)) at worst (see core/glob.c), with or without separators. */
 twi_globs *twi_globs_new(const char *const *patterns, size_t n, const char *separators,
                          const char **err);
 void twi_globs_free(twi_globs *g);

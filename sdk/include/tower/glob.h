@@ -1,7 +1,12 @@
 /* tower SDK: glob patterns, with the semantics of the selectors every plugin
  * accepts (Telegraf's): `*` any run of characters, `?` one character,
  * `[abc]` `[a-z]` `[!a]` classes, `{a,b}` alternatives, `\` escapes the next
- * character. Matching is case-sensitive and anchored (the whole string).
+ * character. Matching is case-sensitive and anchored (the whole string),
+ * and works on bytes: `?` takes one byte of a UTF-8 character.
+ *
+ * Matching takes time linear in the string: O(len(pattern) * len(string)) at
+ * worst, never exponential in the number of `*`, so a hostile value (a 100 kB
+ * tag against `*a*a*b`) costs microseconds to milliseconds, not hours.
  *
  * A compiled list is immutable: it may be matched from many threads at once.
  */
