@@ -24,7 +24,8 @@ bool twi_globs_match(const twi_globs *g, const char *s);
 
 /* Compiles the STRINGS option `key` of a config block (written, or its
  * default); *out stays NULL when it has neither. 0, -EINVAL with *why
- * (static text) for a bad pattern, -ENOMEM. */
+ * (static text) for a bad pattern, -ENOMEM. (config_globs.c: the config
+ * layer's part; glob.c needs no configuration.) */
 int twi_globs_from_config(const tower_config *cfg, const char *key, const char *separators,
                           twi_globs **out, const char **why);
 
