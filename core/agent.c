@@ -208,13 +208,14 @@ static int serve(const twi_agent_opts *o, twi_pipeline *pl, const sigset_t *sigs
 
 static int write_pidfile(const char *path) {
   FILE *f = fopen(path, "w");
-  if (!f) {
-    tower_log(NULL, TOWER_LOG_ERROR, "cannot write pidfile %s: %s", path, strerror(errno));
-    return -errno;
-  }
-  fprintf(f, "%d\n", (int)getpid());
-  fclose(f);
-  return 0;
+  int err = f ? 0 : errno; /* read before logging, which may change it */
+  if (f && fprintf(f, "%d\n", (int)getpid()) < 0)
+    err = errno ? errno : EIO;
+  if (f && fclose(f) != 0 && !err) /* the write happens at this flush */
+    err = errno ? errno : EIO;
+  if (err)
+    tower_log(NULL, TOWER_LOG_ERROR, "cannot write pidfile %s: %s", path, strerror(err));
+  return -err;
 }
 
 int twi_agent_main(const twi_agent_opts *o) {
