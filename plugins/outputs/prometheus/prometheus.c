@@ -486,6 +486,8 @@ static int prom_init(tower_ctx *ctx, const tower_config *cfg, void **state) {
   s->map_flags = tower_config_bool(cfg, "string_as_label") ? TOWER_PROM_STRING_AS_LABEL : 0;
   init_sync(s);
   int rc = check_auth(cfg);
+  if (rc == 0 && tower_ctx_check_only(ctx)) /* the TLS files, before load_tls reads them */
+    rc = prom_check_tls(cfg);
   if (rc == 0)
     rc = load_tls(s, cfg);
   if (rc == 0)
