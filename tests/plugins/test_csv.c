@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +18,6 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <tower/tower.h>
@@ -27,6 +25,7 @@
 #include "harness.h"
 #include "log_internal.h"
 #include "check_run.h"
+#include "unprivileged.h"
 
 static char *dir; /* the test's temporary directory */
 static char *out; /* dir/out: the csv output's directory */
@@ -1273,30 +1272,13 @@ START_TEST(test_config_check_acquires_nothing) {
 }
 END_TEST
 
-/* check_only() as an unprivileged user: as root, in a child that drops to
- * uid 65534 first (the kernel lets root write anywhere). The log goes to
- * the file log_begin() opened, inherited. Returns the uid checked as. */
+/* check_only() as an unprivileged user (tests/unprivileged.h), the log in
+ * the file log_begin() opened. Returns the uid checked as. */
 static long check_unprivileged(const char *c, int *failed) {
-  long uid = geteuid() == 0 ? 65534 : (long)geteuid();
   ck_assert_int_eq(chmod(dir, 0755), 0);
   log_begin();
-  pid_t pid = fork();
-  ck_assert_int_ge(pid, 0);
-  if (pid == 0) {
-    if (geteuid() == 0 &&
-        (setgroups(0, NULL) || setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534)))
-      _exit(99);
-    twi_pipeline *pl = th_build(c, TWI_ONCE, NULL);
-    int n = pl ? twi_pipeline_check(pl) : 98;
-    if (pl)
-      th_free(pl);
-    _exit(n);
-  }
-  int st;
-  ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-  ck_assert(WIFEXITED(st));
-  *failed = WEXITSTATUS(st);
-  return uid;
+  *failed = th_config_check_unprivileged(c);
+  return th_unprivileged_uid();
 }
 
 /* The component at fault is named, with its mode and owner, for the user

@@ -20,7 +20,6 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +29,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <tower/tower.h>
 
 #include "check_run.h"
+#include "unprivileged.h"
 #include "docker.h"
 #include "docker/fake_engine.h"
 #include "harness.h"
@@ -1409,7 +1408,7 @@ END_TEST
 /* ---- --config-check: real sockets and files, no engine ---------------------- */
 
 /* --config-check of a docker input with `opts`, as an unprivileged user
- * when `drop` (uid 65534, in a child, when the test runs as root). Returns
+ * (tests/unprivileged.h) when `drop`. Returns
  * the plugins that refused; the log is in *log. */
 static int check_docker(const char *opts, bool drop, char **log) {
   char *path = th_fmt("%s/tower.log", dir);
@@ -1425,24 +1424,7 @@ static int check_docker(const char *opts, bool drop, char **log) {
     th_free(pl);
   } else {
     ck_assert_int_eq(chmod(dir, 0755), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-      if (geteuid() == 0 &&
-          (setgroups(0, NULL) || setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534)))
-        _exit(99);
-      twi_pipeline *pl = th_build(c, TWI_ONCE, NULL);
-      int n = pl ? twi_pipeline_check(pl) : 98;
-      if (pl)
-        th_free(pl);
-      free(c);
-      free(path);
-      _exit(n);
-    }
-    int st;
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    ck_assert(WIFEXITED(st));
-    failed = WEXITSTATUS(st);
+    failed = th_config_check_unprivileged(c);
   }
   *log = th_read_file(path);
   free(path);
@@ -1506,8 +1488,8 @@ START_TEST(check_socket_states) {
   mode_t mode = geteuid() == 0 ? 0660 : 0000;
   ck_assert_int_eq(chmod(file, mode), 0);
   ck_assert_int_eq(check_docker(opts, true, &log), 1);
-  want = th_fmt("%s is not writable by uid %ld (mode %04o, owner ", file,
-                geteuid() == 0 ? 65534L : (long)geteuid(), (unsigned)mode);
+  want = th_fmt("%s is not writable by uid %ld (mode %04o, owner ", file, th_unprivileged_uid(),
+                (unsigned)mode);
   ck_has(log, want);
   ck_has(log, "add the user tower runs as to the socket's group");
   free(want);

@@ -6,23 +6,19 @@
 
 #include <check.h>
 #include <errno.h>
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
 #include "check_run.h"
+#include "unprivileged.h"
 #include "../../plugins/common/check/path_check.h"
 #include "../../plugins/common/check/pem_check.h"
-
-/* The uid an unprivileged check runs as when the tests run as root. */
-#define NOBODY 65534
 
 static char *dir;
 static char why[PATH_WHY_MAX];
@@ -71,39 +67,26 @@ static int check(const char *name, path_kind kind, int mode) {
 
 #define assert_why(needle) ck_assert_msg(strstr(why, needle), "want \"%s\" in: %s", needle, why)
 
-/* The same check as an unprivileged user: as root, in a child that drops
- * to NOBODY (uid and groups) first; otherwise as ourselves. Returns the
- * child's rc; its reason goes to `why`. */
+typedef struct check_args {
+  const char *name;
+  path_kind kind;
+  int mode;
+} check_args;
+
+static int check_child(void *arg, char *out, size_t len) {
+  const check_args *a = arg;
+  char *p = at(a->name);
+  int rc = path_check(p, a->kind, a->mode, out, len);
+  free(p);
+  return rc;
+}
+
+/* The same check as an unprivileged user (tests/unprivileged.h), the
+ * reason in `why`; *uid is the uid it ran as. */
 static int check_unprivileged(const char *name, path_kind kind, int mode, long *uid) {
-  if (geteuid() != 0) {
-    *uid = (long)geteuid();
-    return check(name, kind, mode);
-  }
-  *uid = NOBODY;
-  int p[2];
-  ck_assert_int_eq(pipe(p), 0);
-  pid_t pid = fork();
-  ck_assert_int_ge(pid, 0);
-  if (pid == 0) {
-    close(p[0]);
-    if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
-        setresuid(NOBODY, NOBODY, NOBODY))
-      _exit(99);
-    int rc = check(name, kind, mode);
-    if (write(p[1], why, strlen(why) + 1) < 0)
-      _exit(98);
-    _exit(-rc);
-  }
-  close(p[1]);
-  memset(why, 0, sizeof why);
-  ssize_t n = read(p[0], why, sizeof why - 1);
-  (void)n;
-  close(p[0]);
-  int st;
-  ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-  ck_assert(WIFEXITED(st));
-  ck_assert_int_ne(WEXITSTATUS(st), 99);
-  return -WEXITSTATUS(st);
+  check_args a = {name, kind, mode};
+  *uid = th_unprivileged_uid();
+  return th_unprivileged(check_child, &a, why, sizeof why);
 }
 
 /* ---- path_check ------------------------------------------------------- */
