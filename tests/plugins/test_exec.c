@@ -1342,6 +1342,21 @@ START_TEST(check_missing_and_unrunnable) {
 }
 END_TEST
 
+/* A relative path depends on the agent's working directory, which a check
+ * run from a shell does not share: not found, it is a warning. */
+START_TEST(check_relative_path) {
+  char *log;
+  ck_assert_int_eq(check_only("commands = ([\"tower-no-dir/check.sh\"]);", &log), 0);
+  assert_has(log, "W! [inputs.exec] ");
+  assert_has(log, "tower.conf:2: commands[0] \"tower-no-dir/check.sh\" is relative to tower's "
+                  "working directory; from this check's (");
+  assert_has(log, "): tower-no-dir does not exist; unless the agent runs elsewhere, give an "
+                  "absolute path");
+  assert_lacks(log, "E!");
+  free(log);
+}
+END_TEST
+
 /* A bare name is looked up in tower's PATH, which the message lists;
  * a PATH given in `environment` is not the one searched. */
 START_TEST(check_not_in_path) {
@@ -1464,6 +1479,7 @@ int main(void) {
   tcase_add_test(t, check_runs_nothing);
   tcase_add_test(t, check_missing_and_unrunnable);
   tcase_add_test(t, check_not_in_path);
+  tcase_add_test(t, check_relative_path);
   tcase_add_test(t, check_interpreters);
   tcase_add_test(t, check_unsearchable_directory);
   tcase_add_test(t, nonzero_exit);

@@ -152,12 +152,30 @@ static int check_in_path(exec_state *s, const tower_config *cfg, size_t i) {
                             i, prog, path, refused, env_path_note(cfg));
 }
 
+/* A relative path is resolved against the agent's working directory (/
+ * under systemd), which the check, run from a shell, does not share: what
+ * it cannot find here is a warning, with the file:line of the command. */
+static int warn_relative(exec_state *s, const tower_config *cfg, size_t i, const char *why) {
+  const tower_setting *at = command_setting(cfg, i);
+  char cwd[PATH_MAX];
+  if (!getcwd(cwd, sizeof cwd))
+    snprintf(cwd, sizeof cwd, "?");
+  tower_warn(s->ctx,
+             "%s:%u: commands[%zu] \"%s\" is relative to tower's working directory; from this "
+             "check's (%s): %s; unless the agent runs elsewhere, give an absolute path",
+             tower_setting_file(at) ? tower_setting_file(at) : "?", tower_setting_line(at), i,
+             s->cmds[i].argv[0], cwd, why);
+  return 0;
+}
+
 static int check_command(exec_state *s, const tower_config *cfg, size_t i) {
   const char *prog = s->cmds[i].argv[0];
   if (!strchr(prog, '/'))
     return check_in_path(s, cfg, i);
   char why[PATH_WHY_MAX];
   int rc = path_check(prog, PATH_FILE, X_OK, why, sizeof why);
+  if (rc && prog[0] != '/')
+    return warn_relative(s, cfg, i, why);
   if (rc)
     return tower_config_error(cfg, command_setting(cfg, i), "commands[%zu] \"%s\": %s; %s", i, prog,
                               why, program_hint(rc, why));
