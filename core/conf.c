@@ -655,11 +655,20 @@ static twi_conf *conf_new(const char *name, const char *include_dir) {
   return c;
 }
 
-static twi_conf *finish(twi_conf *c, const scan *sc, int ok, char *err, size_t errlen) {
+/* libconfig's verdict. Its I/O errors carry no reason: `io_errno`, read
+ * right after the call that was made with errno = 0, is fopen's when that
+ * failed and 0 otherwise, which strerror would print as "Success". */
+static twi_conf *finish(twi_conf *c, const scan *sc, int ok, int io_errno, char *err,
+                        size_t errlen) {
   if (!ok) {
     const char *file = config_error_file(&c->cfg);
-    if (config_error_type(&c->cfg) == CONFIG_ERR_FILE_IO)
-      snprintf(err, errlen, "%s: cannot read the file: %s", c->path, strerror(errno));
+    if (config_error_type(&c->cfg) == CONFIG_ERR_FILE_IO && io_errno)
+      snprintf(err, errlen, "%s: cannot read the file: %s", c->path, strerror(io_errno));
+    else if (config_error_type(&c->cfg) == CONFIG_ERR_FILE_IO)
+      snprintf(err, errlen,
+               "%s: libconfig could not read the file and gave no reason; check that it and "
+               "every file it includes are readable regular files",
+               c->path);
     else
       snprintf(err, errlen, "%s:%d: %s", file ? file : c->path, config_error_line(&c->cfg),
                config_error_text(&c->cfg));
@@ -691,7 +700,8 @@ twi_conf *twi_conf_load(const char *path, char *err, size_t errlen) {
   free(text);
   if (rc == 0) {
     errno = 0;
-    c = finish(c, &sc, config_read_file(&c->cfg, path), err, errlen);
+    int ok = config_read_file(&c->cfg, path);
+    c = finish(c, &sc, ok, errno, err, errlen);
   } else {
     twi_conf_unref(c);
     c = NULL;
@@ -714,7 +724,9 @@ twi_conf *twi_conf_load_string(const char *text, const char *name, const char *i
   else
     rc = scan_text(&sc, c->path, text, sc.bytes, 0);
   if (rc == 0) {
-    c = finish(c, &sc, config_read_string(&c->cfg, text), err, errlen);
+    errno = 0;
+    int ok = config_read_string(&c->cfg, text);
+    c = finish(c, &sc, ok, errno, err, errlen);
   } else {
     twi_conf_unref(c);
     c = NULL;

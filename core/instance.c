@@ -221,8 +221,15 @@ int twi_instance_init(tower_ctx *ctx) {
   if (ctx->plugin->desc.init)
     rc = ctx->plugin->desc.init(ctx, ctx->cfg, &ctx->state);
   if (rc < 0) {
-    tower_log(ctx, TOWER_LOG_ERROR, "initialization failed (%s); fix the error above",
-              strerror(-rc));
+    /* The plugin has logged why (the SDK's contract). -EINVAL is what
+     * tower_config_error() returns for any refused setting, whatever the
+     * cause (a permission, a missing file), so "Invalid argument" would
+     * contradict that reason; other codes are the plugin's own choice. */
+    if (rc == -EINVAL)
+      tower_log(ctx, TOWER_LOG_ERROR, "initialization failed; fix the error above");
+    else
+      tower_log(ctx, TOWER_LOG_ERROR, "initialization failed (%s); fix the error above",
+                strerror(-rc));
     return rc;
   }
   ctx->initialized = true;

@@ -25,6 +25,7 @@
 #include "harness.h"
 #include "log_internal.h"
 #include "check_run.h"
+#include "unprivileged.h"
 
 static char *dir; /* the test's temporary directory */
 static char *out; /* dir/out: the csv output's directory */
@@ -1271,6 +1272,48 @@ START_TEST(test_config_check_acquires_nothing) {
 }
 END_TEST
 
+/* check_only() as an unprivileged user (tests/unprivileged.h), the log in
+ * the file log_begin() opened. Returns the uid checked as. */
+static long check_unprivileged(const char *c, int *failed) {
+  ck_assert_int_eq(chmod(dir, 0755), 0);
+  log_begin();
+  *failed = th_config_check_unprivileged(c);
+  return th_unprivileged_uid();
+}
+
+/* The component at fault is named, with its mode and owner, for the user
+ * who runs the check; and no "Invalid argument" follows the reason. */
+START_TEST(test_config_check_names_component) {
+  const char *lines[] = {"m v=1i 1000000000", NULL};
+  char *c = config(lines, NULL), *log;
+  int failed;
+  long uid = check_unprivileged(c, &failed); /* out is to be created in dir */
+  log = log_end();
+  ck_assert_msg(failed == 1, "failed %d, log: %s", failed, log);
+  char *want = th_fmt("directory %s cannot be created: %s is not writable by uid %ld (mode 0755, "
+                      "owner ",
+                      out, dir, uid);
+  ck_assert_msg(strstr(log, want), "want \"%s\" in: %s", want, log);
+  ck_assert_msg(strstr(log, "[outputs.csv] initialization failed; fix the error above") &&
+                    !strstr(log, "Invalid argument"),
+                "log: %s", log);
+  free(want);
+  free(log);
+
+  ck_assert_int_eq(mkdir(out, 0555), 0);
+  ck_assert_int_eq(chmod(out, 0555), 0);
+  check_unprivileged(c, &failed);
+  log = log_end();
+  ck_assert_int_eq(failed, 1);
+  want = th_fmt("directory %s cannot be used: %s is not writable by uid %ld (mode 0555, owner ",
+                out, out, uid);
+  ck_assert_msg(strstr(log, want), "want \"%s\" in: %s", want, log);
+  free(want);
+  free(log);
+  free(c);
+}
+END_TEST
+
 static Suite *csv_suite(void) {
   Suite *s = suite_create("outputs.csv");
   TCase *tc = tcase_create("layout");
@@ -1341,6 +1384,7 @@ static Suite *csv_suite(void) {
   tcase_add_test(tc, test_two_outputs_one_directory);
   tcase_add_test(tc, test_lock_held_until_destroy);
   tcase_add_test(tc, test_config_check_acquires_nothing);
+  tcase_add_test(tc, test_config_check_names_component);
   suite_add_tcase(s, tc);
   return s;
 }

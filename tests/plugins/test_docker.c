@@ -27,11 +27,14 @@
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <tower/tower.h>
 
 #include "check_run.h"
+#include "unprivileged.h"
 #include "docker.h"
 #include "docker/fake_engine.h"
 #include "harness.h"
@@ -1402,6 +1405,142 @@ START_TEST(config_errors) {
 }
 END_TEST
 
+/* ---- --config-check: real sockets and files, no engine ---------------------- */
+
+/* --config-check of a docker input with `opts`, as an unprivileged user
+ * (tests/unprivileged.h) when `drop`. Returns
+ * the plugins that refused; the log is in *log. */
+static int check_docker(const char *opts, bool drop, char **log) {
+  char *path = th_fmt("%s/tower.log", dir);
+  ck_assert_int_eq(truncate(path, 0), 0);
+  char *c = th_fmt("inputs = ( { plugin = \"docker\"; %s } );\noutputs = ( { plugin = "
+                   "\"record\"; path = \"/dev/null\"; } );\n",
+                   opts);
+  int failed;
+  if (!drop) {
+    twi_pipeline *pl = th_build(c, TWI_ONCE, NULL);
+    ck_assert_ptr_nonnull(pl);
+    failed = twi_pipeline_check(pl);
+    th_free(pl);
+  } else {
+    ck_assert_int_eq(chmod(dir, 0755), 0);
+    failed = th_config_check_unprivileged(c);
+  }
+  *log = th_read_file(path);
+  free(path);
+  free(c);
+  return failed;
+}
+
+/* A unix socket bound at dir/name, listening or not; its fd. */
+static int unix_socket(const char *name, bool listening) {
+  char *p = th_fmt("%s/%s", dir, name);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", p);
+  ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  if (listening)
+    ck_assert_int_eq(listen(fd, 4), 0);
+  free(p);
+  return fd;
+}
+
+#define ck_has(log, needle) ck_assert_msg(strstr(log, needle), "want \"%s\" in: %s", needle, log)
+
+START_TEST(check_socket_states) {
+  char *log;
+  /* missing: the daemon may not run yet; a warning, the check passes */
+  char *opts = th_fmt("endpoint = \"unix://%s/run/docker.sock\";", dir);
+  ck_assert_int_eq(check_docker(opts, false, &log), 0);
+  char *want = th_fmt("W! [inputs.docker] endpoint unix://%s/run/docker.sock: %s/run does not "
+                      "exist; is the Docker daemon running?",
+                      dir, dir);
+  ck_has(log, want);
+  ck_has(log, "(each gather reports an error until it appears)");
+  free(want);
+  free(log);
+  free(opts);
+
+  char *file = th_fmt("%s/docker.sock", dir);
+  ck_assert_int_eq(th_write_file(file, ""), 0);
+  opts = th_fmt("endpoint = \"unix://%s\";", file);
+  ck_assert_int_eq(check_docker(opts, false, &log), 1);
+  want = th_fmt("%s is a regular file, not a socket; set endpoint to the daemon's socket", file);
+  ck_has(log, want);
+  free(want);
+  free(log);
+  unlink(file);
+
+  int fd = unix_socket("docker.sock", false); /* bound, nobody listening: a warning */
+  ck_assert_int_eq(check_docker(opts, false, &log), 0);
+  want = th_fmt("nothing listens on %s (left behind by a daemon that stopped?)", file);
+  ck_has(log, want);
+  free(want);
+  free(log);
+  close(fd);
+  unlink(file);
+
+  fd = unix_socket("docker.sock", true);
+  ck_assert_msg(check_docker(opts, false, &log) == 0, "log: %s", log);
+  free(log);
+
+  /* root:root 0660, as docker.sock is root:docker 0660, checked as uid
+   * 65534; not running as root, our own socket with no write bit */
+  mode_t mode = geteuid() == 0 ? 0660 : 0000;
+  ck_assert_int_eq(chmod(file, mode), 0);
+  ck_assert_int_eq(check_docker(opts, true, &log), 1);
+  want = th_fmt("%s is not writable by uid %ld (mode %04o, owner ", file, th_unprivileged_uid(),
+                (unsigned)mode);
+  ck_has(log, want);
+  ck_has(log, "add the user tower runs as to the socket's group");
+  free(want);
+  free(log);
+  close(fd);
+  free(opts);
+  free(file);
+}
+END_TEST
+
+/* Over TCP with TLS the files are checked; the daemon is not contacted. */
+START_TEST(check_tls_files) {
+  char *cmd = th_fmt("cd '%s' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+                     "-nodes -days 2 -subj /CN=t -keyout key.pem -out cert.pem >/dev/null 2>&1",
+                     dir);
+  ck_assert_int_eq(system(cmd), 0);
+  free(cmd);
+  char *log;
+  char *opts = th_fmt("endpoint = \"tcp://127.0.0.1:1\"; tls_ca = \"%s/cert.pem\"; tls_cert = "
+                      "\"%s/cert.pem\"; tls_key = \"%s/key.pem\";",
+                      dir, dir, dir);
+  ck_assert_msg(check_docker(opts, false, &log) == 0, "log: %s", log);
+  free(log);
+  free(opts);
+  opts = th_fmt("endpoint = \"tcp://127.0.0.1:1\"; tls_ca = \"%s/key.pem\"; tls_cert = "
+                "\"%s/cert.pem\"; tls_key = \"%s/gone.pem\";",
+                dir, dir, dir);
+  ck_assert_int_eq(check_docker(opts, false, &log), 1);
+  char *want = th_fmt("tls_ca \"%s/key.pem\": %s/key.pem: it holds a private key but no "
+                      "certificate (PRIVATE KEY block); give a PEM file of certificates",
+                      dir, dir);
+  ck_has(log, want);
+  free(want);
+  want = th_fmt("tls_key \"%s/gone.pem\": %s/gone.pem does not exist; fix the path", dir, dir);
+  ck_has(log, want);
+  free(want);
+  free(log);
+  free(opts);
+  setenv("DOCKER_HOST", "tcp://127.0.0.1:1", 1);
+  setenv("DOCKER_CERT_PATH", dir, 1); /* ca.pem is missing there */
+  ck_assert_int_eq(check_docker("endpoint = \"ENV\";", false, &log), 1);
+  want = th_fmt("tls_ca \"%s/ca.pem\" (from DOCKER_CERT_PATH): %s/ca.pem does not exist", dir, dir);
+  ck_has(log, want);
+  free(want);
+  free(log);
+  unsetenv("DOCKER_HOST");
+  unsetenv("DOCKER_CERT_PATH");
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("inputs.docker");
   TCase *p = tcase_create("payloads");
@@ -1443,6 +1582,11 @@ static Suite *suite(void) {
   tcase_add_test(f, fake_stopping);
   tcase_add_test(f, config_errors);
   suite_add_tcase(s, f);
+  TCase *c = tcase_create("config check");
+  tcase_add_checked_fixture(c, setup, teardown);
+  tcase_add_test(c, check_socket_states);
+  tcase_add_test(c, check_tls_files);
+  suite_add_tcase(s, c);
   return s;
 }
 

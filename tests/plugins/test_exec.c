@@ -31,6 +31,7 @@
 #include "harness.h"
 #include "log_internal.h"
 #include "check_run.h"
+#include "unprivileged.h"
 #include "../../plugins/inputs/exec/exec.h"
 
 static char *dir, *logpath, *scripts;
@@ -1265,6 +1266,196 @@ START_TEST(stopping_shortens_grace) {
 }
 END_TEST
 
+/* ---- --config-check ----------------------------------------------------- */
+
+/* Builds the pipeline and runs init in check mode; returns the number of
+ * plugins that refused, with the log in *log. */
+static int check_only(const char *opts, char **log) {
+  ck_assert_int_eq(truncate(logpath, 0), 0);
+  char *c = config(opts), *errors = NULL;
+  twi_pipeline *pl = th_build(c, TWI_ONCE, &errors);
+  ck_assert_msg(pl, "build failed: %s", errors ? errors : "");
+  int failed = twi_pipeline_check(pl);
+  th_free(pl);
+  free(errors);
+  free(c);
+  *log = log_text();
+  return failed;
+}
+
+/* A file in dir with `text` and `mode`; its path (malloc'd). */
+static char *script(const char *name, const char *text, mode_t mode) {
+  char *p = th_fmt("%s/%s", dir, name);
+  ck_assert_int_eq(th_write_file(p, text), 0);
+  ck_assert_int_eq(chmod(p, mode), 0);
+  return p;
+}
+
+/* Commands that can start pass, and none of them is run. */
+START_TEST(check_runs_nothing) {
+  char *ran = th_fmt("%s/ran", dir);
+  char *ok = script("ok.sh", "#!/bin/sh\necho m v=1i\n", 0755);
+  char *opts =
+      th_fmt("commands = ([\"/bin/touch\", \"%s\"], \"touch %s\", [\"%s\"], \"sh -c true\");", ran,
+             ran, ok);
+  char *log;
+  ck_assert_msg(check_only(opts, &log) == 0, "log: %s", log);
+  ck_assert_int_ne(access(ran, F_OK), 0);
+  assert_lacks(log, "E!");
+  free(log);
+  free(opts);
+  free(ok);
+  free(ran);
+}
+END_TEST
+
+START_TEST(check_missing_and_unrunnable) {
+  char *plain = script("plain.sh", "#!/bin/sh\n", 0644);
+  char *file = script("file", "x", 0644);
+  char *opts = th_fmt("commands = ([\"%s/bin/check.sh\"], [\"%s\"], [\"%s/nope/x\"], [\"%s\"]);",
+                      file, plain, dir, dir);
+  char *log;
+  ck_assert_int_eq(check_only(opts, &log), 1);
+  char *want = th_fmt("commands[0] \"%s/bin/check.sh\": %s is not a directory (it is a regular "
+                      "file); fix the path in commands, or install the program there",
+                      file, file);
+  assert_has(log, want);
+  free(want);
+  want = th_fmt("commands[1] \"%s\": %s is not executable by uid %ld (mode 0644, owner ", plain,
+                plain, (long)geteuid());
+  assert_has(log, want);
+  assert_has(log, "make it executable (chmod +x)");
+  free(want);
+  want = th_fmt("commands[2] \"%s/nope/x\": %s/nope does not exist", dir, dir);
+  assert_has(log, want);
+  free(want);
+  want = th_fmt("commands[3] \"%s\": %s is a directory, not a regular file", dir, dir);
+  assert_has(log, want);
+  free(want);
+  assert_has(log, "tower.conf:2:");
+  assert_has(log, "[inputs.exec] initialization failed; fix the error above");
+  assert_lacks(log, "Invalid argument");
+  free(log);
+  free(opts);
+  free(plain);
+  free(file);
+}
+END_TEST
+
+/* A relative path depends on the agent's working directory, which a check
+ * run from a shell does not share: not found, it is a warning. */
+START_TEST(check_relative_path) {
+  char *log;
+  ck_assert_int_eq(check_only("commands = ([\"tower-no-dir/check.sh\"]);", &log), 0);
+  assert_has(log, "W! [inputs.exec] ");
+  assert_has(log, "tower.conf:2: commands[0] \"tower-no-dir/check.sh\" is relative to tower's "
+                  "working directory; from this check's (");
+  assert_has(log, "): tower-no-dir does not exist; unless the agent runs elsewhere, give an "
+                  "absolute path");
+  assert_lacks(log, "E!");
+  free(log);
+}
+END_TEST
+
+/* A bare name is looked up in tower's PATH, which the message lists;
+ * a PATH given in `environment` is not the one searched. */
+START_TEST(check_not_in_path) {
+  char *bin = th_fmt("%s/bin", dir);
+  ck_assert_int_eq(mkdir(bin, 0755), 0);
+  char *tool = script("bin/tower-test-tool", "#!/bin/sh\n", 0755);
+  char *plain = script("bin/tower-plain-tool", "#!/bin/sh\n", 0644);
+  char *old = strdup(getenv("PATH") ? getenv("PATH") : "");
+  char *path = th_fmt("/nonexistent:%s", bin);
+  setenv("PATH", path, 1);
+  char *log;
+  int failed = check_only("commands = (\"tower-test-tool --x\", \"tower-no-such-tool\", "
+                          "[\"tower-plain-tool\"]); environment = [\"PATH=/elsewhere\"];",
+                          &log);
+  setenv("PATH", old, 1);
+  ck_assert_int_eq(failed, 1);
+  char *want = th_fmt("commands[1]: 'tower-no-such-tool' is not in PATH (%s) (programs are "
+                      "looked up in tower's own PATH; the PATH set in `environment` is only the "
+                      "command's); give the full path",
+                      path);
+  assert_has(log, want);
+  free(want);
+  want = th_fmt("commands[2]: 'tower-plain-tool' is not in PATH (%s); %s is not executable by",
+                path, plain);
+  assert_has(log, want);
+  assert_lacks(log, "commands[0]");
+  free(want);
+  free(log);
+  free(path);
+  free(old);
+  free(plain);
+  free(tool);
+  free(bin);
+}
+END_TEST
+
+/* A script whose interpreter cannot run fails with ENOENT at run time,
+ * as if the script itself were missing: the check names the interpreter. */
+START_TEST(check_interpreters) {
+  char *crlf = script("crlf.sh", "#!/bin/sh\r\necho m v=1i\r\n", 0755);
+  char *py = script("py.sh", "#! /usr/bin/tower-python9 -u\n", 0755);
+  char *bare = script("bare", "echo m v=1i\n", 0755);
+  char *opts = th_fmt("commands = ([\"%s\"], [\"%s\"], [\"%s\"]);", crlf, py, bare);
+  char *log;
+  ck_assert_int_eq(check_only(opts, &log), 1);
+  char *want = th_fmt("the #! line of %s ends in a carriage return (Windows line endings), so the "
+                      "interpreter it names is \"/bin/sh\" plus a CR",
+                      crlf);
+  assert_has(log, want);
+  free(want);
+  want = th_fmt("commands[1] \"%s\": its #! line names the interpreter /usr/bin/tower-python9, "
+                "which cannot run: /usr/bin/tower-python9 does not exist",
+                py);
+  assert_has(log, want);
+  free(want);
+  want = th_fmt("W! [inputs.exec] commands[2] \"%s\": %s has no #! line and is not an ELF binary",
+                bare, bare);
+  assert_has(log, want);
+  free(want);
+  free(log);
+  free(opts);
+  free(crlf);
+  free(py);
+  free(bare);
+}
+END_TEST
+
+/* As an unprivileged user (tests/unprivileged.h), a directory it may not search is named with its
+ * mode; root may search it, as the kernel lets root. */
+START_TEST(check_unsearchable_directory) {
+  ck_assert_int_eq(chmod(dir, 0755), 0);
+  char *locked = th_fmt("%s/locked", dir);
+  ck_assert_int_eq(mkdir(locked, 0755), 0);
+  char *prog = script("locked/check.sh", "#!/bin/sh\n", 0755);
+  ck_assert_int_eq(chmod(locked, 0000), 0);
+  char *opts = th_fmt("commands = ([\"%s\"]);", prog);
+  char *log;
+  if (geteuid() == 0) {
+    ck_assert_msg(check_only(opts, &log) == 0, "root: %s", log);
+    free(log);
+  }
+  ck_assert_int_eq(truncate(logpath, 0), 0);
+  char *c = config(opts);
+  ck_assert_int_eq(th_config_check_unprivileged(c), 1);
+  free(c);
+  log = log_text();
+  char *want = th_fmt("commands[0] \"%s\": %s is not searchable by uid %ld (mode 0000, owner ",
+                      prog, locked, th_unprivileged_uid());
+  assert_has(log, want);
+  assert_has(log, "let the user tower runs as reach it (chmod)");
+  free(want);
+  free(log);
+  chmod(locked, 0755);
+  free(opts);
+  free(prog);
+  free(locked);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("inputs.exec");
   TCase *t = tcase_create("exec");
@@ -1285,6 +1476,12 @@ int main(void) {
   tcase_add_test(t, join_words);
   tcase_add_test(t, config_errors);
   tcase_add_test(t, missing_program);
+  tcase_add_test(t, check_runs_nothing);
+  tcase_add_test(t, check_missing_and_unrunnable);
+  tcase_add_test(t, check_not_in_path);
+  tcase_add_test(t, check_relative_path);
+  tcase_add_test(t, check_interpreters);
+  tcase_add_test(t, check_unsearchable_directory);
   tcase_add_test(t, nonzero_exit);
   tcase_add_test(t, nonzero_exit_ignored);
   tcase_add_test(t, killed_by_signal);

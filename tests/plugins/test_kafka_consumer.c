@@ -468,6 +468,79 @@ START_TEST(config_errors) {
 }
 END_TEST
 
+/* --config-check of one consumer block; returns the plugins that refused,
+ * the log in *log. */
+static int check_only(const char *extra, char **log) {
+  ck_assert_int_eq(truncate(logpath, 0), 0);
+  char *text = th_fmt("inputs = ( { plugin = \"kafka_consumer\"; brokers = [\"%s\"]; topics = "
+                      "[\"t\"]; %s } );\noutputs = ( { plugin = \"record\"; path = "
+                      "\"/dev/null\"; } );\n",
+                      bootstraps, extra);
+  twi_pipeline *pl = th_build(text, TWI_ONCE, NULL);
+  ck_assert_ptr_nonnull(pl);
+  int failed = twi_pipeline_check(pl);
+  th_free(pl);
+  free(text);
+  *log = log_text();
+  return failed;
+}
+
+#define ck_has(log, needle) ck_assert_msg(strstr(log, needle), "want \"%s\" in: %s", needle, log)
+
+/* --config-check reads the TLS files librdkafka would load when the client
+ * is created (a check creates none): the options', or the passthrough
+ * entries that win over them. A CA may be a directory, or "probe". */
+START_TEST(config_check_tls_files) {
+  char *cmd = th_fmt("cd '%s' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+                     "-nodes -days 2 -subj /CN=t -keyout key.pem -out cert.pem >/dev/null 2>&1 && "
+                     "mkdir cadir",
+                     dir);
+  ck_assert_int_eq(system(cmd), 0);
+  free(cmd);
+  char *log;
+  char *opts = th_fmt("tls_ca = \"%s/cert.pem\"; tls_cert = \"%s/cert.pem\"; tls_key = "
+                      "\"%s/key.pem\";",
+                      dir, dir, dir);
+  ck_assert_msg(check_only(opts, &log) == 0, "log: %s", log);
+  free(log);
+  free(opts);
+  opts = th_fmt("tls_ca = \"%s/cadir\";", dir);
+  ck_assert_msg(check_only(opts, &log) == 0, "log: %s", log);
+  free(log);
+  free(opts);
+  ck_assert_msg(check_only("tls_ca = \"probe\";", &log) == 0, "log: %s", log);
+  free(log);
+
+  opts = th_fmt("tls_ca = \"%s/key.pem\"; tls_cert = \"%s/cert.pem\"; tls_key = "
+                "\"%s/cert.pem\";",
+                dir, dir, dir);
+  ck_assert_int_eq(check_only(opts, &log), 1);
+  char *want = th_fmt("tls_ca \"%s/key.pem\": %s/key.pem: it holds a private key but no "
+                      "certificate (PRIVATE KEY block); give a PEM file of certificates",
+                      dir, dir);
+  ck_has(log, want);
+  free(want);
+  want = th_fmt("tls_key \"%s/cert.pem\": %s/cert.pem: it holds a certificate but no private "
+                "key (CERTIFICATE block); give the PEM file of the private key",
+                dir, dir);
+  ck_has(log, want);
+  ck_has(log, "[inputs.kafka_consumer] initialization failed; fix the error above");
+  free(want);
+  free(log);
+  free(opts);
+
+  opts = th_fmt("tls_ca = \"%s/cert.pem\"; librdkafka = { ssl_ca_location = \"%s/no/ca.pem\"; };",
+                dir, dir);
+  ck_assert_int_eq(check_only(opts, &log), 1);
+  want = th_fmt("librdkafka ssl.ca.location \"%s/no/ca.pem\": %s/no does not exist; fix the path",
+                dir, dir);
+  ck_has(log, want);
+  free(want);
+  free(log);
+  free(opts);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("inputs.kafka_consumer");
   TCase *t = tcase_create("kafka_consumer");
@@ -482,6 +555,7 @@ int main(void) {
   tcase_add_test(t, stop_is_bounded);
   tcase_add_test(t, brokers_down_and_up);
   tcase_add_test(t, config_errors);
+  tcase_add_test(t, config_check_tls_files);
   suite_add_tcase(s, t);
   return check_run(s);
 }

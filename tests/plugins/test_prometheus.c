@@ -951,6 +951,72 @@ START_TEST(test_tls_bad_key) {
 }
 END_TEST
 
+/* --config-check parses the TLS files as the server would at start, and
+ * binds nothing: the port stays free. */
+static int check_only(const char *opts, char **log) {
+  char *log_path = th_fmt("%s/check.log", dir);
+  ck_assert_int_eq(twi_log_set_file(log_path), 0);
+  char *conf = th_fmt("inputs = ( { plugin = \"lines\"; lines = [\"m v=1\"]; } );\n"
+                      "outputs = ( { plugin = \"prometheus\"; %s } );\n",
+                      opts);
+  twi_pipeline *pl = th_build(conf, TWI_ONCE, NULL);
+  ck_assert_ptr_nonnull(pl);
+  int failed = twi_pipeline_check(pl);
+  th_free(pl);
+  twi_log_set_file(NULL);
+  *log = th_read_file(log_path);
+  unlink(log_path);
+  free(log_path);
+  free(conf);
+  return failed;
+}
+
+#define ck_has(log, needle) ck_assert_msg(strstr(log, needle), "want \"%s\" in: %s", needle, log)
+
+START_TEST(test_config_check_tls) {
+  make_certs();
+  unsigned port = loopback_unused_port();
+  char *opts = th_fmt("listen = \"127.0.0.1:%u\"; tls_cert = \"%s/server.pem\"; tls_key = "
+                      "\"%s/server.key\"; tls_allowed_cacerts = [\"%s/ca.pem\"];",
+                      port, dir, dir, dir);
+  char *log;
+  ck_assert_msg(check_only(opts, &log) == 0, "log: %s", log);
+  reply r = http(port, "GET", "/metrics", NULL);
+  ck_assert_int_eq(r.status, 0); /* nothing listens */
+  reply_free(&r);
+  free(log);
+  free(opts);
+
+  opts = th_fmt("listen = \"127.0.0.1:%u\"; tls_cert = \"%s/server.pem\"; tls_key = "
+                "\"%s/other.key\";",
+                port, dir, dir);
+  ck_assert_int_eq(check_only(opts, &log), 1);
+  char *want = th_fmt("tls_cert \"%s/server.pem\" and tls_key \"%s/other.key\": ", dir, dir);
+  ck_has(log, want);
+  ck_has(log, "(is the key the one of this certificate, and not encrypted?)");
+  free(want);
+  free(log);
+  free(opts);
+
+  opts = th_fmt("listen = \"127.0.0.1:%u\"; tls_cert = \"%s/server.pem\"; tls_key = "
+                "\"%s/server.key\"; tls_allowed_cacerts = [\"%s/ca.key\", \"%s/no/ca.pem\"];",
+                port, dir, dir, dir, dir);
+  ck_assert_int_eq(check_only(opts, &log), 1);
+  want = th_fmt("tls_allowed_cacerts \"%s/ca.key\": %s/ca.key: it holds a private key but no "
+                "certificate (PRIVATE KEY block); give a PEM file of certificates",
+                dir, dir);
+  ck_has(log, want);
+  free(want);
+  want =
+      th_fmt("tls_allowed_cacerts \"%s/no/ca.pem\": %s/no does not exist; fix the path", dir, dir);
+  ck_has(log, want);
+  ck_has(log, "[outputs.prometheus] initialization failed; fix the error above");
+  free(want);
+  free(log);
+  free(opts);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("outputs.prometheus");
   TCase *tc = tcase_create("mapping");
@@ -994,6 +1060,7 @@ int main(void) {
   tcase_add_test(tc, test_tls);
   tcase_add_test(tc, test_mtls);
   tcase_add_test(tc, test_tls_bad_key);
+  tcase_add_test(tc, test_config_check_tls);
   suite_add_tcase(s, tc);
   return check_run(s);
 }

@@ -324,6 +324,8 @@ static int64_t fint(const tower_metric *m, const char *key) {
 #define assert_tag(m, key, want) ck_assert_str_eq(tag(m, key), want)
 #define assert_has(text, needle)                                                                   \
   ck_assert_msg(strstr(text, needle), "missing \"%s\" in:\n%s", needle, text)
+#define assert_lacks(text, needle)                                                                 \
+  ck_assert_msg(!strstr(text, needle), "unexpected \"%s\" in:\n%s", needle, text)
 
 /* The time fields against the certificate's dates and the gather's clock. */
 static void assert_times(const tower_metric *m, int64_t start, int64_t end) {
@@ -911,9 +913,9 @@ START_TEST(config_errors) {
        "server_name (\"a\") and tls_server_name (\"b\") are both set"},
       {"sources = [\"/x.pem\"]; tls_cert = \"/x.pem\";", "tls_cert and tls_key go together"},
       {"sources = [\"/x.pem\"]; tls_ca = \"/nonexistent/ca.pem\";",
-       "tls_ca \"/nonexistent/ca.pem\": cannot load its certificates"},
+       "tls_ca \"/nonexistent/ca.pem\": /nonexistent does not exist; fix the path"},
       {"sources = [\"/x.pem\"]; tls_cert = \"/nonexistent/c.pem\"; tls_key = \"/nonexistent/k\";",
-       "tls_cert \"/nonexistent/c.pem\": cannot load the PEM certificate (chain)"},
+       "tls_cert \"/nonexistent/c.pem\": /nonexistent does not exist; fix the path"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     ck_assert_int_eq(truncate(logpath, 0), 0);
@@ -923,6 +925,96 @@ START_TEST(config_errors) {
     ck_assert_msg(strstr(text, "tower.conf:2"), "case %zu: no file:line in:\n%s", i, text);
     free(text);
   }
+}
+END_TEST
+
+/* TLS files are checked before OpenSSL reads them, so that the message
+ * says what is wrong ("PEM lib" would not); an encrypted key fails without
+ * asking for a pass phrase on the terminal. */
+START_TEST(tls_file_errors) {
+  char *enc = th_fmt("%s/enc.key", dir);
+  char *cmd = th_fmt("openssl pkey -in '%s/client.key' -aes256 -passout pass:x -out '%s' "
+                     ">/dev/null 2>&1",
+                     pki, enc);
+  ck_assert_int_eq(system(cmd), 0);
+  free(cmd);
+  char *opts = th_fmt("sources = [\"/x.pem\"]; tls_ca = \"%s/leaf.key\"; tls_cert = "
+                      "\"%s/client.key\"; tls_key = \"%s/client-full.pem\";",
+                      pki, pki, pki);
+  char *text = rejected(opts);
+  char *want = th_fmt("tls_ca \"%s/leaf.key\": %s/leaf.key: it holds a private key but no "
+                      "certificate (PRIVATE KEY block); give a PEM file of CA certificates",
+                      pki, pki);
+  assert_has(text, want);
+  free(want);
+  want = th_fmt("tls_cert \"%s/client.key\": %s/client.key: it holds a private key but no "
+                "certificate",
+                pki, pki);
+  assert_has(text, want);
+  free(want);
+  want = th_fmt("tls_key \"%s/client-full.pem\": %s/client-full.pem: it holds a certificate but "
+                "no private key (CERTIFICATE block); give the PEM file of the private key",
+                pki, pki);
+  assert_has(text, want);
+  free(want);
+  free(text);
+  free(opts);
+  ck_assert_int_eq(truncate(logpath, 0), 0);
+  opts = th_fmt("sources = [\"/x.pem\"]; tls_cert = \"%s/client-full.pem\"; tls_key = \"%s\";", pki,
+                enc);
+  text = rejected(opts);
+  want = th_fmt("tls_key \"%s\": cannot load the PEM private key (an encrypted key cannot be "
+                "used: there is no password option)",
+                enc);
+  assert_has(text, want);
+  free(want);
+  free(text);
+  free(opts);
+  free(enc);
+}
+END_TEST
+
+/* --config-check reads the file sources a gather would read (globs: their
+ * directory), and contacts no server. */
+START_TEST(config_check_sources) {
+  char *key = th_fmt("%s/key.pem", dir);
+  copy_file("leaf.key", key);
+  char *opts = th_fmt("sources = [\"%s/leaf.pem\", \"/nonexistent/x509.pem\", "
+                      "\"/nonexistent/*.pem\", \"%s\", \"%s/*.pem\", \"tcp://127.0.0.1:1\"];",
+                      pki, key, pki);
+  char *c = config(opts);
+  twi_pipeline *pl = th_build(c, TWI_ONCE, NULL);
+  ck_assert_ptr_nonnull(pl);
+  ck_assert_int_eq(twi_pipeline_check(pl), 1);
+  th_free(pl);
+  char *log = log_text();
+  assert_has(log, "tower.conf:2: source \"/nonexistent/x509.pem\": /nonexistent does not exist; "
+                  "fix the path");
+  assert_has(log, "source \"/nonexistent/*.pem\": /nonexistent does not exist");
+  char *want = th_fmt("source \"%s\": %s holds 1 PEM block(s) but no certificate", key, key);
+  assert_has(log, want);
+  free(want);
+  want = th_fmt("source \"%s/leaf.pem\"", pki);
+  assert_lacks(log, want);
+  free(want);
+  assert_lacks(log, "tcp://127.0.0.1:1");
+  free(log);
+  free(c);
+  free(opts);
+  ck_assert_int_eq(truncate(logpath, 0), 0);
+  opts =
+      th_fmt("sources = [\"%s/leaf.pem\", \"%s/*.pem\"]; tls_ca = \"%s/root.pem\";", pki, pki, pki);
+  c = config(opts);
+  pl = th_build(c, TWI_ONCE, NULL);
+  ck_assert_ptr_nonnull(pl);
+  log = NULL;
+  if (twi_pipeline_check(pl) != 0)
+    log = log_text();
+  ck_assert_msg(!log, "refused: %s", log);
+  th_free(pl);
+  free(c);
+  free(opts);
+  free(key);
 }
 END_TEST
 
@@ -1000,6 +1092,8 @@ int main(void) {
   tcase_add_test(t, file_errors);
   tcase_add_test(t, algorithms);
   tcase_add_test(t, config_errors);
+  tcase_add_test(t, tls_file_errors);
+  tcase_add_test(t, config_check_sources);
   tcase_add_test(t, accepted_sources);
   tcase_add_test(t, seconds_between);
   tcase_add_test(t, serial_hex);

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../check/path_check.h"
+#include "../check/pem_check.h"
 #include "curl_common.h"
 #include "curl_internal.h"
 
@@ -50,18 +52,20 @@ static int load_timeout(http_client *hc, const tower_config *cfg) {
 
 /* ---- TLS ------------------------------------------------------------------------------ */
 
-/* A file libcurl will read at each connection: readable now, or an error
- * that says why. */
-static int check_file(const tower_config *cfg, const char *key, const char *path) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  struct stat st;
-  if (fd < 0)
-    return fail(cfg, key, "%s: cannot read \"%s\": %s", key, path, strerror(errno));
-  bool dir = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
-  close(fd);
-  if (dir)
-    return fail(cfg, key, "%s: \"%s\" is a directory; name a PEM file", key, path);
-  return 0;
+/* A file libcurl will read at each connection: readable PEM of the right
+ * kind now, or an error that says which part of the path is wrong, or what
+ * the file holds instead (plugins/common/check). */
+static int check_file(const tower_config *cfg, const char *key, const char *path, pem_want want) {
+  char why[PATH_WHY_MAX];
+  int rc = path_check(path, PATH_FILE, R_OK, why, sizeof why);
+  if (rc == 0)
+    rc = pem_check_file(path, want, why, sizeof why);
+  if (rc == 0)
+    return 0;
+  const char *hint = rc == -EINVAL ? (want == PEM_KEY ? "give the PEM file of the private key"
+                                                      : "give a PEM file of certificates")
+                                   : path_check_hint(rc);
+  return fail(cfg, key, "%s \"%s\": %s; %s", key, path, why, hint);
 }
 
 static bool host_name_ok(const char *s) {
@@ -83,12 +87,15 @@ static int load_tls(http_client *hc, const tower_config *cfg) {
     return fail(cfg, "tls_key_pwd",
                 "tls_key_pwd opens an encrypted tls_key, but tls_key is not set");
   static const char *const files[] = {"tls_ca", "tls_cert", "tls_key"};
+  static const pem_want wants[] = {PEM_CERTS, PEM_CERTS, PEM_KEY};
   const char *paths[] = {hc->tls_ca, hc->tls_cert, hc->tls_key};
+  int bad = 0; /* every bad file is reported, the first error returned */
   for (size_t i = 0; i < 3; i++) {
-    int rc = paths[i] ? check_file(cfg, files[i], paths[i]) : 0;
-    if (rc)
-      return rc;
+    int rc = paths[i] ? check_file(cfg, files[i], paths[i], wants[i]) : 0;
+    bad = bad ? bad : rc;
   }
+  if (bad)
+    return bad;
   if (hc->tls_server_name && !host_name_ok(hc->tls_server_name))
     return fail(cfg, "tls_server_name", "tls_server_name: \"%s\" is not a host name",
                 hc->tls_server_name);

@@ -151,7 +151,8 @@ rd_kafka_conf_t *kafka_conf_new(tower_ctx *ctx, const tower_config *cfg) {
   rd_kafka_conf_set_opaque(conf, ctx);
   rd_kafka_conf_set_log_cb(conf, log_cb);
   rd_kafka_conf_set_error_cb(conf, error_cb);
-  if (set_options(cfg, conf)) {
+  /* a check creates no client, so nothing else would read the TLS files */
+  if (set_options(cfg, conf) || (tower_ctx_check_only(ctx) && kafka_check_tls_files(cfg))) {
     rd_kafka_conf_destroy(conf);
     return NULL;
   }

@@ -73,6 +73,13 @@ void kafka_error(tower_ctx *ctx, int err, const char *reason);
  * entry may be written with underscores for dots), or NULL. */
 const char *kafka_passthrough(const tower_config *cfg, const char *property);
 
+/* For --config-check (kafka_conf_new() calls it in check mode): the TLS
+ * files librdkafka would load (tls_ca, tls_cert, tls_key, or their
+ * `librdkafka` passthrough entries) are readable PEM of the right kind (a
+ * CA may be a directory). 0 or -EINVAL, every bad file logged at its
+ * option. */
+int kafka_check_tls_files(const tower_config *cfg);
+
 /* "a:9092,b:9092" from the brokers option, into buf. */
 const char *kafka_brokers(const tower_config *cfg, char *buf, size_t size);
 

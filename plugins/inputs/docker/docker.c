@@ -252,6 +252,8 @@ static int docker_init(tower_ctx *ctx, const tower_config *cfg, void **state) {
   s->cache_ttl = tower_config_duration(cfg, "podman_cache_ttl");
   int rc = load_filters(s, cfg);
   rc = rc ? rc : load_endpoint(s, cfg);
+  if (rc == 0 && tower_ctx_check_only(ctx)) /* what can be known without a request */
+    rc = docker_check(ctx, cfg, &s->ep);
   rc = rc ? rc : docker_http_init(&s->http, ctx, &s->ep, &s->client);
   if (rc) {
     docker_destroy(s);

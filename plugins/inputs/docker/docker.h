@@ -7,7 +7,8 @@
  *                      measurement), /containers/json (which containers);
  *   docker_container.c /containers/{id}/json (status, health) and
  *                      /containers/{id}/stats (mem, cpu, net, blkio);
- *   docker_cache.c     the previous CPU sample of each container.
+ *   docker_cache.c     the previous CPU sample of each container;
+ *   docker_check.c     --config-check: the socket or TLS files, no request.
  * The JSON -> metrics functions take parsed documents and a sink, so the
  * tests drive them without HTTP. Private to the plugin. See README.md. */
 #ifndef TOWER_INPUTS_DOCKER_H
@@ -218,6 +219,14 @@ int docker_endpoint_resolve(const char *endpoint, const char *tls_ca, const char
                             const char *tls_key, bool skip_verify, docker_endpoint *ep, char *err,
                             size_t errlen);
 void docker_endpoint_free(docker_endpoint *ep);
+
+/* ---- docker_check.c ------------------------------------------------------ */
+
+/* For --config-check: a unix socket endpoint is a socket that may be
+ * written (missing, or with no listener: a warning); over TLS, the tls_*
+ * files are readable PEM of the right kind. 0 or -EINVAL (logged at the
+ * option). */
+int docker_check(tower_ctx *ctx, const tower_config *cfg, const docker_endpoint *ep);
 
 /* Creates the multi handle and the pool, each transfer configured with
  * `client` (which must outlive h). 0 or a negative errno (logged). */

@@ -314,8 +314,10 @@ static int exec_init(tower_ctx *ctx, const tower_config *cfg, void **state) {
     rc = load_environment(s, cfg);
   if (rc == 0)
     rc = load_parsers(s, cfg);
+  /* A config check starts nothing and makes no cgroup: it only finds out
+   * whether the commands could be started. */
   if (rc == 0)
-    rc = exec_run_init(s);
+    rc = tower_ctx_check_only(ctx) ? exec_check_commands(s, cfg) : exec_run_init(s);
   if (rc) {
     exec_destroy(s);
     return rc;

@@ -1,7 +1,8 @@
 /* inputs.exec internals, shared by exec.c (options, gather, results),
  * exec_run.c (processes and the poll loop), exec_words.c (the word
  * splitter), exec_cgroup.c and exec_clone.c (a cgroup per command) and
- * exec_hunt.c (processes that left the group, found by their pipes).
+ * exec_hunt.c (processes that left the group, found by their pipes) and
+ * exec_check.c (--config-check: the programs can be started).
  * Private to the plugin: nothing here is exported. */
 #ifndef TOWER_EXEC_H
 #define TOWER_EXEC_H
@@ -183,6 +184,14 @@ void exec_hunt_holders(exec_state *s, exec_cmd *c);
 /* The pipes are still open a while after exec_hunt_holders: notes which
  * holders are still alive, or that none can be seen. */
 void exec_hunt_survivors(exec_cmd *c);
+
+/* ---- exec_check.c ---- */
+
+/* For --config-check: checks that every command's program (and a
+ * script's #! interpreter) can be started as the gather will start it,
+ * reporting each one that cannot with the path component at fault. 0 or
+ * -EINVAL (logged at the command's file:line). Starts nothing. */
+int exec_check_commands(exec_state *s, const tower_config *cfg);
 
 /* ---- exec_run.c ---- */
 

@@ -105,6 +105,11 @@ static int x509_init(tower_ctx *ctx, const tower_config *cfg, void **state) {
   int rc = load_server_name(s, cfg);
   if (rc == 0)
     rc = x509_sources_load(s, cfg);
+  if (rc == 0) { /* every bad file is reported, not only the first */
+    int sources = tower_ctx_check_only(ctx) ? x509_check_sources(s, cfg) : 0;
+    rc = x509_check_tls_files(cfg);
+    rc = rc ? rc : sources;
+  }
   if (rc == 0)
     rc = x509_ssl_ctx_new(s, cfg);
   if (rc == 0)

@@ -5,6 +5,7 @@
  *   x509_file.c   PEM/DER files -> certificates
  *   x509_verify.c trust store, verification of one certificate, type
  *   x509_metric.c certificate -> x509_cert metric (Telegraf's tags/fields)
+ *   x509_check.c  TLS files before OpenSSL reads them; --config-check
  * Private to the plugin: nothing here is exported. */
 #ifndef TOWER_X509_CERT_H
 #define TOWER_X509_CERT_H
@@ -107,6 +108,17 @@ int x509_ssl_ctx_new(x509_state *s, const tower_config *cfg);
 /* Every certificate of a PEM file (or the one of a DER file), in file
  * order. 0, or a negative errno with `err` saying what failed. */
 int x509_read_file(const char *path, x509_chain **chain, char *err, size_t errlen);
+
+/* ---- x509_check.c ---- */
+
+/* tls_ca, tls_cert, tls_key: each set one is a readable PEM file of the
+ * right kind, or a configuration error naming the path component at fault
+ * (every bad one is reported). 0 or -EINVAL. */
+int x509_check_tls_files(const tower_config *cfg);
+/* For --config-check: every file source without wildcards is a readable
+ * file of certificates; a glob's fixed directory can be read. Network
+ * sources are not contacted. 0 or -EINVAL (each bad one reported). */
+int x509_check_sources(const x509_state *s, const tower_config *cfg);
 
 /* ---- x509_verify.c ---- */
 

@@ -427,6 +427,14 @@ static int ssl_config_error(const tower_config *cfg, const char *key, const char
                             tower_config_string(cfg, key), what, why);
 }
 
+/* There is no password option: an encrypted key must fail to load, not
+ * make OpenSSL ask for its pass phrase on the terminal (which would hang
+ * a --config-check run from a shell). */
+static int no_password(char *buf, int size, int rwflag, void *ud) {
+  (void)buf, (void)size, (void)rwflag, (void)ud;
+  return -1;
+}
+
 static int load_client_cert(SSL_CTX *ctx, const tower_config *cfg) {
   const char *cert = tower_config_string(cfg, "tls_cert");
   const char *key = tower_config_string(cfg, "tls_key");
@@ -438,8 +446,11 @@ static int load_client_cert(SSL_CTX *ctx, const tower_config *cfg) {
     return 0;
   if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
     return ssl_config_error(cfg, "tls_cert", "cannot load the PEM certificate (chain)");
+  SSL_CTX_set_default_passwd_cb(ctx, no_password);
   if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
-    return ssl_config_error(cfg, "tls_key", "cannot load the PEM private key");
+    return ssl_config_error(cfg, "tls_key",
+                            "cannot load the PEM private key (an encrypted key cannot be used: "
+                            "there is no password option)");
   if (SSL_CTX_check_private_key(ctx) != 1)
     return ssl_config_error(cfg, "tls_key", "the key does not belong to tls_cert");
   return 0;

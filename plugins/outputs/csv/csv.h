@@ -167,8 +167,9 @@ void csv_lock_release(int lockfd);
  * interrupted run left. 0, or -EINVAL/-EBUSY after logging at the option's
  * file:line. */
 int csv_dir_open(csv_out *o, const tower_config *cfg);
-/* For --config-check: checks that the directory is usable, creating,
- * locking and writing nothing. 0 or -EINVAL (logged). */
+/* For --config-check: checks that the directory is usable (or can be
+ * created), naming the path component at fault, and creates, locks and
+ * writes nothing. 0 or -EINVAL (logged). */
 int csv_dir_check(csv_out *o, const tower_config *cfg);
 /* Before each write: reopens (and locks) the directory when it was removed
  * or replaced. 0 or -errno (logged). */

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../common/check/path_check.h"
 #include "csv.h"
 
 /* mkdir -p with mode 0755. */
@@ -131,30 +132,43 @@ static int existing_ancestor(const char *path, char *out, size_t size) {
   }
 }
 
+/* What to do about a directory path_check() refused for `why`. */
+static const char *dir_hint(int rc, const char *why, bool create) {
+  switch (rc) {
+  case -ENOENT:
+    return create ? "create it, or fix the path" : "create it or set create_directory = true";
+  case -EACCES:
+    return strstr(why, "not searchable")
+               ? "let the user tower runs as search that directory (chmod), or choose another "
+                 "directory"
+               : "make it writable for the user tower runs as, or choose another directory";
+  case -EROFS:
+    return "choose a directory on a writable file system";
+  default:
+    return "fix the path, or choose another directory";
+  }
+}
+
+/* --config-check: the directory (or, when it is still to be created, its
+ * nearest existing ancestor) is reachable, a directory, and lets tower
+ * create files; each refusal names the component at fault. */
 int csv_dir_check(csv_out *o, const tower_config *cfg) {
   const tower_setting *at = tower_config_setting(cfg, "directory");
-  struct stat st;
-  const char *where = o->dir;
-  char parent[PATH_MAX];
-  if (stat(o->dir, &st) != 0) {
-    int err = errno;
-    if (err != ENOENT || !o->create_dir)
-      return tower_config_error(cfg, at, "cannot use directory %s: %s%s", o->dir, strerror(err),
-                                err == ENOENT ? "; create it or set create_directory = true" : "");
-    /* to be created at start: its nearest existing ancestor must allow it */
-    if (existing_ancestor(o->dir, parent, sizeof parent) || stat(parent, &st) != 0)
+  char why[PATH_WHY_MAX], parent[PATH_MAX];
+  int rc = path_check(o->dir, PATH_DIR, W_OK | X_OK, why, sizeof why);
+  if (rc == -ENOENT && o->create_dir) {
+    /* made at start: the ancestor it is made in must allow that */
+    if (existing_ancestor(o->dir, parent, sizeof parent))
       return 0; /* start will tell */
-    where = parent;
+    rc = path_check(parent, PATH_DIR, W_OK | X_OK, why, sizeof why);
+    if (rc)
+      return tower_config_error(cfg, at, "directory %s cannot be created: %s; %s", o->dir, why,
+                                dir_hint(rc, why, true));
+    return 0;
   }
-  if (!S_ISDIR(st.st_mode))
-    return tower_config_error(cfg, at, "cannot use directory %s: %s is not a directory", o->dir,
-                              where);
-  if (faccessat(AT_FDCWD, where, W_OK | X_OK, AT_EACCESS) != 0)
-    return tower_config_error(cfg, at,
-                              "directory %s is not writable: %s: %s; make it writable for the "
-                              "user tower runs as or choose another directory (checked as "
-                              "uid %ld)",
-                              o->dir, where, strerror(errno), (long)geteuid());
+  if (rc)
+    return tower_config_error(cfg, at, "directory %s cannot be used: %s; %s", o->dir, why,
+                              dir_hint(rc, why, false));
   return 0;
 }
 

@@ -64,9 +64,13 @@ static void write_owner(const csv_out *o, int fd) {
   char line[512];
   int n = snprintf(line, sizeof line, "pid %ld: %s\n", (long)getpid(), o->owner);
   size_t len = n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
-  if (pwrite(fd, line, len, 0) != (ssize_t)len || ftruncate(fd, (off_t)len) != 0)
-    tower_debug(o->ctx, "cannot write our name into %s/%s: %s", o->dir, CSV_LOCK_NAME,
-                strerror(errno));
+  ssize_t w = pwrite(fd, line, len, 0);
+  /* a short write sets no errno: say so rather than print a stale one */
+  const char *why = w < 0 ? strerror(errno) : (size_t)w < len ? "short write" : NULL;
+  if (!why && ftruncate(fd, (off_t)len) != 0)
+    why = strerror(errno);
+  if (why)
+    tower_debug(o->ctx, "cannot write our name into %s/%s: %s", o->dir, CSV_LOCK_NAME, why);
 }
 
 int csv_lock_take(const csv_out *o, int dirfd, char *msg, size_t size) {

@@ -349,6 +349,8 @@ static int prom_init(tower_ctx *ctx, const tower_config *cfg, void **state) {
   s->map_flags = tower_config_bool(cfg, "string_as_label") ? TOWER_PROM_STRING_AS_LABEL : 0;
   init_sync(s);
   int rc = check_path(cfg);
+  if (rc == 0 && tower_ctx_check_only(ctx)) /* the TLS files, before they are loaded */
+    rc = prom_check_tls(cfg);
   if (rc == 0)
     rc = load_http(s, cfg);
   if (rc == 0 && !(s->store = prom_store_new((uint64_t)tower_config_int(cfg, "max_series"))))

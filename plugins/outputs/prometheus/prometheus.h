@@ -1,7 +1,8 @@
 /* outputs.prometheus internals, shared by prometheus.c (options, init,
  * write), prom_store.c (series store and expiry), prom_render.c (scrape
- * body, gzip) and prom_http.c (the scrape handler on the shared HTTP
- * server, plugins/common/httpd). See README.md for the behaviour. */
+ * body, gzip), prom_http.c (the scrape handler on the shared HTTP server,
+ * plugins/common/httpd) and prom_tls_check.c (the TLS files under
+ * --config-check). See README.md for the behaviour. */
 #ifndef TOWER_OUTPUTS_PROMETHEUS_H
 #define TOWER_OUTPUTS_PROMETHEUS_H
 
@@ -93,5 +94,12 @@ int prom_http_start(tower_ctx *ctx, const prom_http_cfg *cfg, prom_store *st, pr
 /* Stops the server: waits for the requests in progress. NULL is fine. */
 void prom_http_stop(prom_http *h);
 uint16_t prom_http_port(const prom_http *h);
+
+/* ---- --config-check (prom_tls_check.c) ---------------------------------- */
+
+/* The TLS files (tls_cert, tls_key, tls_allowed_cacerts) are reachable,
+ * readable PEM of the right kind, and parse with GnuTLS (the key matching
+ * the certificate). 0 or -EINVAL, each refusal logged at its option. */
+int prom_check_tls(const tower_config *cfg);
 
 #endif
