@@ -136,6 +136,12 @@ fi
 if built output kafka; then
   conf kafka_ca "outputs = ( { plugin = \"kafka\"; brokers = [\"127.0.0.1:1\"]; topic = \"t\"; tls_ca = \"$w/key.pem\"; } );"
   expect kafka_ca 1 "[outputs.kafka] $w/kafka_ca.conf:3: tls_ca \"$w/key.pem\": $w/key.pem: it holds a private key but no certificate (PRIVATE KEY block); give a PEM file of certificates"
+  # A check starts no producer: nothing connects to the (closed) broker port.
+  conf kafka_quiet "outputs = ( { plugin = \"kafka\"; brokers = [\"127.0.0.1:1\"]; topic = \"t\"; } );"
+  expect kafka_quiet 0 ""
+  grep -q "Connect to\|brokers are down" "$work/kafka_quiet.out" \
+    && fail "the kafka output connected during --config-check: $(cat "$work/kafka_quiet.out")" \
+    || ok "the kafka output started no producer under --config-check"
 fi
 
 # ---- inputs.docker ----------------------------------------------------------

@@ -111,6 +111,12 @@ static int create(kafka_producer *kp) {
     rd_kafka_conf_destroy(conf);
     return -EINVAL;
   }
+  /* --config-check: the properties are valid; a producer would start
+   * threads and connect to the brokers, which a check must not. */
+  if (tower_ctx_check_only(kp->ctx)) {
+    rd_kafka_conf_destroy(conf);
+    return 0;
+  }
   char err[512];
   kp->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (!kp->rk) {
