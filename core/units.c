@@ -119,6 +119,7 @@ int tower_parse_size(const char *text, uint64_t *out_bytes) {
   double bytes = v * scale;
   if (bytes >= 1.8e19)
     return -ERANGE;
-  *out_bytes = (uint64_t)llround(bytes);
+  /* llround's long ends at 2^63; doubles above it are whole numbers */
+  *out_bytes = bytes < 0x1p63 ? (uint64_t)llround(bytes) : (uint64_t)bytes;
   return 0;
 }
