@@ -368,6 +368,7 @@ static const unit size_units[] = {{"B", 1},
 static double ref_number_unit(const char **p, const unit *units, double *scale) {
   size_t n = strspn(*p, "0123456789.");
   const char *dot = memchr(*p, '.', n);
+  *scale = 0;
   if (n >= 40)
     return -2;
   if (n == 0 || (dot && (n == 1 || memchr(dot + 1, '.', n - (size_t)(dot + 1 - *p)))))
@@ -377,7 +378,6 @@ static double ref_number_unit(const char **p, const unit *units, double *scale) 
   num[n] = '\0';
   *p += n;
   size_t best = 0;
-  *scale = 0;
   for (const unit *u = units; u->name; u++)
     if (strlen(u->name) > best && strncmp(*p, u->name, strlen(u->name)) == 0) {
       best = strlen(u->name);
