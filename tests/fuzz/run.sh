@@ -47,8 +47,9 @@ for name in "$@"; do
   # still checked once, at the end of the run (with their stacks).
   [ "$name" = config ] && extra=-detect_leaks=0
   start=$(date +%s)
+  # TMPDIR: what a target leaves behind when it crashes stays in its run.
   # shellcheck disable=SC2086
-  (cd "$dir" && "$bin" -jobs=1 -max_total_time="$seconds" -rss_limit_mb="$RSS_MB" \
+  (cd "$dir" && TMPDIR="$dir" "$bin" -jobs=1 -max_total_time="$seconds" -rss_limit_mb="$RSS_MB" \
     -timeout="$TIMEOUT" -max_len=4096 -print_final_stats=1 -artifact_prefix="$dir/" $dict $extra \
     corpus "$fuzzdir/corpus/$name" >"$dir/run.out" 2>&1)
   rc=$?
