@@ -37,13 +37,25 @@ struct twi_conf {
   char *include_dir;
 };
 
+/* The directory to put before `file` in a message: libconfig names an
+ * @include'd file as written (relative to the include directory), which
+ * means nothing to someone reading the log from elsewhere. The main file
+ * (the first libconfig read) keeps the name it was given. */
+static const char *include_prefix(const config_t *cfg, const char *file) {
+  if (!cfg || !cfg->include_dir || !file || file[0] == '/' ||
+      (cfg->num_filenames > 0 && strcmp(cfg->filenames[0], file) == 0))
+    return "";
+  return cfg->include_dir;
+}
+
 const char *twi_setting_where(const config_setting_t *s, char *buf, size_t len) {
   const char *file = s ? config_setting_source_file(s) : NULL;
   unsigned line = s ? config_setting_source_line(s) : 0;
+  const char *dir = include_prefix(s ? s->config : NULL, file);
   if (file && line)
-    snprintf(buf, len, "%s:%u", file, line);
+    snprintf(buf, len, "%s%s%s:%u", dir, *dir ? "/" : "", file, line);
   else if (file)
-    snprintf(buf, len, "%s", file);
+    snprintf(buf, len, "%s%s%s", dir, *dir ? "/" : "", file);
   else
     snprintf(buf, len, "<config>");
   return buf;
@@ -67,6 +79,27 @@ static int put(char **out, size_t *len, size_t *cap, const char *s, size_t n) {
   return 0;
 }
 
+/* Text quoted in a message, with line breaks and other control bytes
+ * escaped (a message is one log line) and at most 100 bytes shown. */
+static const char *quoted(const char *s, size_t n, char *buf, size_t len) {
+  size_t o = 0;
+  for (size_t i = 0; i < n && o + 8 < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (i == 100) {
+      o += (size_t)snprintf(buf + o, len - o, "...");
+      break;
+    }
+    if (c == '\n' || c == '\r' || c == '\t')
+      o += (size_t)snprintf(buf + o, len - o, "\\%c", c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+    else if (c < 0x20 || c == 0x7f)
+      o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+    else
+      buf[o++] = (char)c;
+  }
+  buf[o] = '\0';
+  return buf;
+}
+
 char *twi_env_subst(const char *in, char *err, size_t errlen) {
   char *out = NULL;
   size_t len = 0, cap = 0;
@@ -88,9 +121,10 @@ char *twi_env_subst(const char *in, char *err, size_t errlen) {
     if (put(&out, &len, &cap, p, (size_t)(d - p)))
       goto nomem;
     const char *close = strchr(d, '}');
+    char q1[160], q2[160];
     if (!close) {
       snprintf(err, errlen, "\"${\" without a closing \"}\" in \"%s\" (write $${ for a literal ${)",
-               in);
+               quoted(in, strlen(in), q1, sizeof q1));
       free(out);
       return NULL;
     }
@@ -109,8 +143,9 @@ char *twi_env_subst(const char *in, char *err, size_t errlen) {
     char var[256];
     size_t vlen = (size_t)(end - name);
     if (vlen == 0 || vlen >= sizeof var) {
-      snprintf(err, errlen, "bad variable reference \"%.*s\" in \"%s\"", (int)(close - d + 1), d,
-               in);
+      snprintf(err, errlen, "bad variable reference \"%s\" in \"%s\"",
+               quoted(d, (size_t)(close - d + 1), q1, sizeof q1),
+               quoted(in, strlen(in), q2, sizeof q2));
       free(out);
       return NULL;
     }
@@ -126,9 +161,10 @@ char *twi_env_subst(const char *in, char *err, size_t errlen) {
       if (put(&out, &len, &cap, def, (size_t)(close - def)))
         goto nomem;
     } else {
+      quoted(var, vlen, q1, sizeof q1);
       snprintf(err, errlen,
-               "environment variable %s is not set; set it or give a default with ${%s:-value}",
-               var, var);
+               "environment variable %s is not set; set it or give a default with ${%s:-value}", q1,
+               q1);
       free(out);
       return NULL;
     }
@@ -669,6 +705,9 @@ static twi_conf *finish(twi_conf *c, const scan *sc, int ok, int io_errno, char 
                "%s: libconfig could not read the file and gave no reason; check that it and "
                "every file it includes are readable regular files",
                c->path);
+    else if (file && *include_prefix(&c->cfg, file))
+      snprintf(err, errlen, "%s/%s:%d: %s", c->include_dir, file, config_error_line(&c->cfg),
+               config_error_text(&c->cfg));
     else
       snprintf(err, errlen, "%s:%d: %s", file ? file : c->path, config_error_line(&c->cfg),
                config_error_text(&c->cfg));

@@ -171,12 +171,17 @@ static int read_float(const char *s, size_t n, double *out) {
   if (special_float(u, un, neg, sign, out))
     return 0;
   if (un > 2 && u[0] == '0' && (u[1] | 0x20) == 'x') {
-    if (!hex_float_syntax(u, un) || un > 64)
+    if (!hex_float_syntax(u, un))
       return -EINVAL;
-    char buf[72];
+    /* strtod wants a terminated string; Go takes any length */
+    char stack[72], *buf = un < sizeof stack ? stack : malloc(un + 1);
+    if (!buf)
+      return -ENOMEM;
     memcpy(buf, u, un);
     buf[un] = '\0';
     v = twi_strtod_c(buf, NULL);
+    if (buf != stack)
+      free(buf);
     if (isinf(v))
       return -ERANGE;
   } else {
@@ -223,6 +228,8 @@ static int add_value(const value_state *st, tower_metric *m, const char *s, size
     *what = "float";
     if ((rc = read_float(s, n, &f)) == 0)
       return tower_metric_add_float(m, st->field, f);
+    if (rc == -ENOMEM)
+      return rc;
     break;
   case V_BOOL:
     *what = "boolean";
