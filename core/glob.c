@@ -178,12 +178,36 @@ static size_t count_stars(const char *p) {
   return n;
 }
 
-/* Finds the '}' closing the '{' at p and the top-level commas inside. */
+/* The ']' that closes the class opening at p ('['), or NULL: braces and
+ * commas inside a class are its characters, not alternatives. */
+static const char *class_end(const char *p) {
+  const char *q = p + 1;
+  if (*q == '!' || *q == '^')
+    q++;
+  if (*q == ']')
+    q++;
+  while (*q && *q != ']')
+    q++;
+  return *q ? q : NULL;
+}
+
+/* Steps over an escape or a whole class at p: where the scan goes on. */
+static const char *skip_literal(const char *p) {
+  if (*p == '\\' && p[1])
+    return p + 1;
+  if (*p == '[') {
+    const char *q = class_end(p);
+    return q ? q : p;
+  }
+  return p;
+}
+
+/* Finds the '}' closing the '{' at p. */
 static const char *brace_end(const char *p) {
   int depth = 0;
   for (; *p; p++) {
-    if (*p == '\\' && p[1])
-      p++;
+    if (*p == '\\' || *p == '[')
+      p = skip_literal(p);
     else if (*p == '{')
       depth++;
     else if (*p == '}' && --depth == 0)
@@ -196,8 +220,8 @@ static const char *brace_end(const char *p) {
 static int expand(const char *pat, char **out, size_t *n, size_t cap) {
   const char *open = NULL;
   for (const char *p = pat; *p; p++) {
-    if (*p == '\\' && p[1])
-      p++;
+    if (*p == '\\' || *p == '[')
+      p = skip_literal(p);
     else if (*p == '{') {
       open = p;
       break;
@@ -218,8 +242,8 @@ static int expand(const char *pat, char **out, size_t *n, size_t cap) {
     const char *end = alt;
     int depth = 0;
     for (; end < close; end++) {
-      if (*end == '\\' && end + 1 < close)
-        end++;
+      if (*end == '\\' || *end == '[')
+        end = skip_literal(end);
       else if (*end == '{')
         depth++;
       else if (*end == '}')
@@ -251,14 +275,8 @@ const char *twi_glob_check(const char *pattern) {
         return "ends with a lone backslash";
       p++;
     } else if (*p == '[') {
-      const char *q = p + 1;
-      if (*q == '!' || *q == '^')
-        q++;
-      if (*q == ']')
-        q++;
-      while (*q && *q != ']')
-        q++;
-      if (!*q)
+      const char *q = class_end(p);
+      if (!q)
         return "has '[' without a closing ']'";
       p = q;
     } else if (*p == '{') {
