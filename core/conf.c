@@ -51,11 +51,25 @@ static twi_conf *conf_new(const char *name, const char *include_dir) {
   return c;
 }
 
+/* libconfig leaves the file of settings read from a string unnamed: name
+ * them after the text, so that every message says where. The struct is
+ * public and the name outlives the tree (both belong to c). */
+static void name_settings(config_setting_t *s, const char *name) {
+  if (!s->file)
+    s->file = name;
+  int n = config_setting_is_aggregate(s) ? config_setting_length(s) : 0;
+  for (int i = 0; i < n; i++)
+    name_settings(config_setting_get_elem(s, (unsigned)i), name);
+}
+
 static twi_conf *finish(twi_conf *c, const twi_scan *sc, int ok, char *err, size_t errlen) {
   if (!ok) {
     const char *file = config_error_file(&c->cfg);
+    const char *explained = twi_syntax_problem(sc->syntax);
     if (config_error_type(&c->cfg) == CONFIG_ERR_FILE_IO)
       snprintf(err, errlen, "%s: cannot read the file: %s", c->path, strerror(errno));
+    else if (explained)
+      snprintf(err, errlen, "%s", explained);
     else
       snprintf(err, errlen, "%s:%d: %s", file ? file : c->path, config_error_line(&c->cfg),
                config_error_text(&c->cfg));
@@ -63,6 +77,7 @@ static twi_conf *finish(twi_conf *c, const twi_scan *sc, int ok, char *err, size
     return NULL;
   }
   config_setting_t *root = config_root_setting(&c->cfg);
+  name_settings(root, c->path);
   if (twi_scan_fix_integers(sc, root, c->path, err, errlen) ||
       twi_env_subst_tree(root, err, errlen)) {
     twi_conf_unref(c);

@@ -230,18 +230,36 @@ static int scan_file(twi_scan *sc, const char *name, const char *text, size_t le
   }
   if (lx)
     twi_lex_init(lx, text, len);
+  twi_syntax_enter(sc->syntax, name);
   twi_tok t;
-  while (rc == 0 && twi_lex_next(lx, &t) != TWI_TOK_END)
+  while (rc == 0 && twi_lex_next(lx, &t) != TWI_TOK_END) {
+    twi_syntax_token(sc->syntax, &t);
     rc = scan_token(sc, name, lx, &t, depth);
+  }
+  if (rc == 0 && lx->open_comment_line) {
+    snprintf(sc->err, sc->errlen,
+             "%s:%u: the /* comment that starts here has no closing */: libconfig would ignore "
+             "the rest of the file",
+             name, lx->open_comment_line);
+    rc = -EINVAL;
+  }
+  if (rc == 0)
+    twi_syntax_leave(sc->syntax, lx->line);
   free(lx);
   return rc;
 }
 
 int twi_scan_text(twi_scan *sc, const char *name, const char *text, size_t len) {
+  if (!sc->syntax && !(sc->syntax = twi_syntax_new())) {
+    snprintf(sc->err, sc->errlen, "out of memory");
+    return -ENOMEM;
+  }
   return scan_file(sc, name, text, len, 0);
 }
 
 void twi_scan_free(twi_scan *sc) {
+  twi_syntax_free(sc->syntax);
+  sc->syntax = NULL;
   free(sc->big);
   sc->big = NULL;
   sc->nbig = sc->capbig = 0;

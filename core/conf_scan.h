@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conf_syntax.h"
+
 /* The most text one configuration may hold: the main file and all its
  * includes together. Real configurations are kilobytes; the bound keeps a
  * mistaken @include (a log, a disk image) from making the loader read and
@@ -41,6 +43,9 @@ typedef struct twi_scan {
   bool overflow;
   size_t overflow_index;
   char overflow_text[64];
+  /* libconfig's grammar followed over the same tokens, to explain its
+   * syntax errors (created by the first scan) */
+  twi_syntax *syntax;
   char *err;
   size_t errlen;
 } twi_scan;

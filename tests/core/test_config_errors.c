@@ -1,0 +1,259 @@
+/* Configuration errors that guide: each broken text gives a message that
+ * names the file and line where the text is wrong (where an unclosed bracket
+ * was opened, which setting is repeated) and says what would be right.
+ * Table-driven: a text (and the file it includes) -> fragments expected in
+ * the message. The files are real files, loaded as the agent loads them. */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "harness.h"
+#include "check_run.h"
+
+static const char *or_empty(const char *s) {
+  return s ? s : "";
+}
+
+#define ck_assert_contains(hay, needle)                                                            \
+  ck_assert_msg(strstr(or_empty(hay), (needle)) != NULL, "expected \"%s\" in:\n%s", (needle),      \
+                or_empty(hay))
+
+typedef struct error_case {
+  const char *main;    /* main.conf */
+  const char *inc;     /* a.inc, or NULL */
+  const char *want[3]; /* fragments of the message, in any order */
+} error_case;
+
+/* Loads the case's main.conf (with a.inc beside it); the error, which must
+ * come, in a malloc'd string. */
+static char *load_error(const error_case *c) {
+  char *dir = th_tmpdir();
+  char *path = th_fmt("%s/main.conf", dir), *inc = th_fmt("%s/a.inc", dir);
+  ck_assert_int_eq(th_write_file(path, c->main), 0);
+  if (c->inc)
+    ck_assert_int_eq(th_write_file(inc, c->inc), 0);
+  char err[2048] = "";
+  twi_conf *conf = twi_conf_load(path, err, sizeof err);
+  ck_assert_msg(conf == NULL, "loaded:\n%s", c->main);
+  th_rmrf(dir);
+  free(path);
+  free(inc);
+  free(dir);
+  return strdup(err);
+}
+
+static void check_cases(const error_case *cases, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    char *e = load_error(&cases[i]);
+    for (size_t k = 0; k < 3 && cases[i].want[k]; k++)
+      ck_assert_msg(strstr(e, cases[i].want[k]), "case %zu: want \"%s\" in:\n%s\n--- text ---\n%s",
+                    i, cases[i].want[k], e, cases[i].main);
+    free(e);
+  }
+}
+
+/* ---- syntax -------------------------------------------------------------- */
+
+START_TEST(unclosed_brackets_point_where_they_open) {
+  static const error_case cases[] = {
+      /* libconfig: "main.conf:4: syntax error", the end of the file */
+      {"agent = { interval = \"10s\";\n"
+       "inputs = ( { plugin = \"cpu\"; } );\n"
+       "outputs = ( { plugin = \"csv\"; } );\n",
+       NULL,
+       {"main.conf:4: syntax error: the file ends with a bracket not closed: \"{\" of agent "
+        "opened at line 1; add \"}\"",
+        "probably ends before line 2, where inputs begins"}},
+      {"inputs = ( { plugin = \"lines\";\n",
+       NULL,
+       {"main.conf:2: syntax error: the file ends with brackets not closed: \"{\" of inputs[0] "
+        "opened at line 1, \"(\" of inputs opened at line 1; add \"}\" then \")\""}},
+      /* libconfig: main.conf:2, in the file after the include */
+      {"@include \"a.inc\"\noutputs = ( { plugin = \"csv\"; } );\n",
+       "\n\ninputs = ( { plugin = \"cpu\"; }\n",
+       {"a.inc:4: syntax error: the file ends with a bracket not closed: \"(\" of inputs opened at "
+        "line 3; add \")\"",
+        "an @include'd file must close every bracket it opens"}},
+      {"inputs = ( { plugin = \"cpu\"; ) );\n",
+       NULL,
+       {"main.conf:1: syntax error: \")\" where \"}\" is expected: the \"{\" of inputs[0] opened "
+        "at line 1 is not closed"}},
+      {"inputs = ( { plugin = \"cpu\"; }\n\noutputs = ( );\n",
+       NULL,
+       {"main.conf:3: syntax error: expected \",\" or \")\", not \"outputs\": the \"(\" of inputs "
+        "opened at line 1 is not closed (is its \")\" missing?)"}},
+      {"agent = { };\n}\n", NULL, {"main.conf:2: syntax error: \"}\" closes nothing"}},
+      {"a = \"x\";\nb = \"never closed;\nc = 1;\n",
+       NULL,
+       {"main.conf:2: syntax error: the string that starts here has no closing double quote"}},
+      /* libconfig silently ignores the rest of the file */
+      {"agent = { };\n/* a comment\ninputs = ( );\n",
+       NULL,
+       {"main.conf:2: the /* comment that starts here has no closing */"}},
+  };
+  check_cases(cases, sizeof cases / sizeof *cases);
+}
+END_TEST
+
+START_TEST(common_mistakes_get_hints) {
+  static const error_case cases[] = {
+      {"inputs = [ { plugin = \"cpu\"; } ];\n",
+       NULL,
+       {"main.conf:1: syntax error: an array [ ] holds only strings, numbers or booleans; a list "
+        "of groups is written with parentheses: inputs = ( { ... }, { ... } );"}},
+      {"\nagent = { hostname = 'web1'; };\n",
+       NULL,
+       {"main.conf:2: syntax error: single quotes are not libconfig syntax: write strings in "
+        "double quotes"}},
+      {"inputs = ( { plugin = \"cpu\"; } { plugin = \"exec\"; } );\n",
+       NULL,
+       {"main.conf:1: syntax error: \",\" missing before \"{\": elements of the \"(\" of inputs "
+        "opened at line 1 are separated by commas"}},
+      {"inputs = ( { plugin = \"cpu\"; },\n);\n",
+       NULL,
+       {"main.conf:2: syntax error: \",\" before \")\": libconfig allows no comma after the last "
+        "element"}},
+      {"inputs = ( plugin = \"cpu\"; );\n",
+       NULL,
+       {"main.conf:1: syntax error: a list ( ) holds values, not settings such as plugin = ...",
+        "( { plugin = \"...\"; ... } )"}},
+      {"outputs = { { plugin = \"csv\"; } };\n",
+       NULL,
+       {"main.conf:1: syntax error: a group { } holds settings (name = value;); a list of plugin "
+        "blocks is written outputs = ( { plugin = \"...\"; }, { ... } );"}},
+      {"agent { interval = \"1s\"; };\n",
+       NULL,
+       {"main.conf:1: syntax error: \"=\" missing after \"agent\": write agent = { ... };"}},
+      {"inputs = ( { plugin = \"exec\"; data_format = json; } );\n",
+       NULL,
+       {"main.conf:1: syntax error: text values are written in double quotes: data_format = "
+        "\"json\";"}},
+      {"agent = { interval = $INTERVAL; };\n",
+       NULL,
+       {"main.conf:1: syntax error: \"$\" outside a string: environment variables are replaced "
+        "inside strings only, as in \"${VAR}\""}},
+      {"\"agent\" = { };\n",
+       NULL,
+       {"main.conf:1: syntax error: a setting name is written without quotes: name = value, not "
+        "\"agent\" = value"}},
+      {"agent = { interval = ; };\n",
+       NULL,
+       {"main.conf:1: syntax error: the value of \"interval\" is missing before \";\""}},
+      {"tags = [\"a\", 1];\n",
+       NULL,
+       {"main.conf:1: syntax error: 1 is not of the type of the first element of the \"[\" of tags",
+        "use a list ( ) for mixed values"}},
+      {"agent = { };;\n", NULL, {"main.conf:1: syntax error: \";\" with no setting before it"}},
+      {"inputs = ( ); @include \"a.inc\"\n",
+       "",
+       {"main.conf:1: syntax error: @include must begin its own line"}},
+  };
+  check_cases(cases, sizeof cases / sizeof *cases);
+}
+END_TEST
+
+START_TEST(libconfig_accepts_these) {
+  /* `key: value`, a missing ";" between settings and adjacent strings are
+   * libconfig syntax: no hint may refuse them */
+  twi_conf *conf = NULL;
+  char err[1024];
+  conf = twi_conf_load_string("agent: { hostname: \"a\" \"b\" interval = \"1s\" }\n"
+                              "global_tags = { dc = \"x\", rack = \"y\" }\n",
+                              "ok.conf", NULL, err, sizeof err);
+  ck_assert_msg(conf != NULL, "%s", err);
+  const char *host = NULL;
+  ck_assert(config_setting_lookup_string(config_setting_get_member(twi_conf_root(conf), "agent"),
+                                         "hostname", &host));
+  ck_assert_contains(host, "ab");
+  ck_assert_uint_eq(strlen(host), 2);
+  twi_conf_unref(conf);
+}
+END_TEST
+
+START_TEST(duplicates_are_named) {
+  static const error_case cases[] = {
+      /* libconfig: "duplicate setting name", without the name */
+      {"agent = { interval = \"1s\";\n  hostname = \"a\";\n  interval = \"2s\"; };\n",
+       NULL,
+       {"main.conf:3: syntax error: \"interval\" is set twice in the same group: first at "
+        "line 1"}},
+      {"inputs = ( { plugin = \"cpu\"; } );\n@include \"a.inc\"\n",
+       "# more inputs\ninputs = ( { plugin = \"exec\"; } );\n",
+       {"a.inc:2: syntax error: \"inputs\" is set twice at the top level: first at ",
+        "/main.conf:1; an @include'd file is read in place"}},
+  };
+  check_cases(cases, sizeof cases / sizeof *cases);
+}
+END_TEST
+
+START_TEST(telegraf_files_are_recognized) {
+  static const error_case cases[] = {
+      {"# Telegraf Configuration\n\n[global_tags]\n  dc = \"us-east-1\"\n\n[agent]\n"
+       "  interval = \"10s\"\n\n[[inputs.cpu]]\n  percpu = true\n",
+       NULL,
+       {"main.conf:3: syntax error: this is a Telegraf configuration (TOML tables such as [agent] "
+        "and [[inputs.cpu]]); tower reads libconfig syntax",
+        "see tower.conf(5)"}},
+      {"[[outputs.influxdb]]\n  urls = [\"http://127.0.0.1:8086\"]\n",
+       NULL,
+       {"main.conf:1: syntax error: this is a Telegraf configuration"}},
+  };
+  check_cases(cases, sizeof cases / sizeof *cases);
+}
+END_TEST
+
+/* Every mutation of a valid configuration either loads or is refused with
+ * a message that starts with the file name: never a crash (the ASan and
+ * valgrind runs watch), never a message without a place. */
+START_TEST(mutations_never_crash_and_always_say_where) {
+  static const char base[] =
+      "agent = { interval = \"10s\"; hostname = \"h\"; metric_batch_size = 5000000000; };\n"
+      "global_tags = { dc = \"seoul\"; };\n"
+      "inputs = ( { plugin = \"exec\"; commands = ([\"/bin/true\", \"-x\"]);\n"
+      "  data_format = \"json\"; tag_keys = [\"a*\", \"b\"]; },\n"
+      "  { plugin = \"cpu\"; percpu = true; ratio = 1.5e3; mask = 0xFFL; } );\n"
+      "/* c */ outputs = ( { plugin = \"csv\"; directory = \"/tmp\"; } ); // end\n";
+  static const char alphabet[] = "{}[]()=:;,\"'$@#/*\n xL0.-";
+  unsigned seed = 42;
+  char text[sizeof base + 8];
+  for (int i = 0; i < 3000; i++) {
+    memcpy(text, base, sizeof base);
+    size_t len = sizeof base - 1;
+    for (int k = 0; k < 1 + i % 3; k++) {
+      seed = seed * 1103515245u + 12345u;
+      size_t at = (seed >> 8) % len;
+      seed = seed * 1103515245u + 12345u;
+      char c = alphabet[(seed >> 8) % (sizeof alphabet - 1)];
+      if (seed & 0x10000) {
+        text[at] = c; /* replace */
+      } else {
+        memmove(text + at, text + at + 1, len - at); /* delete */
+        len--;
+      }
+    }
+    char err[2048] = "";
+    twi_conf *conf = twi_conf_load_string(text, "m.conf", NULL, err, sizeof err);
+    if (conf)
+      twi_conf_unref(conf);
+    else
+      ck_assert_msg(strncmp(err, "m.conf", 6) == 0, "no place in \"%s\" for:\n%s", err, text);
+  }
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("config_errors");
+  TCase *t = tcase_create("config_errors");
+  tcase_add_test(t, unclosed_brackets_point_where_they_open);
+  tcase_add_test(t, common_mistakes_get_hints);
+  tcase_add_test(t, libconfig_accepts_these);
+  tcase_add_test(t, duplicates_are_named);
+  tcase_add_test(t, telegraf_files_are_recognized);
+  tcase_add_test(t, mutations_never_crash_and_always_say_where);
+  suite_add_tcase(s, t);
+  return check_run(s);
+}
