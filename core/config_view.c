@@ -17,6 +17,7 @@
 
 #include "buf_internal.h"
 #include "conf.h"
+#include "conf_suggest.h"
 #include "config_view.h"
 #include "globs.h"
 #include "options.h"
@@ -69,31 +70,6 @@ static const tower_option *find_option(const tower_config *c, const char *key) {
   return NULL;
 }
 
-static size_t edit_distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  if (la > 64 || lb > 64)
-    return 99;
-  size_t row[65];
-  for (size_t j = 0; j <= lb; j++)
-    row[j] = j;
-  for (size_t i = 1; i <= la; i++) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= lb; j++) {
-      size_t up = row[j];
-      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      size_t best = diag + cost;
-      if (up + 1 < best)
-        best = up + 1;
-      if (row[j - 1] + 1 < best)
-        best = row[j - 1] + 1;
-      row[j] = best;
-      diag = up;
-    }
-  }
-  return row[lb];
-}
-
 const char *twi_options_suggest(const tower_option *const *tables, const char *key) {
   for (size_t i = 0; i < sizeof renamed / sizeof *renamed; i++)
     if (strcmp(key, renamed[i].old) == 0)
@@ -101,15 +77,13 @@ const char *twi_options_suggest(const tower_option *const *tables, const char *k
         if (twi_option_find(tables[t], renamed[i].now))
           return renamed[i].now;
   const char *best = NULL;
-  size_t best_d = strlen(key) / 3 + 2; /* farther than this is not a typo */
+  size_t best_d = (size_t)-1, d;
   for (size_t t = 0; tables[t]; t++)
-    for (const tower_option *o = tables[t]; o->name; o++) {
-      size_t d = edit_distance(key, o->name);
-      if (d < best_d) {
+    for (const tower_option *o = tables[t]; o->name; o++)
+      if (twi_is_close(key, o->name, &d) && d < best_d) {
         best = o->name;
         best_d = d;
       }
-    }
   return best;
 }
 

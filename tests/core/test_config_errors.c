@@ -206,6 +206,51 @@ START_TEST(telegraf_files_are_recognized) {
 }
 END_TEST
 
+/* ---- plugin names --------------------------------------------------------- */
+
+/* The diagnostics of building `text` (a complete configuration), which
+ * must be refused. Plugins come from the build tree and the fixtures. */
+static char *build_errors(const char *text) {
+  char *errors = NULL;
+  twi_pipeline *pl = th_build(text, TWI_ONCE, &errors);
+  ck_assert_msg(pl == NULL, "accepted:\n%s", text);
+  return errors;
+}
+
+START_TEST(unknown_plugins_get_what_to_write) {
+  char *e = build_errors("inputs = ( { plugin = \"lines\"; lines = [\"m v=1\"]; },\n"
+                         "  { plugin = \"liens\"; } );\n"
+                         "processors = ( { plugin = \"record\"; } );\n"
+                         "outputs = ( { plugin = \"lines\"; },\n"
+                         "  { plugin = \"prometheus_client\"; },\n"
+                         "  { plugin = \"influxdb_v2\"; },\n"
+                         "  { plugin = \"file\"; data_format = \"csv\"; },\n"
+                         "  { plugin = \"file\"; data_format = \"json\"; },\n"
+                         "  { plugin = \"zzzzzzzz\"; } );\n");
+  /* a typo of an installed plugin of the kind */
+  ck_assert_contains(e, "tower.conf:2: no input plugin \"liens\"; did you mean \"lines\"?");
+  /* a plugin of another kind */
+  ck_assert_contains(e, "tower.conf:3: no processor plugin \"record\"; record is an output "
+                        "plugin: move its block into outputs = ( ... );");
+  ck_assert_contains(e, "tower.conf:4: no output plugin \"lines\"; lines is an input plugin: "
+                        "move its block into inputs = ( ... );");
+  /* Telegraf's names */
+  ck_assert_contains(e, "tower.conf:5: no output plugin \"prometheus_client\"; Telegraf's "
+                        "prometheus_client output is tower's prometheus output: write plugin = "
+                        "\"prometheus\";");
+  ck_assert_contains(e, "tower.conf:6: no output plugin \"influxdb_v2\"; Telegraf's influxdb_v2 "
+                        "output is tower's influxdb output with api = \"v2\"");
+  ck_assert_contains(e, "tower.conf:7: no output plugin \"file\"; Telegraf's file output with "
+                        "data_format = \"csv\" is tower's csv output: write plugin = \"csv\";");
+  ck_assert_contains(e, "tower.conf:8: no output plugin \"file\"; Telegraf's file output with "
+                        "data_format = \"json\" has no equivalent");
+  /* nothing close: where it was looked for */
+  ck_assert_contains(e, "tower.conf:9: no output plugin \"zzzzzzzz\": no outputs/zzzzzzzz.so in "
+                        "the plugin path ");
+  free(e);
+}
+END_TEST
+
 /* Every mutation of a valid configuration either loads or is refused with
  * a message that starts with the file name: never a crash (the ASan and
  * valgrind runs watch), never a message without a place. */
@@ -253,6 +298,7 @@ int main(void) {
   tcase_add_test(t, libconfig_accepts_these);
   tcase_add_test(t, duplicates_are_named);
   tcase_add_test(t, telegraf_files_are_recognized);
+  tcase_add_test(t, unknown_plugins_get_what_to_write);
   tcase_add_test(t, mutations_never_crash_and_always_say_where);
   suite_add_tcase(s, t);
   return check_run(s);
