@@ -23,9 +23,10 @@ void twi_conf_unref(twi_conf *c);
 config_setting_t *twi_conf_root(const twi_conf *c);
 const char *twi_conf_path(const twi_conf *c);
 
-/* Substitutes ${VAR}, ${VAR:-default} and ${VAR-default} in `in`; "$${"
- * stands for a literal "${". Returns a malloc'd string, or NULL with a
- * message in err (unset variable without default, unterminated ${). */
+/* Substitutes $VAR, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?msg}
+ * and ${VAR?msg} in `in` (Telegraf's forms; see conf_env.c); "$$" stands
+ * for a literal "$". Returns a malloc'd string, or NULL with a message in
+ * err (unset variable without default, unterminated ${). */
 char *twi_env_subst(const char *in, char *err, size_t errlen);
 
 /* "file:line" of a setting for messages, into buf. */
