@@ -50,19 +50,36 @@ static char *system_hostname(void) {
   return strdup(buf);
 }
 
+/* The agent block's view; an invalid block (its problems are in d) reads
+ * as all defaults but its plugin_dir, so that the plugin blocks can still
+ * be checked in the same pass. */
+static tower_config *agent_view(const config_setting_t *agent, char **plugin_dir, twi_diag *d) {
+  static config_setting_t empty = {.type = CONFIG_TYPE_GROUP}; /* no agent: all defaults */
+  const tower_option *tables[2] = {twi_agent_options, NULL};
+  tower_config *c = twi_config_new(agent ? agent : &empty, tables, "agent", NULL, d);
+  if (c)
+    return c;
+  const char *dir = NULL;
+  if (agent && config_setting_is_group(agent))
+    config_setting_lookup_string(agent, "plugin_dir", &dir);
+  *plugin_dir = dir ? strdup(dir) : NULL;
+  twi_diag scratch = {0}; /* the empty block is valid */
+  c = twi_config_new(&empty, tables, "agent", NULL, &scratch);
+  twi_diag_free(&scratch);
+  return c;
+}
+
 int twi_settings_load(twi_settings *s, const config_setting_t *root, twi_diag *d) {
   memset(s, 0, sizeof *s);
   unsigned before = d->errors;
-  static config_setting_t empty; /* an absent agent block reads as all defaults */
   const config_setting_t *agent = config_setting_get_member(root, "agent");
-  const tower_option *tables[2] = {twi_agent_options, NULL};
-  if (!agent) {
-    empty.type = CONFIG_TYPE_GROUP;
-    agent = &empty;
+  char *raw_dir = NULL;
+  tower_config *c = agent_view(agent, &raw_dir, d);
+  if (!c) {
+    free(raw_dir);
+    twi_diag_error(d, NULL, "out of memory reading the agent settings");
+    return -ENOMEM;
   }
-  tower_config *c = twi_config_new(agent, tables, "agent", NULL, d);
-  if (!c)
-    return -EINVAL;
   s->interval = tower_config_duration(c, "interval");
   s->round_interval = tower_config_bool(c, "round_interval");
   s->jitter = tower_config_duration(c, "collection_jitter");
@@ -77,7 +94,7 @@ int twi_settings_load(twi_settings *s, const config_setting_t *root, twi_diag *d
   s->backoff_max = tower_config_duration(c, "retry_backoff_max");
   s->log_level = twi_log_parse_level(tower_config_string(c, "log_level"));
   s->logfile = strdup(tower_config_string(c, "logfile"));
-  s->plugin_dir = strdup(tower_config_string(c, "plugin_dir"));
+  s->plugin_dir = raw_dir ? raw_dir : strdup(tower_config_string(c, "plugin_dir"));
   const char *host = tower_config_string(c, "hostname");
   if (!tower_config_bool(c, "omit_hostname"))
     s->hostname = *host ? strdup(host) : system_hostname();
@@ -199,14 +216,18 @@ twi_pipeline *twi_pipeline_build(twi_conf *conf, const char *plugin_dir, twi_mod
   init_commit_lock(&pl->commit_lock);
   const config_setting_t *root = twi_conf_root(conf);
   check_root(root, d);
-  if (twi_settings_load(&pl->set, root, d) == 0) {
+  /* An invalid agent block reads as defaults: its errors are reported with
+   * those of the plugin blocks, in one pass. */
+  if (twi_settings_load(&pl->set, root, d) != -ENOMEM) {
     if (plugin_dir && *plugin_dir) {
       free(pl->set.plugin_dir);
       pl->set.plugin_dir = strdup(plugin_dir);
-    } else if (!*pl->set.plugin_dir) {
+    } else if (pl->set.plugin_dir && !*pl->set.plugin_dir) {
       free(pl->set.plugin_dir);
       pl->set.plugin_dir = strdup(TOWER_DEFAULT_PLUGIN_DIR);
     }
+  }
+  if (pl->set.plugin_dir) {
     build_list(pl, root, TOWER_OUTPUT, &pl->outputs, &pl->noutputs, d);
     build_list(pl, root, TOWER_PROCESSOR, &pl->processors, &pl->nprocessors, d);
     build_list(pl, root, TOWER_INPUT, &pl->inputs, &pl->ninputs, d);

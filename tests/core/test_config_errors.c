@@ -251,6 +251,47 @@ START_TEST(unknown_plugins_get_what_to_write) {
 }
 END_TEST
 
+/* ---- one pass ------------------------------------------------------------ */
+
+START_TEST(agent_errors_do_not_hide_plugin_errors) {
+  char *e = build_errors("agent = { interval = \"fast\"; colour = \"red\"; };\n"
+                         "global_tags = { dc = 1; };\n"
+                         "inputs = ( { plugin = \"lines\"; lnes = [\"m v=1\"]; } );\n"
+                         "outputs = ( { plugin = \"recrod\"; path = \"/dev/null\"; } );\n");
+  ck_assert_contains(e, "tower.conf:1: agent: option \"interval\": \"fast\" is not a duration");
+  ck_assert_contains(e, "tower.conf:1: agent: unknown option \"colour\"");
+  ck_assert_contains(e, "tower.conf:2: global_tags.dc must be a non-empty string");
+  ck_assert_contains(e, "tower.conf:3: inputs.lines: unknown option \"lnes\"; did you mean "
+                        "\"lines\"?");
+  ck_assert_contains(e, "tower.conf:4: no output plugin \"recrod\"; did you mean \"record\"?");
+  free(e);
+  /* the agent block's plugin_dir still counts when another agent option
+   * is wrong: the plugins are looked for where it says */
+  char *dir = th_tmpdir();
+  char *text = th_fmt("agent = { plugin_dir = \"%s\"; interval = 5; };\n"
+                      "inputs = ( { plugin = \"lines\"; lines = [\"m v=1\"]; } );\n",
+                      dir);
+  e = NULL;
+  twi_conf *conf = NULL;
+  char err[1024];
+  char *path = th_fmt("%s/t.conf", dir);
+  ck_assert_int_eq(th_write_file(path, text), 0);
+  conf = twi_conf_load(path, err, sizeof err);
+  ck_assert_msg(conf != NULL, "%s", err);
+  twi_diag d = {0};
+  ck_assert_ptr_null(twi_pipeline_build(conf, NULL, TWI_TEST, &d));
+  ck_assert_contains(d.text, "agent: option \"interval\" must be a duration string");
+  ck_assert_contains(d.text, "no input plugin \"lines\": no inputs/lines.so in the plugin path ");
+  ck_assert_contains(d.text, dir);
+  twi_diag_free(&d);
+  twi_conf_unref(conf);
+  th_rmrf(dir);
+  free(path);
+  free(text);
+  free(dir);
+}
+END_TEST
+
 /* Every mutation of a valid configuration either loads or is refused with
  * a message that starts with the file name: never a crash (the ASan and
  * valgrind runs watch), never a message without a place. */
@@ -299,6 +340,7 @@ int main(void) {
   tcase_add_test(t, duplicates_are_named);
   tcase_add_test(t, telegraf_files_are_recognized);
   tcase_add_test(t, unknown_plugins_get_what_to_write);
+  tcase_add_test(t, agent_errors_do_not_hide_plugin_errors);
   tcase_add_test(t, mutations_never_crash_and_always_say_where);
   suite_add_tcase(s, t);
   return check_run(s);
