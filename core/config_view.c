@@ -18,6 +18,7 @@
 #include "buf_internal.h"
 #include "conf.h"
 #include "conf_suggest.h"
+#include "config_format.h"
 #include "config_view.h"
 #include "globs.h"
 #include "options.h"
@@ -340,15 +341,16 @@ static void check_value(tower_config *c, twi_diag *d, const config_setting_t *s,
 static void unknown_key(const tower_config *c, twi_diag *d, const config_setting_t *s) {
   const char *key = config_setting_name(s);
   const char *hint = twi_options_suggest(c->tables, key);
-  char valid[2048] = "";
+  char valid[2048] = "", formats[1024];
   size_t len = 0;
   for (const tower_option *o = c->tables[0]; o && o->name && len + 64 < sizeof valid; o++)
     len += (size_t)snprintf(valid + len, sizeof valid - len, "%s%s", len ? ", " : "", o->name);
+  twi_format_valid_options(c->tables, c->block, formats, sizeof formats);
   bool more = c->tables[1] != NULL;
-  twi_diag_error(d, s, "%s: unknown option \"%s\"%s%s%s; valid options: %s%s", c->what, key,
+  twi_diag_error(d, s, "%s: unknown option \"%s\"%s%s%s; valid options: %s%s%s%s", c->what, key,
                  hint ? "; did you mean \"" : "", hint ? hint : "", hint ? "\"?" : "",
-                 len ? valid : "(none)",
-                 more ? ", and the common options (see tower.conf(5))" : "");
+                 len ? valid : "(none)", formats[0] ? "; data format options: " : "", formats,
+                 more ? "; and the common options (see tower.conf(5))" : "");
 }
 
 /* Every string of a secret option's setting goes into the registry the log
@@ -397,6 +399,7 @@ static tower_config *new_view(const config_setting_t *block, const tower_option 
     if (o->flags & TOWER_OPT_SECRET)
       register_secrets(c, s);
   }
+  twi_format_check_block(c->tables, block, c->what, d);
   for (size_t t = 0; c->tables[t]; t++)
     for (const tower_option *o = c->tables[t]; o->name; o++)
       if ((o->flags & TOWER_OPT_REQUIRED) && !config_setting_get_member(block, o->name))

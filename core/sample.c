@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config_format.h"
 #include "options.h"
 #include "sample.h"
 
@@ -101,6 +102,25 @@ static void print_options(FILE *f, const tower_option *opts, const char *indent,
     print_option(f, o, indent, active);
 }
 
+/* data_format, then the options of each format, under the format they
+ * belong to: only those of the chosen format have an effect. */
+static void print_format_options(FILE *f, const tower_option *const *tables, const char *indent) {
+  bool parser;
+  const tower_option *table = twi_format_table(tables, &parser);
+  if (!table)
+    return;
+  print_option(f, twi_option_find(table, "data_format"), indent, false);
+  for (size_t i = 0; twi_format_at(i); i++) {
+    const twi_format *fmt = twi_format_at(i);
+    const tower_option *opts = twi_format_options(fmt, parser);
+    if (!opts || !opts->name)
+      continue;
+    fprintf(f, "%s# With data_format = \"%s\" (see tower.conf(5), DATA FORMATS):\n", indent,
+            fmt->name);
+    print_options(f, opts, indent, false);
+  }
+}
+
 void twi_sample_agent(FILE *f) {
   fputs("agent = {\n", f);
   print_options(f, twi_agent_options, "  ", false);
@@ -120,8 +140,7 @@ void twi_sample_plugin(FILE *f, const twi_plugin *p, bool active) {
   print_options(f, p->options, indent, active);
   const tower_option *tables[7];
   twi_block_tables(d, p->options, tables);
-  if (d->flags & (TOWER_PLUGIN_PARSER | TOWER_PLUGIN_SERIALIZER))
-    print_option(f, &tables[1][0], indent, false); /* data_format */
+  print_format_options(f, tables, indent);
   const char *kind_opts = d->kind == TOWER_INPUT    ? ", interval, precision, collection_jitter"
                           : d->kind == TOWER_OUTPUT ? ", flush_interval, flush_jitter,"
                                                       " metric_batch_size, metric_buffer_limit"

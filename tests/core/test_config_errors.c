@@ -11,7 +11,11 @@
 #include <string.h>
 
 #include "conf.h"
+#include "config_view.h"
+#include "format_internal.h"
 #include "harness.h"
+#include "options.h"
+#include "sample.h"
 #include "check_run.h"
 
 static const char *or_empty(const char *s) {
@@ -292,6 +296,116 @@ START_TEST(agent_errors_do_not_hide_plugin_errors) {
 }
 END_TEST
 
+/* ---- data format options -------------------------------------------------- */
+
+static const tower_option parser_plugin_opts[] = {
+    {.name = "commands", .type = TOWER_OPT_STRINGS, .help = "what to run"},
+    TOWER_OPTION_END,
+};
+
+/* Validates `block_text` (the members of a block) as a parsing plugin's
+ * block, as the core does: the plugin's table, the data format table, the
+ * common options. */
+static tower_config *parser_block(const char *block_text, twi_diag *d, twi_conf **conf) {
+  char *text = th_fmt("block = {\n%s\n};\n", block_text);
+  char err[1024];
+  *conf = twi_conf_load_string(text, "p.conf", NULL, err, sizeof err);
+  ck_assert_msg(*conf != NULL, "%s", err);
+  free(text);
+  const tower_option *tables[] = {parser_plugin_opts, twi_parser_common_options(),
+                                  twi_common_options, NULL};
+  return twi_config_new(config_setting_get_member(twi_conf_root(*conf), "block"), tables,
+                        "inputs.p", NULL, d);
+}
+
+START_TEST(format_options_listed_and_checked) {
+  twi_diag d = {0};
+  twi_conf *conf;
+  /* an unknown option lists the options of the chosen format */
+  ck_assert_ptr_null(parser_block("data_format = \"json\";\njson_qery = \"a\";", &d, &conf));
+  ck_assert_contains(d.text, "p.conf:3: inputs.p: unknown option \"json_qery\"; did you mean "
+                             "\"json_query\"?; valid options: commands; data format options: "
+                             "data_format and, for data_format \"json\", tag_keys, "
+                             "json_string_fields, json_name_key, json_query, json_time_key");
+  twi_diag_free(&d);
+  twi_conf_unref(conf);
+  /* the default format when none is chosen */
+  ck_assert_ptr_null(parser_block("colour = 1;", &d, &conf));
+  ck_assert_contains(d.text, "data format options: data_format and, for data_format \"influx\", "
+                             "influx_timestamp_precision; and the common options");
+  twi_diag_free(&d);
+  twi_conf_unref(conf);
+  /* an option of another format: accepted, with a warning that says whose
+   * option it is */
+  tower_config *c = parser_block("commands = \"x\";\njson_query = \"data\";\n"
+                                 "prometheus_ignore_timestamp = true;",
+                                 &d, &conf);
+  ck_assert_ptr_nonnull(c);
+  ck_assert_uint_eq(d.errors, 0);
+  ck_assert_uint_eq(d.warnings, 2);
+  ck_assert_contains(d.text, "p.conf:3: warning: inputs.p: option \"json_query\" has no effect "
+                             "with data_format = \"influx\" (it is an option of data_format "
+                             "\"json\")");
+  ck_assert_contains(d.text, "p.conf:4: warning: inputs.p: option \"prometheus_ignore_timestamp\" "
+                             "has no effect with data_format = \"influx\"");
+  twi_config_free(c);
+  twi_diag_free(&d);
+  twi_conf_unref(conf);
+  /* the options of the chosen format: no warning */
+  c = parser_block("data_format = \"json\"; json_query = \"data\"; tag_keys = [\"a\"];", &d, &conf);
+  ck_assert_ptr_nonnull(c);
+  ck_assert_msg(d.warnings == 0 && d.errors == 0, "%s", d.text);
+  twi_config_free(c);
+  twi_diag_free(&d);
+  twi_conf_unref(conf);
+}
+END_TEST
+
+START_TEST(format_options_in_sample_config) {
+  twi_plugin p = {.path = "x.so", .options = (tower_option *)parser_plugin_opts};
+  p.desc.kind = TOWER_INPUT;
+  p.desc.flags = TOWER_PLUGIN_PARSER;
+  p.desc.name = "p";
+  char *out = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&out, &len);
+  ck_assert_ptr_nonnull(f);
+  twi_sample_plugin(f, &p, true);
+  fclose(f);
+  ck_assert_contains(out, "# data_format = \"influx\";");
+  ck_assert_contains(out, "# With data_format = \"json\" (see tower.conf(5), DATA FORMATS):");
+  ck_assert_contains(out, "# json_query = \"\";");
+  ck_assert_contains(out, "# json_strict = true;");
+  ck_assert_contains(out, "# With data_format = \"value\"");
+  ck_assert_msg(!strstr(out, "csv_header"), "a serializer option in a parser's sample:\n%s", out);
+  free(out);
+}
+END_TEST
+
+/* tower.conf(5) documents every option of every format. */
+START_TEST(format_options_documented) {
+  const char *top = getenv("top_srcdir");
+  ck_assert_msg(top != NULL, "top_srcdir is not set (run through make check)");
+  char *path = th_fmt("%s/man/tower.conf.5", top);
+  char *man = th_read_file(path);
+  ck_assert_msg(man != NULL, "cannot read %s", path);
+  for (size_t i = 0; twi_format_at(i); i++)
+    for (int side = 0; side < 2; side++) {
+      const twi_format *fmt = twi_format_at(i);
+      const tower_option *o = side ? fmt->serializer_options : fmt->parser_options;
+      for (; o && o->name; o++) {
+        char *b = th_fmt("\n.B %s\n", o->name), *br = th_fmt("\n.BR %s ", o->name);
+        ck_assert_msg(strstr(man, b) || strstr(man, br), "%s does not document %s (%s)", path,
+                      o->name, fmt->name);
+        free(b);
+        free(br);
+      }
+    }
+  free(man);
+  free(path);
+}
+END_TEST
+
 /* Every mutation of a valid configuration either loads or is refused with
  * a message that starts with the file name: never a crash (the ASan and
  * valgrind runs watch), never a message without a place. */
@@ -341,6 +455,9 @@ int main(void) {
   tcase_add_test(t, telegraf_files_are_recognized);
   tcase_add_test(t, unknown_plugins_get_what_to_write);
   tcase_add_test(t, agent_errors_do_not_hide_plugin_errors);
+  tcase_add_test(t, format_options_listed_and_checked);
+  tcase_add_test(t, format_options_in_sample_config);
+  tcase_add_test(t, format_options_documented);
   tcase_add_test(t, mutations_never_crash_and_always_say_where);
   suite_add_tcase(s, t);
   return check_run(s);
