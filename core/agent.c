@@ -36,7 +36,8 @@ static void print_diag(const twi_diag *d) {
 /* Loads and builds a pipeline; logs every problem. */
 static twi_pipeline *load(const twi_agent_opts *o, twi_mode mode) {
   char err[2048];
-  twi_conf *conf = twi_conf_load(o->config_path, err, sizeof err);
+  twi_conf *conf =
+      twi_conf_load_many(o->config_path, o->extra_configs, o->config_dir, err, sizeof err);
   if (!conf) {
     tower_log(NULL, TOWER_LOG_ERROR, "%s", err);
     return NULL;

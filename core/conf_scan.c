@@ -139,7 +139,7 @@ static int check_no_nul(twi_scan *sc, const char *name, const char *text, size_t
   return -EINVAL;
 }
 
-static int scan_file(twi_scan *sc, const char *name, const char *text, size_t len, int depth);
+static int scan_file(twi_scan *sc, const char *name, char *text, size_t len, int depth);
 
 static int scan_include(twi_scan *sc, const char *name, unsigned line, const char *file,
                         int depth) {
@@ -195,8 +195,46 @@ static int record_int(twi_scan *sc, const twi_tok *t) {
   return 0;
 }
 
+bool twi_scan_is_pattern(const char *file) {
+  return strpbrk(file, "*?[") != NULL;
+}
+
+/* An @include of a pattern: only between the top-level settings of a file
+ * given to tower, where the files it names can add their plugins. */
+static int pattern_include(twi_scan *sc, const char *name, const twi_lexer *lx, const twi_tok *t,
+                           char *blank, int depth) {
+  const char *why = NULL;
+  if (depth > 0)
+    why = "a pattern may only be @include'd by a configuration file given to tower, not by an "
+          "@include'd file";
+  else if (sc->drop_in)
+    why = "a drop-in file cannot @include a pattern";
+  else if (!twi_syntax_at_top(sc->syntax))
+    why = "an @include of a pattern must stand between top-level settings, outside any group or "
+          "list: each file it names adds its inputs, processors and outputs to this file's";
+  if (why) {
+    snprintf(sc->err, sc->errlen, "%s:%u: @include \"%s\": %s", name, lx->line, lx->include, why);
+    return -EINVAL;
+  }
+  twi_glob_include *g = realloc(sc->globs, (sc->nglobs + 1) * sizeof *g);
+  char *pattern = strdup(lx->include);
+  if (!g || !pattern) {
+    if (g)
+      sc->globs = g;
+    free(pattern);
+    snprintf(sc->err, sc->errlen, "out of memory");
+    return -ENOMEM;
+  }
+  sc->globs = g;
+  sc->globs[sc->nglobs++] = (twi_glob_include){pattern, lx->line};
+  for (size_t i = 0; i < t->len; i++) /* libconfig must not see it; lines stay */
+    if (blank[i] != '\n')
+      blank[i] = ' ';
+  return 0;
+}
+
 static int scan_token(twi_scan *sc, const char *name, const twi_lexer *lx, const twi_tok *t,
-                      int depth) {
+                      char *text, int depth) {
   switch (t->kind) {
   case TWI_TOK_INT:
     return record_int(sc, t);
@@ -214,6 +252,8 @@ static int scan_token(twi_scan *sc, const char *name, const twi_lexer *lx, const
     }
     if (t->unterminated)
       return 0; /* libconfig reports it */
+    if (twi_scan_is_pattern(lx->include))
+      return pattern_include(sc, name, lx, t, text + (t->text - text), depth);
     /* the line of the closing quote, where the lexer now stands */
     return scan_include(sc, name, lx->line, lx->include, depth);
   default:
@@ -221,7 +261,7 @@ static int scan_token(twi_scan *sc, const char *name, const twi_lexer *lx, const
   }
 }
 
-static int scan_file(twi_scan *sc, const char *name, const char *text, size_t len, int depth) {
+static int scan_file(twi_scan *sc, const char *name, char *text, size_t len, int depth) {
   int rc = check_no_nul(sc, name, text, len);
   twi_lexer *lx = rc ? NULL : malloc(sizeof *lx);
   if (!rc && !lx) {
@@ -234,7 +274,7 @@ static int scan_file(twi_scan *sc, const char *name, const char *text, size_t le
   twi_tok t;
   while (rc == 0 && twi_lex_next(lx, &t) != TWI_TOK_END) {
     twi_syntax_token(sc->syntax, &t);
-    rc = scan_token(sc, name, lx, &t, depth);
+    rc = scan_token(sc, name, lx, &t, text, depth);
   }
   if (rc == 0 && lx->open_comment_line) {
     snprintf(sc->err, sc->errlen,
@@ -249,7 +289,7 @@ static int scan_file(twi_scan *sc, const char *name, const char *text, size_t le
   return rc;
 }
 
-int twi_scan_text(twi_scan *sc, const char *name, const char *text, size_t len) {
+int twi_scan_text(twi_scan *sc, const char *name, char *text, size_t len) {
   if (!sc->syntax && !(sc->syntax = twi_syntax_new())) {
     snprintf(sc->err, sc->errlen, "out of memory");
     return -ENOMEM;
@@ -260,6 +300,11 @@ int twi_scan_text(twi_scan *sc, const char *name, const char *text, size_t len) 
 void twi_scan_free(twi_scan *sc) {
   twi_syntax_free(sc->syntax);
   sc->syntax = NULL;
+  for (size_t i = 0; i < sc->nglobs; i++)
+    free(sc->globs[i].pattern);
+  free(sc->globs);
+  sc->globs = NULL;
+  sc->nglobs = 0;
   free(sc->big);
   sc->big = NULL;
   sc->nbig = sc->capbig = 0;

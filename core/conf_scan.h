@@ -31,8 +31,16 @@ typedef struct twi_big_int {
   int64_t value;
 } twi_big_int;
 
+/* An @include of a pattern (the "*.conf" of conf.d): libconfig never sees it; the
+ * loader reads each file it names as a drop-in file. */
+typedef struct twi_glob_include {
+  char *pattern;
+  unsigned line;
+} twi_glob_include;
+
 typedef struct twi_scan {
   const char *include_dir; /* as libconfig resolves @include; may be NULL */
+  bool drop_in;            /* the text is a drop-in file: no pattern @include */
   size_t bytes;            /* read so far, against TWI_CONF_MAX_BYTES */
   unsigned includes;       /* against TWI_CONF_MAX_INCLUDES */
   size_t nints;            /* integer literals seen */
@@ -46,6 +54,9 @@ typedef struct twi_scan {
   /* libconfig's grammar followed over the same tokens, to explain its
    * syntax errors (created by the first scan) */
   twi_syntax *syntax;
+  /* the pattern @includes of the text, in file order */
+  twi_glob_include *globs;
+  size_t nglobs;
   char *err;
   size_t errlen;
 } twi_scan;
@@ -54,9 +65,13 @@ typedef struct twi_scan {
  * it against the configuration's bound. `what` starts every message
  * ("tower.conf", or "tower.conf:3: @include \"x.inc\""). */
 int twi_scan_read(twi_scan *sc, const char *path, const char *what, char **text, size_t *len);
-/* Scans `text` (of the file `name`) and every file it includes. 0 or a
- * negative errno with the message in sc->err. */
-int twi_scan_text(twi_scan *sc, const char *name, const char *text, size_t len);
+/* Scans `text` (of the file `name`) and every file it includes. Pattern
+ * @includes are recorded in sc->globs and blanked out of `text` (replaced by
+ * spaces, lines kept), so that libconfig reads the rest. 0 or a negative
+ * errno with the message in sc->err. */
+int twi_scan_text(twi_scan *sc, const char *name, char *text, size_t len);
+/* Whether an @include names a pattern (holds *, ? or [). */
+bool twi_scan_is_pattern(const char *file);
 /* Gives every integer setting under `root` the value written in the file
  * (after libconfig parsed what was scanned). */
 int twi_scan_fix_integers(const twi_scan *sc, config_setting_t *root, const char *name, char *err,

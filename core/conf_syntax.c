@@ -317,7 +317,9 @@ static void duplicate(twi_syntax *s, const frame *f, const name_ref *first, cons
   problem(s, t->line, "\"%.*s\" is set twice %s: first at %s%s", (int)t->len, t->text,
           root ? "at the top level" : "in the same group", where,
           root && other ? "; an @include'd file is read in place, as if written where the "
-                          "@include stands, so it cannot set again what the including file sets"
+                          "@include stands, so it cannot set again what the including file sets: "
+                          "to add the plugins of other files, @include a pattern (conf.d/*.conf) "
+                          "or use --config-directory"
                         : "");
 }
 

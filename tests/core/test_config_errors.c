@@ -188,7 +188,8 @@ START_TEST(duplicates_are_named) {
       {"inputs = ( { plugin = \"cpu\"; } );\n@include \"a.inc\"\n",
        "# more inputs\ninputs = ( { plugin = \"exec\"; } );\n",
        {"a.inc:2: syntax error: \"inputs\" is set twice at the top level: first at ",
-        "/main.conf:1; an @include'd file is read in place"}},
+        "/main.conf:1; an @include'd file is read in place",
+        "@include a pattern (conf.d/*.conf) or use --config-directory"}},
   };
   check_cases(cases, sizeof cases / sizeof *cases);
 }
