@@ -87,8 +87,7 @@ static void file_output_hint(const char *data_format, char *buf, size_t len) {
 typedef struct finder {
   const char *name;
   bool found;
-  const char *closest; /* points into `best` */
-  char best[64];
+  char best[64]; /* the closest other name, or "" */
   size_t best_d;
 } finder;
 
@@ -99,7 +98,6 @@ static void visit_name(void *ud, const char *name) {
     f->found = true;
   else if (strlen(name) < sizeof f->best && twi_is_close(f->name, name, &d) && d < f->best_d) {
     snprintf(f->best, sizeof f->best, "%s", name);
-    f->closest = f->best;
     f->best_d = d;
   }
 }
@@ -136,8 +134,8 @@ static void plugin_hint(const char *dirs, tower_plugin_kind kind, const char *na
       return;
     }
   finder f = find(dirs, kind, name);
-  if (f.closest)
-    snprintf(buf, len, "did you mean \"%s\"? (`tower plugins` lists those installed)", f.closest);
+  if (f.best[0])
+    snprintf(buf, len, "did you mean \"%s\"? (`tower plugins` lists those installed)", f.best);
 }
 
 void twi_suggest_plugin(const char *dirs, tower_plugin_kind kind, const char *name,
