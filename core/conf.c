@@ -111,16 +111,20 @@ static void name_settings(config_setting_t *s, const char *name) {
 }
 
 /* Parses the scanned (and blanked) text; then the true integers and the
- * environment. */
+ * environment. A text the scan found against libconfig's grammar is not
+ * given to libconfig: it would refuse it with a vaguer message, and 1.5
+ * leaks the string it was reading when its parser stops (a few bytes at
+ * every reload of a broken file). */
 static int parse(loader *l, conf_file *f, const twi_scan *sc, const char *text) {
+  const char *explained = twi_syntax_problem(sc->syntax);
+  if (explained) {
+    snprintf(l->err, l->errlen, "%s", explained);
+    return -EINVAL;
+  }
   if (!config_read_string(&f->cfg, text)) {
     const char *file = config_error_file(&f->cfg);
-    const char *explained = twi_syntax_problem(sc->syntax);
-    if (explained)
-      snprintf(l->err, l->errlen, "%s", explained);
-    else
-      snprintf(l->err, l->errlen, "%s:%d: %s", file ? file : f->path, config_error_line(&f->cfg),
-               config_error_text(&f->cfg));
+    snprintf(l->err, l->errlen, "%s:%d: %s", file ? file : f->path, config_error_line(&f->cfg),
+             config_error_text(&f->cfg));
     return -EINVAL;
   }
   config_setting_t *root = config_root_setting(&f->cfg);

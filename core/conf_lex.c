@@ -4,7 +4,7 @@
  *   name      [A-Za-z\*][-A-Za-z0-9_\*]*      true/false: [Tt][Rr][Uu][Ee]...
  *   integer   [-+]?[0-9]+L?L?                 hex  0[Xx][0-9A-Fa-f]+L?L?
  *   float     [-+]?[0-9]*\.[0-9]*([eE][-+]?[0-9]+)? | [-+]?[0-9]+(\.[0-9]*)?[eE][-+]?[0-9]+
- *   comment   (#|\/\/).*$   and   \/\* ... \*\/
+ *   comment   (#|\/\/).*$ (the $ wants a newline)   and   \/\* ... \*\/
  *   include   ^[ \t]*@include[ \t]+\"  then the name, \\ and \" escaped
  *   string    \" ... \"  with \n \r \t \f \\ \" \xNN; any other \ is kept
  */
@@ -195,8 +195,12 @@ static bool skip_blank(twi_lexer *lx) {
     } else if (*p && strchr(" \t\r\f\n", *p)) {
       n = 1;
     } else if (*p == '#' || (*p == '/' && p + 1 < end && p[1] == '/')) {
+      /* (#|\/\/).*$ : flex's $ wants a newline, so a comment on a last
+       * line without one is no comment but garbage */
       const char *nl = memchr(p, '\n', (size_t)(end - p));
-      n = (size_t)((nl ? nl : end) - p);
+      if (!nl)
+        return true;
+      n = (size_t)(nl - p);
     } else if (*p == '/' && p + 1 < end && p[1] == '*') {
       const char *close = memmem(p + 2, (size_t)(end - p - 2), "*/", 2);
       if (!close && !lx->open_comment_line)

@@ -276,7 +276,7 @@ static int scan_file(twi_scan *sc, const char *name, char *text, size_t len, int
     twi_syntax_token(sc->syntax, &t);
     rc = scan_token(sc, name, lx, &t, text, depth);
   }
-  if (rc == 0 && lx->open_comment_line) {
+  if (rc == 0 && lx->open_comment_line && !twi_syntax_problem(sc->syntax)) {
     snprintf(sc->err, sc->errlen,
              "%s:%u: the /* comment that starts here has no closing */: libconfig would ignore "
              "the rest of the file",

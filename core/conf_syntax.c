@@ -239,6 +239,10 @@ static void garbage(twi_syntax *s, const twi_tok *t) {
     problem(s, t->line,
             "@include must begin its own line and name the file in double quotes: "
             "@include \"file.conf\"");
+  else if (c == '#' || c == '/')
+    problem(s, t->line,
+            "a comment on the last line must end with a newline (libconfig's rule): "
+            "end the file with one");
   else if (c == 0xEF && t->line == 1)
     problem(s, t->line,
             "the file starts with a byte order mark (BOM); save it as UTF-8 without "
