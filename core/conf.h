@@ -47,8 +47,8 @@ const char *twi_conf_file_path(const twi_conf *c, size_t i);
 bool twi_conf_file_is_drop_in(const twi_conf *c, size_t i);
 
 /* Substitutes $VAR, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?msg}
- * and ${VAR?msg} in `in` (Telegraf's forms; see conf_env.c); "$$" stands
- * for a literal "$". Returns a malloc'd string, or NULL with a message in
+ * and ${VAR?msg} in `in` (Telegraf's forms; see conf_env.c); "$$" before a
+ * name or "{" stands for a literal "$". Returns a malloc'd string, or NULL with a message in
  * err (unset variable without default, unterminated ${). */
 char *twi_env_subst(const char *in, char *err, size_t errlen);
 

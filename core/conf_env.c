@@ -6,9 +6,13 @@
  *   ${VAR-default}     default when VAR is unset
  *   ${VAR:?message}    an error with the message when VAR is unset or empty
  *   ${VAR?message}     the same when VAR is unset
- *   $$                 a literal $ (so "pa$$word" is pa$word, as in Telegraf)
+ *   $$NAME, $${        a literal $ before the name or { (so "pa$$word" is
+ *                      pa$word, as in Telegraf)
  *
- * A "$" followed by anything else ("$1", "100$", "^cpu$") stays as written.
+ * Any other "$" stays as written: "$1", "100$", "^cpu$", and "$$" before
+ * anything but a name or "{", which is a shell's process id in an exec
+ * command ("kill $$") far more often than an escape (Telegraf turns every
+ * "$$" into "$").
  * Unlike Telegraf, which keeps "$VAR" as written when VAR is unset, an unset
  * variable without a default is an error: a password with a "$" in it must
  * not reach a server half-substituted or changed without a word. The error
@@ -161,8 +165,9 @@ static char *substitute(const subst *x) {
     }
     put(&o, p, (size_t)(d - p));
     size_t n = name_len(d + 1);
-    if (d[1] == '$') { /* "$$" is a literal "$" */
-      put(&o, "$", 1);
+    if (d[1] == '$') { /* "$$NAME", "$${": a literal "$"; any other "$$" stays */
+      bool escape = d[2] == '{' || name_start(d[2]);
+      put(&o, "$$", escape ? 1 : 2);
       p = d + 2;
     } else if (d[1] == '{') {
       p = braced(&o, d, x);

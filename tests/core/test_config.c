@@ -131,7 +131,10 @@ START_TEST(env_substitution) {
       {"$TW_A.$TW_A", "alpha.alpha"},
       {"pa$$word", "pa$word"},
       {"$$TW_A", "$TW_A"},
-      {"$$$TW_A", "$alpha"},
+      {"$${TW_A}", "${TW_A}"},
+      /* a shell's $$ (its process id) stays */
+      {"kill -9 $$; echo $$ $!", "kill -9 $$; echo $$ $!"},
+      {"$$$TW_A", "$$alpha"},
       {"${TW_A:?needed}", "alpha"},
       {"${TW_EMPTY?needed}", ""},
       /* a $ before anything but a name, "{" or "$" stays */
