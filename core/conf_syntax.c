@@ -47,6 +47,7 @@ typedef struct text_ref {
 typedef struct name_ref {
   text_ref name;
   unsigned file, line;
+  uint32_t hash;
 } name_ref;
 
 typedef struct frame {
@@ -56,6 +57,8 @@ typedef struct frame {
   text_ref owner;      /* "inputs", "inputs[0]": the setting it is the value of */
   name_ref *names;     /* ROOT, GROUP: the names set so far */
   size_t nnames, capnames;
+  uint32_t *slots;   /* hash index of names: index + 1, 0 when empty */
+  size_t nslots;     /* a power of two, at least twice nnames */
   unsigned elems;    /* LIST, ARRAY: elements so far */
   int elem_class;    /* ARRAY: type of the first element */
   bool after_string; /* the last value was a string: another continues it */
@@ -116,8 +119,10 @@ twi_syntax *twi_syntax_new(void) {
 void twi_syntax_free(twi_syntax *s) {
   if (!s)
     return;
-  for (size_t i = 0; i < s->depth; i++)
+  for (size_t i = 0; i < s->depth; i++) {
     free(s->stack[i].names);
+    free(s->stack[i].slots);
+  }
   free(s->files);
   free(s->arena);
   free(s);
@@ -274,7 +279,9 @@ static void push(twi_syntax *s, const twi_tok *t, text_ref owner) {
 static void pop(twi_syntax *s) {
   frame *f = &s->stack[--s->depth];
   free(f->names);
+  free(f->slots);
   f->names = NULL;
+  f->slots = NULL;
   s->stack[s->depth - 1].after_string = false;
 }
 
@@ -327,26 +334,68 @@ static void duplicate(twi_syntax *s, const frame *f, const name_ref *first, cons
                         : "");
 }
 
-/* Remembers a setting name of the group (and a top-level name met inside a
- * top-level group, the trace of a missing "}"). */
-static void add_name(twi_syntax *s, frame *f, const twi_tok *t) {
-  for (size_t i = 0; i < f->nnames; i++)
-    if (names_equal(s, &f->names[i], t->text, t->len)) {
-      duplicate(s, f, &f->names[i], t);
-      return;
-    }
+/* ---- the names of a group: a hash index, since a group may hold many
+ * (libconfig itself compares each new name with all the others) ---- */
+
+static uint32_t hash_name(const char *p, size_t n) {
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (unsigned char)p[i]) * 16777619u;
+  return h;
+}
+
+/* The slot holding the name (p, n), or the empty one where it would go. */
+static size_t slot_of(const twi_syntax *s, const frame *f, const char *p, size_t n, uint32_t h) {
+  size_t mask = f->nslots - 1;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    uint32_t e = f->slots[i];
+    if (!e || (f->names[e - 1].hash == h && names_equal(s, &f->names[e - 1], p, n)))
+      return i;
+  }
+}
+
+/* Room for one more name in the list and in the index. */
+static bool make_room(twi_syntax *s, frame *f) {
   if (f->nnames == f->capnames) {
     size_t cap = f->capnames ? f->capnames * 2 : 8;
     name_ref *n = realloc(f->names, cap * sizeof *n);
-    if (!n) {
-      s->gave_up = true;
-      return;
-    }
+    if (!n)
+      return false;
     f->names = n;
     f->capnames = cap;
   }
-  name_ref r = {keep(s, t->text, t->len), current_file(s), t->line};
+  if ((f->nnames + 1) * 2 <= f->nslots)
+    return true;
+  size_t nslots = f->nslots ? f->nslots * 2 : 16;
+  uint32_t *slots = calloc(nslots, sizeof *slots);
+  if (!slots)
+    return false;
+  free(f->slots);
+  f->slots = slots;
+  f->nslots = nslots;
+  for (size_t k = 0; k < f->nnames; k++) {
+    const name_ref *r = &f->names[k];
+    f->slots[slot_of(s, f, str(s, r->name), r->name.len, r->hash)] = (uint32_t)k + 1;
+  }
+  return true;
+}
+
+/* Remembers a setting name of the group (and a top-level name met inside a
+ * top-level group, the trace of a missing "}"). */
+static void add_name(twi_syntax *s, frame *f, const twi_tok *t) {
+  uint32_t h = hash_name(t->text, t->len);
+  size_t at = f->nslots ? slot_of(s, f, t->text, t->len, h) : 0;
+  if (f->nslots && f->slots[at]) {
+    duplicate(s, f, &f->names[f->slots[at] - 1], t);
+    return;
+  }
+  if (f->nnames >= UINT32_MAX - 1 || !make_room(s, f)) {
+    s->gave_up = true;
+    return;
+  }
+  name_ref r = {keep(s, t->text, t->len), current_file(s), t->line, h};
   f->names[f->nnames++] = r;
+  f->slots[slot_of(s, f, t->text, t->len, h)] = (uint32_t)f->nnames;
   s->pending = r.name;
   s->pending_line = t->line;
   if (f->kind == F_GROUP && s->depth == 2 && !f->suspect.line)

@@ -106,9 +106,11 @@ static void read_agent(twi_settings *s, const agents *a, twi_diag *d) {
 
 /* ---- global tags -------------------------------------------------------- */
 
-/* Adds or overrides one tag; `from` holds where each tag was set. */
-static int add_tag(twi_settings *s, const config_setting_t **from, const config_setting_t *e,
-                   twi_diag *d) {
+/* Adds or overrides one tag; `from` holds where each tag was set. Only the
+ * tags of earlier files can have its key (libconfig refuses a key twice in
+ * a group): they are the first `earlier`. */
+static int add_tag(twi_settings *s, const config_setting_t **from, size_t earlier,
+                   const config_setting_t *e, twi_diag *d) {
   const char *key = config_setting_name(e), *v = config_setting_get_string(e);
   char where[512];
   if (!v || !*v) {
@@ -116,8 +118,10 @@ static int add_tag(twi_settings *s, const config_setting_t **from, const config_
     return 0;
   }
   size_t i = 0;
-  while (i < s->nglobal && strcmp(s->global_keys[i], key) != 0)
+  while (i < earlier && strcmp(s->global_keys[i], key) != 0)
     i++;
+  if (i == earlier)
+    i = s->nglobal;
   char *value = strdup(v);
   if (!value)
     return -ENOMEM;
@@ -150,11 +154,13 @@ static int read_global_tags(twi_settings *s, const config_setting_t *const *grou
   s->global_values = calloc(total + 1, sizeof(char *));
   const config_setting_t **from = calloc(total + 1, sizeof *from);
   int rc = s->global_keys && s->global_values && from ? 0 : -ENOMEM;
-  for (size_t i = 0; i < n && rc == 0; i++)
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    size_t earlier = s->nglobal;
     for (int k = 0; groups[i] && config_setting_type(groups[i]) == CONFIG_TYPE_GROUP &&
                     k < config_setting_length(groups[i]) && rc == 0;
          k++)
-      rc = add_tag(s, from, config_setting_get_elem(groups[i], (unsigned)k), d);
+      rc = add_tag(s, from, earlier, config_setting_get_elem(groups[i], (unsigned)k), d);
+  }
   free(from);
   return rc;
 }
