@@ -53,7 +53,8 @@ static twi_pipeline *load(const twi_agent_opts *o, twi_mode mode) {
   if (config_missing(o->config_path))
     return NULL;
   char err[2048];
-  twi_conf *conf = twi_conf_load(o->config_path, err, sizeof err);
+  twi_conf *conf =
+      twi_conf_load_many(o->config_path, o->extra_configs, o->config_dir, err, sizeof err);
   if (!conf) {
     tower_log(NULL, TOWER_LOG_ERROR, "%s", err);
     return NULL;
@@ -105,7 +106,12 @@ static void log_pipeline(const twi_agent_opts *o, const twi_pipeline *pl) {
   char interval[32], flush[32];
   twi_fmt_duration(interval, sizeof interval, set->interval);
   twi_fmt_duration(flush, sizeof flush, set->flush_interval);
-  tower_log(NULL, TOWER_LOG_INFO, "configuration: %s", o->config_path);
+  char files[2048];
+  size_t len = 0, n = twi_conf_files(pl->conf);
+  for (size_t i = 0; i < n && len + 8 < sizeof files; i++)
+    len += (size_t)snprintf(files + len, sizeof files - len, "%s%s", i ? ", " : "",
+                            twi_conf_file_path(pl->conf, i));
+  tower_log(NULL, TOWER_LOG_INFO, "configuration: %s", n ? files : o->config_path);
   tower_log(NULL, TOWER_LOG_INFO,
             "agent: interval %s, flush_interval %s, %s%s%s, metric_batch_size %lld, "
             "metric_buffer_limit %lld",

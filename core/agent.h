@@ -15,6 +15,11 @@ typedef struct twi_agent_opts {
   twi_mode mode;
   bool config_check;
   int64_t test_wait; /* how long service inputs run in --test/--once */
+
+  /* Further --config files (NULL-terminated), and --config-directory, whose
+   * *.conf files are drop-ins; both may be NULL. Read again at each reload. */
+  const char *const *extra_configs;
+  const char *config_dir;
 } twi_agent_opts;
 
 /* Runs the agent as the options say; returns the process exit status. */

@@ -136,12 +136,12 @@ static void set_mode(twi_cli *c, seen *s, const char *flag, twi_mode mode, bool 
   c->agent.config_check = check;
 }
 
-static void add_config(twi_cli *c, const char **list, int *n, const char *value, const char *flag) {
-  if (*n == TWI_CLI_MAX_CONFIGS) {
-    usage_error(c, "tower", "more than %d %s options", TWI_CLI_MAX_CONFIGS, flag);
+static void add_config(twi_cli *c, const char *value) {
+  if (c->nconfigs == TWI_CLI_MAX_CONFIGS) {
+    usage_error(c, "tower", "more than %d --config options", TWI_CLI_MAX_CONFIGS);
     return;
   }
-  list[(*n)++] = value;
+  c->configs[c->nconfigs++] = value;
 }
 
 /* Applies one option (`written` as the user wrote it); returns false after a
@@ -151,11 +151,14 @@ static bool apply(twi_cli *c, seen *s, int opt, const char *help, const char *wr
   const char *run_only = NULL;
   switch (opt) {
   case 'c':
-    add_config(c, c->configs, &c->nconfigs, arg, "--config");
+    add_config(c, arg);
     run_only = "--config";
     break;
   case OPT_CONFIG_DIR:
-    add_config(c, c->config_dirs, &c->nconfig_dirs, arg, "--config-directory");
+    if (c->agent.config_dir && strcmp(c->agent.config_dir, arg) != 0)
+      usage_error(c, "tower", "--config-directory given twice (%s, %s): give one",
+                  c->agent.config_dir, arg);
+    c->agent.config_dir = arg;
     run_only = "--config-directory";
     break;
   case OPT_TEST:
@@ -279,5 +282,7 @@ void twi_cli_parse(twi_cli *c, int argc, char **argv) {
   if (!c->plugin_dir && env && *env)
     c->plugin_dir = env;
   c->agent.plugin_dir = c->plugin_dir;
+  /* The first --config is the main file; the others load after it. */
   c->agent.config_path = c->nconfigs ? c->configs[0] : TOWER_DEFAULT_CONFIG;
+  c->agent.extra_configs = c->nconfigs > 1 ? c->configs + 1 : NULL;
 }

@@ -25,9 +25,8 @@ typedef struct twi_cli {
   twi_cli_command command;
   int exit_status;
   twi_agent_opts agent;
-  const char *configs[TWI_CLI_MAX_CONFIGS]; /* --config, in order */
-  const char *config_dirs[TWI_CLI_MAX_CONFIGS];
-  int nconfigs, nconfig_dirs;
+  const char *configs[TWI_CLI_MAX_CONFIGS + 1]; /* --config, in order; NULL-terminated */
+  int nconfigs;
   const char *plugin_dir;                 /* --plugin-dir, else TOWER_PLUGIN_DIR, else NULL */
   const char *names[TWI_CLI_MAX_CONFIGS]; /* sample-config's kind.name arguments */
   int nnames;

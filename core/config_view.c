@@ -17,6 +17,8 @@
 
 #include "buf_internal.h"
 #include "conf.h"
+#include "conf_suggest.h"
+#include "config_format.h"
 #include "config_view.h"
 #include "globs.h"
 #include "log_internal.h"
@@ -70,31 +72,6 @@ static const tower_option *find_option(const tower_config *c, const char *key) {
   return NULL;
 }
 
-static size_t edit_distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  if (la > 64 || lb > 64)
-    return 99;
-  size_t row[65];
-  for (size_t j = 0; j <= lb; j++)
-    row[j] = j;
-  for (size_t i = 1; i <= la; i++) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= lb; j++) {
-      size_t up = row[j];
-      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      size_t best = diag + cost;
-      if (up + 1 < best)
-        best = up + 1;
-      if (row[j - 1] + 1 < best)
-        best = row[j - 1] + 1;
-      row[j] = best;
-      diag = up;
-    }
-  }
-  return row[lb];
-}
-
 const char *twi_options_suggest(const tower_option *const *tables, const char *key) {
   for (size_t i = 0; i < sizeof renamed / sizeof *renamed; i++)
     if (strcmp(key, renamed[i].old) == 0)
@@ -102,15 +79,13 @@ const char *twi_options_suggest(const tower_option *const *tables, const char *k
         if (twi_option_find(tables[t], renamed[i].now))
           return renamed[i].now;
   const char *best = NULL;
-  size_t best_d = strlen(key) / 3 + 2; /* farther than this is not a typo */
+  size_t best_d = (size_t)-1, d;
   for (size_t t = 0; tables[t]; t++)
-    for (const tower_option *o = tables[t]; o->name; o++) {
-      size_t d = edit_distance(key, o->name);
-      if (d < best_d) {
+    for (const tower_option *o = tables[t]; o->name; o++)
+      if (twi_is_close(key, o->name, &d) && d < best_d) {
         best = o->name;
         best_d = d;
       }
-    }
   return best;
 }
 
@@ -367,15 +342,16 @@ static void check_value(tower_config *c, twi_diag *d, const config_setting_t *s,
 static void unknown_key(const tower_config *c, twi_diag *d, const config_setting_t *s) {
   const char *key = config_setting_name(s);
   const char *hint = twi_options_suggest(c->tables, key);
-  char valid[2048] = "";
+  char valid[2048] = "", formats[1024];
   size_t len = 0;
   for (const tower_option *o = c->tables[0]; o && o->name && len + 64 < sizeof valid; o++)
     len += (size_t)snprintf(valid + len, sizeof valid - len, "%s%s", len ? ", " : "", o->name);
+  twi_format_valid_options(c->tables, c->block, formats, sizeof formats);
   bool more = c->tables[1] != NULL;
-  twi_diag_error(d, s, "%s: unknown option \"%s\"%s%s%s; valid options: %s%s", c->what, key,
+  twi_diag_error(d, s, "%s: unknown option \"%s\"%s%s%s; valid options: %s%s%s%s", c->what, key,
                  hint ? "; did you mean \"" : "", hint ? hint : "", hint ? "\"?" : "",
-                 len ? valid : "(none)",
-                 more ? ", and the common options (see tower.conf(5))" : "");
+                 len ? valid : "(none)", formats[0] ? "; data format options: " : "", formats,
+                 more ? "; and the common options (see tower.conf(5))" : "");
 }
 
 /* Every string of a secret option's setting goes into the registry the log
@@ -424,6 +400,7 @@ static tower_config *new_view(const config_setting_t *block, const tower_option 
     if (o->flags & TOWER_OPT_SECRET)
       register_secrets(c, s);
   }
+  twi_format_check_block(c->tables, block, c->what, d);
   for (size_t t = 0; c->tables[t]; t++)
     for (const tower_option *o = c->tables[t]; o->name; o++)
       if ((o->flags & TOWER_OPT_REQUIRED) && !config_setting_get_member(block, o->name))

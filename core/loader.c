@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "conf_suggest.h"
 #include "format_internal.h"
 #include "loader.h"
 #include "options.h"
@@ -266,10 +267,7 @@ int twi_plugin_get(const char *dirs, tower_plugin_kind kind, const char *name,
   }
   pthread_mutex_unlock(&registry_lock);
   if (rc == -ENOENT)
-    snprintf(err, errlen,
-             "no %s plugin \"%s\": no %s/%s.so in the plugin path %s (run `tower plugins` to list "
-             "those installed, or set --plugin-dir)",
-             twi_kind_word(kind), name, twi_kind_dir(kind), name, dirs);
+    twi_suggest_plugin(dirs, kind, name, NULL, err, errlen);
   return rc;
 }
 
@@ -287,13 +285,16 @@ static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void scan_kind(const char *dir, tower_plugin_kind kind, twi_plugin_visit fn, void *ud) {
+/* The sorted names of the *.so files in <dir>/<kind>s; *out is malloc'd
+ * (free each name and the array). */
+static size_t list_kind(const char *dir, tower_plugin_kind kind, char ***out) {
   char kdir[PATH_MAX];
+  *out = NULL;
   if (snprintf(kdir, sizeof kdir, "%s/%s", dir, twi_kind_dir(kind)) >= (int)sizeof kdir)
-    return;
+    return 0;
   DIR *d = opendir(kdir);
   if (!d)
-    return;
+    return 0;
   char **names = NULL;
   size_t n = 0, cap = 0;
   struct dirent *e;
@@ -313,10 +314,18 @@ static void scan_kind(const char *dir, tower_plugin_kind kind, twi_plugin_visit 
   closedir(d);
   if (n)
     qsort(names, n, sizeof *names, cmp_str);
+  *out = names;
+  return n;
+}
+
+static void scan_kind(const char *dir, tower_plugin_kind kind, twi_plugin_visit fn, void *ud) {
+  char **names;
+  size_t n = list_kind(dir, kind, &names);
   for (size_t i = 0; i < n; i++) {
     char err[1024], path[PATH_MAX];
     const twi_plugin *p = NULL;
-    if (snprintf(path, sizeof path, "%s/%s.so", kdir, names[i]) >= (int)sizeof path)
+    if (snprintf(path, sizeof path, "%s/%s/%s.so", dir, twi_kind_dir(kind), names[i]) >=
+        (int)sizeof path)
       fn(ud, kind, names[i], NULL, "path too long");
     else if (twi_plugin_get(dir, kind, names[i], &p, err, sizeof err))
       fn(ud, kind, path, NULL, err);
@@ -325,6 +334,25 @@ static void scan_kind(const char *dir, tower_plugin_kind kind, twi_plugin_visit 
     free(names[i]);
   }
   free(names);
+}
+
+void twi_plugin_names(const char *dirs, tower_plugin_kind kind,
+                      void (*fn)(void *ud, const char *name), void *ud) {
+  for (const char *p = dirs; *p;) {
+    size_t n = strcspn(p, ":");
+    char dir[PATH_MAX], **names;
+    if (n && n < sizeof dir) {
+      memcpy(dir, p, n);
+      dir[n] = '\0';
+      size_t count = list_kind(dir, kind, &names);
+      for (size_t i = 0; i < count; i++) {
+        fn(ud, names[i]);
+        free(names[i]);
+      }
+      free(names);
+    }
+    p += n + (p[n] == ':');
+  }
 }
 
 int twi_plugins_scan(const char *dirs, twi_plugin_visit fn, void *ud) {

@@ -34,6 +34,11 @@ int twi_plugin_get(const char *dir, tower_plugin_kind kind, const char *name,
                    const twi_plugin **out, char *err, size_t errlen);
 void twi_plugins_unload(void);
 
+/* Calls fn with the name of every <dir>/<kind>s/<name>.so of the search
+ * path (sorted per directory), without loading any. */
+void twi_plugin_names(const char *dirs, tower_plugin_kind kind,
+                      void (*fn)(void *ud, const char *name), void *ud);
+
 /* Calls fn for every *.so under <dir>/{inputs,processors,outputs} of each
  * directory of the search path, sorted, with the loaded plugin or the reason
  * it failed. -ENOENT when no directory of the path exists. */

@@ -122,12 +122,6 @@ int main(int argc, char **argv) {
   int rc = c.exit_status;
   switch (c.command) {
   case TWI_CLI_RUN:
-    if (c.nconfigs > 1 || c.nconfig_dirs) {
-      fprintf(stderr, "tower: several --config files and --config-directory are not supported "
-                      "yet; give one --config\n");
-      rc = 2;
-      break;
-    }
     rc = twi_agent_main(&c.agent);
     break;
   case TWI_CLI_PLUGINS:

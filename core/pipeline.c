@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config_agent.h"
 #include "config_view.h"
 #include "options.h"
 #include "pipeline.h"
@@ -13,100 +14,13 @@
 static const char *const root_keys[] = {"agent",      "global_tags", "inputs",
                                         "processors", "outputs",     NULL};
 
-/* ---- settings ---- */
-
-static int read_global_tags(twi_settings *s, const config_setting_t *g, twi_diag *d) {
-  if (!g)
-    return 0;
-  if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-    twi_diag_error(d, g, "global_tags must be a group { key = \"value\"; }");
-    return -EINVAL;
-  }
-  size_t n = (size_t)config_setting_length(g);
-  s->global_keys = calloc(n + 1, sizeof(char *));
-  s->global_values = calloc(n + 1, sizeof(char *));
-  if (!s->global_keys || !s->global_values)
-    return -ENOMEM;
-  for (size_t i = 0; i < n; i++) {
-    const config_setting_t *e = config_setting_get_elem(g, (unsigned)i);
-    const char *v = config_setting_get_string(e);
-    if (!v || !*v) {
-      twi_diag_error(d, e, "global_tags.%s must be a non-empty string", config_setting_name(e));
-      continue;
-    }
-    s->global_keys[s->nglobal] = strdup(config_setting_name(e));
-    s->global_values[s->nglobal] = strdup(v);
-    if (!s->global_keys[s->nglobal] || !s->global_values[s->nglobal++])
-      return -ENOMEM;
-  }
-  return 0;
-}
-
-static char *system_hostname(void) {
-  char buf[256];
-  if (gethostname(buf, sizeof buf) != 0)
-    return strdup("localhost");
-  buf[sizeof buf - 1] = '\0';
-  return strdup(buf);
-}
-
-int twi_settings_load(twi_settings *s, const config_setting_t *root, twi_diag *d) {
-  memset(s, 0, sizeof *s);
-  unsigned before = d->errors;
-  static config_setting_t empty; /* an absent agent block reads as all defaults */
-  const config_setting_t *agent = config_setting_get_member(root, "agent");
-  const tower_option *tables[2] = {twi_agent_options, NULL};
-  if (!agent) {
-    empty.type = CONFIG_TYPE_GROUP;
-    agent = &empty;
-  }
-  tower_config *c = twi_config_new(agent, tables, "agent", NULL, d);
-  if (!c)
-    return -EINVAL;
-  s->interval = tower_config_duration(c, "interval");
-  s->round_interval = tower_config_bool(c, "round_interval");
-  s->jitter = tower_config_duration(c, "collection_jitter");
-  s->offset = tower_config_duration(c, "collection_offset");
-  s->precision = tower_config_duration(c, "precision");
-  s->flush_interval = tower_config_duration(c, "flush_interval");
-  s->flush_jitter = tower_config_duration(c, "flush_jitter");
-  s->batch_size = tower_config_int(c, "metric_batch_size");
-  s->buffer_limit = tower_config_int(c, "metric_buffer_limit");
-  s->shutdown_timeout = tower_config_duration(c, "shutdown_timeout");
-  s->backoff_min = tower_config_duration(c, "retry_backoff_min");
-  s->backoff_max = tower_config_duration(c, "retry_backoff_max");
-  s->log_level = twi_log_parse_level(tower_config_string(c, "log_level"));
-  s->logfile = strdup(tower_config_string(c, "logfile"));
-  s->plugin_dir = strdup(tower_config_string(c, "plugin_dir"));
-  const char *host = tower_config_string(c, "hostname");
-  if (!tower_config_bool(c, "omit_hostname"))
-    s->hostname = *host ? strdup(host) : system_hostname();
-  if (s->backoff_max < s->backoff_min)
-    twi_diag_error(d, config_setting_get_member(agent, "retry_backoff_max"),
-                   "agent: retry_backoff_max is below retry_backoff_min");
-  twi_config_free(c);
-  int rc = read_global_tags(s, config_setting_get_member(root, "global_tags"), d);
-  if (rc == -ENOMEM || !s->logfile || !s->plugin_dir)
-    twi_diag_error(d, NULL, "out of memory reading the agent settings");
-  return d->errors != before ? -EINVAL : 0;
-}
-
-void twi_settings_free(twi_settings *s) {
-  for (size_t i = 0; i < s->nglobal; i++) {
-    free(s->global_keys[i]);
-    free(s->global_values[i]);
-  }
-  free(s->global_keys);
-  free(s->global_values);
-  free(s->hostname);
-  free(s->logfile);
-  free(s->plugin_dir);
-  memset(s, 0, sizeof *s);
-}
-
 /* ---- building ---- */
 
-static void check_root(const config_setting_t *root, twi_diag *d) {
+/* The top-level settings of file i: the five known ones, and in a drop-in
+ * file only the plugin lists. */
+static void check_root(const twi_conf *conf, size_t file, twi_diag *d) {
+  const config_setting_t *root = twi_conf_file_root(conf, file);
+  bool drop_in = twi_conf_file_is_drop_in(conf, file);
   for (int i = 0; i < config_setting_length(root); i++) {
     const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
     const char *name = config_setting_name(s);
@@ -118,6 +32,12 @@ static void check_root(const config_setting_t *root, twi_diag *d) {
                      "unknown top-level setting \"%s\"; the file holds agent, global_tags, inputs, "
                      "processors and outputs",
                      name);
+    else if (drop_in && (!strcmp(name, "agent") || !strcmp(name, "global_tags")))
+      twi_diag_error(d, s,
+                     "%s cannot be set in a drop-in file (a file of --config-directory or of a "
+                     "pattern @include), which only adds inputs, processors and outputs; set it "
+                     "in %s",
+                     name, twi_conf_path(conf));
   }
 }
 
@@ -137,34 +57,51 @@ static void check_alias_unique(tower_ctx **list, size_t n, const config_setting_
                      ctx->id, ctx->alias, twi_kind_dir(ctx->kind));
 }
 
-static int build_list(twi_pipeline *pl, const config_setting_t *root, tower_plugin_kind kind,
-                      tower_ctx ***out, size_t *nout, twi_diag *d) {
-  const char *key = twi_kind_dir(kind);
-  const config_setting_t *list = config_setting_get_member(root, key);
-  if (!list)
-    return 0;
-  if (config_setting_type(list) != CONFIG_TYPE_LIST) {
+/* The list `key` of file i, or NULL when absent or not a list. */
+static const config_setting_t *file_list(const twi_conf *conf, size_t i, const char *key,
+                                         twi_diag *d) {
+  const config_setting_t *list = config_setting_get_member(twi_conf_file_root(conf, i), key);
+  if (list && config_setting_type(list) != CONFIG_TYPE_LIST) {
     twi_diag_error(d, list, "%s must be a list ( { plugin = \"...\"; }, ... )", key);
-    return -EINVAL;
+    return NULL;
   }
-  size_t n = (size_t)config_setting_length(list);
-  *out = calloc(n + 1, sizeof **out);
-  if (!*out)
+  return list;
+}
+
+static void add_instance(twi_pipeline *pl, const config_setting_t *block, tower_plugin_kind kind,
+                         tower_ctx **out, size_t *nout, twi_diag *d) {
+  tower_ctx *ctx = twi_instance_new(pl->conf, block, kind, &pl->set, d);
+  if (!ctx)
+    return;
+  check_alias_unique(out, *nout, block, ctx, d);
+  ctx->index = (int)*nout;
+  ctx->owner = pl;
+  ctx->trial = pl->mode != TWI_RUN;
+  out[(*nout)++] = ctx;
+  if (kind == TOWER_OUTPUT && twi_output_create(ctx))
+    twi_diag_error(d, block, "out of memory creating the output buffer");
+}
+
+/* The blocks of every file's list of `kind`, file after file. */
+static int build_list(twi_pipeline *pl, tower_plugin_kind kind, tower_ctx ***out, size_t *nout,
+                      twi_diag *d) {
+  const char *key = twi_kind_dir(kind);
+  size_t files = twi_conf_files(pl->conf), total = 0;
+  const config_setting_t **lists = calloc(files, sizeof *lists);
+  if (!lists)
     return -ENOMEM;
-  for (size_t i = 0; i < n; i++) {
-    const config_setting_t *block = config_setting_get_elem(list, (unsigned)i);
-    tower_ctx *ctx = twi_instance_new(pl->conf, block, kind, &pl->set, d);
-    if (!ctx)
-      continue;
-    check_alias_unique(*out, *nout, block, ctx, d);
-    ctx->index = (int)*nout;
-    ctx->owner = pl;
-    ctx->trial = pl->mode != TWI_RUN;
-    (*out)[(*nout)++] = ctx;
-    if (kind == TOWER_OUTPUT && twi_output_create(ctx))
-      twi_diag_error(d, block, "out of memory creating the output buffer");
+  for (size_t f = 0; f < files; f++) {
+    lists[f] = file_list(pl->conf, f, key, d);
+    total += lists[f] ? (size_t)config_setting_length(lists[f]) : 0;
   }
-  return 0;
+  *out = total ? calloc(total + 1, sizeof **out) : NULL;
+  for (size_t f = 0; *out && f < files; f++)
+    for (int i = 0; lists[f] && i < config_setting_length(lists[f]); i++)
+      add_instance(pl, config_setting_get_elem(lists[f], (unsigned)i), kind, *out, nout, d);
+  free(lists);
+  if (total && !*out)
+    twi_diag_error(d, NULL, "out of memory building the %s", key);
+  return total && !*out ? -ENOMEM : 0;
 }
 
 /* Telegraf's processor order: stable by `order` (default 0), ties in file
@@ -198,19 +135,23 @@ twi_pipeline *twi_pipeline_build(twi_conf *conf, const char *plugin_dir, twi_mod
   pl->mode = mode;
   pthread_mutex_init(&pl->test_lock, NULL);
   init_commit_lock(&pl->commit_lock);
-  const config_setting_t *root = twi_conf_root(conf);
-  check_root(root, d);
-  if (twi_settings_load(&pl->set, root, d) == 0) {
+  for (size_t i = 0; i < twi_conf_files(conf); i++)
+    check_root(conf, i, d);
+  /* An invalid agent block reads as defaults: its errors are reported with
+   * those of the plugin blocks, in one pass. */
+  if (twi_settings_load_conf(&pl->set, conf, d) != -ENOMEM) {
     if (plugin_dir && *plugin_dir) {
       free(pl->set.plugin_dir);
       pl->set.plugin_dir = strdup(plugin_dir);
-    } else if (!*pl->set.plugin_dir) {
+    } else if (pl->set.plugin_dir && !*pl->set.plugin_dir) {
       free(pl->set.plugin_dir);
       pl->set.plugin_dir = strdup(TOWER_DEFAULT_PLUGIN_DIR);
     }
-    build_list(pl, root, TOWER_OUTPUT, &pl->outputs, &pl->noutputs, d);
-    build_list(pl, root, TOWER_PROCESSOR, &pl->processors, &pl->nprocessors, d);
-    build_list(pl, root, TOWER_INPUT, &pl->inputs, &pl->ninputs, d);
+  }
+  if (pl->set.plugin_dir) {
+    build_list(pl, TOWER_OUTPUT, &pl->outputs, &pl->noutputs, d);
+    build_list(pl, TOWER_PROCESSOR, &pl->processors, &pl->nprocessors, d);
+    build_list(pl, TOWER_INPUT, &pl->inputs, &pl->ninputs, d);
   }
   if (pl->nprocessors > 1)
     qsort(pl->processors, pl->nprocessors, sizeof *pl->processors, cmp_order);

@@ -125,6 +125,21 @@ START_TEST(env_substitution) {
       {"$${TW_A}", "${TW_A}"},
       {"no vars $ here", "no vars $ here"},
       {"${TW_A}${TW_A}", "alphaalpha"},
+      /* Telegraf's forms: $VAR without braces, $$ for a literal $ */
+      {"$TW_A", "alpha"},
+      {"x-$TW_A-y", "x-alpha-y"},
+      {"$TW_A.$TW_A", "alpha.alpha"},
+      {"pa$$word", "pa$word"},
+      {"$$TW_A", "$TW_A"},
+      {"$${TW_A}", "${TW_A}"},
+      /* a shell's $$ (its process id) stays */
+      {"kill -9 $$; echo $$ $!", "kill -9 $$; echo $$ $!"},
+      {"$$$TW_A", "$$alpha"},
+      {"${TW_A:?needed}", "alpha"},
+      {"${TW_EMPTY?needed}", ""},
+      /* a $ before anything but a name, "{" or "$" stays */
+      {"^cpu$", "^cpu$"},
+      {"$1 and 100$ and $-x and $.a", "$1 and 100$ and $-x and $.a"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     char err[256] = "";
@@ -139,6 +154,17 @@ START_TEST(env_substitution) {
   ck_assert_contains(err, "${TW_UNSET:-value}");
   ck_assert_ptr_null(twi_env_subst("${TW_A", err, sizeof err));
   ck_assert_contains(err, "without a closing");
+  /* never kept as written in silence: an unset $VAR is an error that says
+   * how to write a literal $ */
+  ck_assert_ptr_null(twi_env_subst("pa$TW_UNSET", err, sizeof err));
+  ck_assert_contains(err, "environment variable TW_UNSET is not set; set it, give a default with "
+                          "${TW_UNSET:-value}, or write $$ for a literal $");
+  ck_assert_ptr_null(twi_env_subst("${TW_UNSET:?the password of the database}", err, sizeof err));
+  ck_assert_contains(err, "environment variable TW_UNSET is not set: the password of the database");
+  ck_assert_ptr_null(twi_env_subst("${TW_EMPTY:?empty is not enough}", err, sizeof err));
+  ck_assert_contains(err, "TW_EMPTY is not set: empty is not enough");
+  ck_assert_ptr_null(twi_env_subst("${1}", err, sizeof err));
+  ck_assert_contains(err, "bad variable reference \"${1}\"");
 }
 END_TEST
 
@@ -155,6 +181,33 @@ START_TEST(env_in_config_and_unset_reported) {
                 &e);
   ck_assert_ptr_null(pl);
   ck_assert_contains(e, "tower.conf:3: environment variable TW_NOPE is not set");
+  free(e);
+  /* $VAR (Telegraf's form) in a real block, and $$ */
+  setenv("TW_NAME", "disk", 1);
+  pl = th_start("inputs = ( { plugin = \"lines\"; lines = [\"$TW_NAME v=1i\"];\n"
+                "  alias = \"a$$b\"; } );\n"
+                "outputs = ( { plugin = \"record\"; path = \"/dev/null\"; } );\n",
+                TWI_ONCE);
+  ck_assert_str_eq(tower_config_strings_at(pl->inputs[0]->cfg, "lines", 0), "disk v=1i");
+  ck_assert_str_eq(tower_config_string(pl->inputs[0]->cfg, "alias"), "a$b");
+  th_free(pl);
+  pl = th_build("\ninputs = ( { plugin = \"lines\"; lines = [\"m v=1\"];\n"
+                "  secret = \"pa$word\"; } );\n",
+                TWI_ONCE, &e);
+  ck_assert_ptr_null(pl);
+  /* a secret's piece ("word") is not printed */
+  ck_assert_contains(e, "tower.conf:3: a variable of the value is not set in the environment (not "
+                        "shown: the value may be a secret); set it, give a default with "
+                        "${NAME:-value}, or write $$ for a literal $");
+  ck_assert_msg(!strstr(e, "word"), "a piece of the secret was printed: %s", e);
+  free(e);
+  pl = th_build("inputs = ( { plugin = \"lines\"; lines = [\"m v=1\"];\n"
+                "  tags = { authorization = \"Bearer 0x${Secret\"; }; } );\n",
+                TWI_ONCE, &e);
+  ck_assert_ptr_null(pl);
+  ck_assert_contains(e, "tower.conf:2: \"${\" without a closing \"}\" (not shown: the value may be "
+                        "a secret)");
+  ck_assert_msg(!strstr(e, "Bearer"), "the secret was printed: %s", e);
   free(e);
 }
 END_TEST

@@ -411,7 +411,7 @@ static void check_args(const char *path) {
 START_TEST(argv_array) {
   rig r;
   char *args = th_fmt("%s/args", dir);
-  char *o = th_fmt("commands = ([\"%s/argv.sh\", \"a b\", \"c\\\"d\", \"\", \"$HOME\", \"*\", "
+  char *o = th_fmt("commands = ([\"%s/argv.sh\", \"a b\", \"c\\\"d\", \"\", \"$$HOME\", \"*\", "
                    "\"back\\\\slash\", \"e f\", \"xyz\"]); environment = [\"ARGV_OUT=%s\"];",
                    scripts, args);
   char *out = run(o, &r);
@@ -427,7 +427,7 @@ END_TEST
 START_TEST(string_split) {
   rig r;
   char *args = th_fmt("%s/args", dir);
-  char *cmd = th_fmt("  %s/argv.sh 'a b' \"c\\\"d\" '' '$HOME' \\* back\\\\slash\te\\ f "
+  char *cmd = th_fmt("  %s/argv.sh 'a b' \"c\\\"d\" '' '$$HOME' \\* back\\\\slash\te\\ f "
                      "\"x\"'y'z\\\n  ",
                      scripts);
   char *q = lc(cmd);
@@ -605,8 +605,8 @@ START_TEST(config_errors) {
       {"commands = (\"/bin/ps aux | grep x\");", "column 13: '|' is shell syntax"},
       {"commands = (\"/bin/echo 'oops\");", "column 11: unterminated single quote"},
       {"commands = (\"/bin/echo \\\"oops\");", "column 11: unterminated double quote"},
-      {"commands = (\"/bin/echo $HOME\");", "column 11: '$' is a shell expansion"},
-      {"commands = (\"/bin/echo \\\"$HOME\\\"\");", "'$' inside double quotes"},
+      {"commands = (\"/bin/echo $$HOME\");", "column 11: '$' is a shell expansion"},
+      {"commands = (\"/bin/echo \\\"$$HOME\\\"\");", "'$' inside double quotes"},
       {"commands = (\"/tmp/collect_*.sh\");", "'*' is a glob"},
       {"commands = (\"/bin/echo ~/x\");", "home directory expansion"},
       {"commands = (\"/bin/echo x \\\\\");", "a backslash ends the command"},
