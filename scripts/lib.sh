@@ -45,13 +45,29 @@ bootstrap() {
   fi
 }
 
-# build DIR [CONFIGURE-ARGS...]: configures (once) and builds out of tree.
+# What a build tree was configured against: the configure arguments and the
+# versions of the packages installed (configure decides from them what to
+# build: `make check` needs Check, for one).
+configured_state() {
+  # shellcheck disable=SC2086
+  printf '%s | %s' "$*" "$(dpkg-query -W -f='${Package}=${Version} ' $BUILD_PACKAGES $TEST_PACKAGES 2>/dev/null)"
+}
+
+# build DIR [CONFIGURE-ARGS...]: configures and builds out of tree. A tree
+# configured with other arguments, or before the packages installed now,
+# is configured again from scratch: it would build other things.
 build() {
   dir=$1; shift
+  state=$(configured_state "$@")
+  if [ -f "$dir/Makefile" ] && [ "$(cat "$dir/.tower-configured" 2>/dev/null)" != "$state" ]; then
+    log "configuring ${dir#$TOP/} again: it was configured with other options or packages"
+    rm -rf "$dir"
+  fi
   mkdir -p "$dir"
   if [ ! -f "$dir/Makefile" ]; then
     log "configure $* (in ${dir#$TOP/})"
     (cd "$dir" && "$TOP/configure" "$@" >configure.out 2>&1) || { cat "$dir/configure.out"; die "configure failed"; }
+    printf '%s' "$state" > "$dir/.tower-configured"
     sed -n '/Plugins:/,$p' "$dir/configure.out"
   fi
   log "make (in ${dir#$TOP/})"

@@ -2,6 +2,7 @@
 # Check unit tests. The fuzz targets and their corpus replays are in
 # tests/fuzz/Makefile.inc. Included from tests/Makefile.inc.
 
+if HAVE_CHECK
 FORMAT_TESTS = \
 	tests/unit/test_lineprotocol \
 	tests/unit/test_numfmt \
@@ -26,3 +27,4 @@ tests_unit_test_timefmt_LDADD = core/libtower.la $(CHECK_LIBS)
 tests_unit_test_csv_format_SOURCES = tests/unit/test_csv_format.c
 tests_unit_test_csv_format_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_csv_format_LDADD = core/libtower.la $(CHECK_LIBS) $(LIBCONFIG_LIBS)
+endif
