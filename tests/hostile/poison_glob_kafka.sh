@@ -14,21 +14,12 @@
 # Nothing is skipped: a missing kcat or mock cluster is a failure.
 . "$top_srcdir/tests/integration/lib.sh"
 
-MOCK="$top_builddir/tests/kafka/mock_kafka"
-[ -x "$MOCK" ] || { echo "FAIL: $MOCK is missing (make check builds it from tests/kafka/mock_kafka.c)"; exit 1; }
-command -v kcat >/dev/null 2>&1 \
-  || { echo "FAIL: kcat is missing: apt-get install kcat (scripts/test installs it)"; exit 1; }
+. "$top_srcdir/tests/kafka/lib.sh"
 "$TOWER" plugins 2>/dev/null | grep -q '^input  *kafka_consumer ' \
   || { echo "FAIL: inputs.kafka_consumer is not built (tower plugins does not list it)"; exit 1; }
 
 # One partition, so that the messages after the poison one queue behind it.
-mkfifo "$work/mock.in"
-"$MOCK" -b 1 -t poison:1 -f "$work/bootstrap" < "$work/mock.in" > "$work/mock.out" 2> "$work/mock.err" &
-pids="$pids $!"
-exec 9> "$work/mock.in"
-wait_for 10 test -s "$work/bootstrap" || { echo "FAIL: mock_kafka did not start: $(cat "$work/mock.err")"; exit 1; }
-B=$(cat "$work/bootstrap")
-ok "mock cluster on $B"
+start_mock -b 1 -t poison:1
 
 produce() {
   kcat -P -b "$B" -t poison "$@" 2> "$work/kcat.err" || fail "kcat -P $*: $(cat "$work/kcat.err")"

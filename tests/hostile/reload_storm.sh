@@ -12,16 +12,8 @@
 . "$top_srcdir/tests/integration/lib.sh"
 
 RELOADS=${RELOADS:-200}
-MOCK="$top_builddir/tests/kafka/mock_kafka"
-[ -x "$MOCK" ] || { echo "FAIL: $MOCK is missing"; exit 1; }
-command -v kcat >/dev/null 2>&1 || { echo "FAIL: kcat is missing (scripts/test installs it)"; exit 1; }
-
-mkfifo "$work/mock.in"
-"$MOCK" -b 1 -t storm:3 -f "$work/bootstrap" < "$work/mock.in" > "$work/mock.out" 2> "$work/mock.err" &
-pids="$pids $!"
-exec 9> "$work/mock.in"
-wait_for 10 test -s "$work/bootstrap" || { echo "FAIL: mock_kafka did not start: $(cat "$work/mock.err")"; exit 1; }
-B=$(cat "$work/bootstrap")
+. "$top_srcdir/tests/kafka/lib.sh"
+start_mock -b 1 -t storm:3
 
 # conf GEN: the configuration of reload GEN. Only the `gen` ticker, the
 # exec input (every other reload) and the second output change.

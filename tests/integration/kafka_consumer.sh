@@ -22,27 +22,13 @@
 # Nothing is skipped: a missing kcat or mock cluster is a failure.
 . "$top_srcdir/tests/integration/lib.sh"
 
-MOCK="$top_builddir/tests/kafka/mock_kafka"
-[ -x "$MOCK" ] || { echo "FAIL: $MOCK is missing (make check builds it from tests/kafka/mock_kafka.c)"; exit 1; }
-command -v kcat >/dev/null 2>&1 \
-  || { echo "FAIL: kcat is missing: apt-get install kcat (scripts/test installs it)"; exit 1; }
+. "$top_srcdir/tests/kafka/lib.sh"
 "$TOWER" plugins 2>/dev/null | grep -q '^input  *kafka_consumer ' \
   || { echo "FAIL: inputs.kafka_consumer is not built (tower plugins does not list it)"; exit 1; }
 
 # ---- the cluster: three brokers; commands (rtt) through a fifo on stdin.
-mkfifo "$work/mock.in"
-"$MOCK" -b 3 -t metrics:4 -t json:2 -t json2:1 -t newest:2 -t slow:4 -t down:2 -t kill:4 -t trial:2 \
-  -f "$work/bootstrap" < "$work/mock.in" > "$work/mock.out" 2> "$work/mock.err" &
-mpid=$!
-pids="$pids $mpid"
-exec 9> "$work/mock.in"
-wait_for 10 test -s "$work/bootstrap" || { echo "FAIL: mock_kafka did not start: $(cat "$work/mock.err")"; exit 1; }
-B=$(cat "$work/bootstrap")
-ok "mock cluster on $B"
-# mock COMMAND: one command to the cluster. mock_kafka reads its stdin with
-# stdio behind select(), so lines written together may wait in its buffer:
-# one line at a time, with a pause.
-mock() { echo "$*" >&9; sleep 0.3; }
+start_mock -b 3 -t metrics:4 -t json:2 -t json2:1 -t newest:2 -t slow:4 -t down:2 -t kill:4 -t trial:2
+
 
 # produce TOPIC KCAT-ARGS...: -l FILE (a message per line) or FILE... (one each)
 produce() {
@@ -244,7 +230,7 @@ lp 1 $total x > "$work/x.txt"
 # (metric_batch_size = 1), so that what the kill takes is messages
 # consumed since the last commit, not metrics accepted but not written.
 produce kill -X batch.num.messages=20 -l "$work/x.txt"
-for b in 1 2 3; do mock "rtt $b 50"; done
+for b in 1 2 3; do mock_command "rtt $b 50"; done
 kconf "$work/x.conf" "$(kin gx '"kill"' '' 'fetch_message_max_bytes = "500";')" \
   "{ plugin = \"record\"; path = \"$work/x.lp\"; metric_batch_size = 1; metric_buffer_limit = 100000; }"
 start_tower "$work/x.conf" "$work/x1.log"
@@ -254,7 +240,7 @@ kill -KILL "$tpid"
 wait "$tpid" 2>/dev/null
 n1=$(lines "$work/x.lp")
 [ "$n1" -lt "$total" ] && ok "SIGKILL after $n1 of $total messages" || fail "the kill came too late ($n1 lines)"
-for b in 1 2 3; do mock "rtt $b 0"; done
+for b in 1 2 3; do mock_command "rtt $b 0"; done
 start_tower "$work/x.conf" "$work/x2.log"
 wait_assigned "$work/x2.log" 1
 wait_for 60 has_distinct "$work/x.lp" $total

@@ -15,19 +15,12 @@
 # Nothing is skipped: a missing kcat or mock_kafka is a failure.
 . "$top_srcdir/tests/integration/lib.sh"
 
-MOCK="$top_builddir/tests/kafka/mock_kafka"
-command -v kcat >/dev/null 2>&1 || {
-  echo "FAIL: kcat is missing: apt-get install kcat (scripts/test installs it)"; exit 1; }
-[ -x "$MOCK" ] || { echo "FAIL: $MOCK is missing: make check builds it (needs librdkafka-dev)"; exit 1; }
+. "$top_srcdir/tests/kafka/lib.sh"
 "$TOWER" plugins 2>/dev/null | grep -q '^output  *kafka ' \
   || { echo "FAIL: outputs.kafka is not built (tower plugins does not list it)"; exit 1; }
 
-"$MOCK" -t outage:3 -f "$work/boot" </dev/null >"$work/mock.out" 2>"$work/mock.err" &
-mock=$!
-pids="$pids $mock"
-wait_for 5 test -s "$work/boot" || { echo "FAIL: mock_kafka did not start: $(cat "$work/mock.err")"; exit 1; }
-boot=$(cat "$work/boot")
-ok "mock cluster at $boot"
+start_mock -t outage:3
+boot=$B
 
 # consume TOPIC: every message as "@@ topic partition key size" and the
 # payload on the following line(s)
@@ -121,9 +114,9 @@ start_tower "$work/daemon.conf" "$work/daemon.log"
 # unique_in_kafka: metrics in topic outage, without duplicates
 unique_in_kafka() { payload_lines outage | uniq | wc -l; }
 sleep 1
-kill -USR1 "$mock"; sleep 1; kill -USR2 "$mock"   # shorter than write_timeout
+kill -USR1 "$mpid"; sleep 1; kill -USR2 "$mpid"   # shorter than write_timeout
 sleep 2
-kill -USR1 "$mock"; sleep 6; kill -USR2 "$mock"   # longer than write_timeout
+kill -USR1 "$mpid"; sleep 6; kill -USR2 "$mpid"   # longer than write_timeout
 grep -q "were not acknowledged" "$work/daemon.log" && ok "the long outage made writes fail (retried)" \
   || fail "no failed write during the long outage: $(tail -5 "$work/daemon.log")"
 # the backlog drains once the brokers are back (metrics keep coming)

@@ -14,9 +14,8 @@
 # Nothing is skipped: a missing influxd, curl or mock cluster is a failure.
 . "$top_srcdir/tests/integration/lib.sh"
 
-MOCK="$top_builddir/tests/kafka/mock_kafka"
+. "$top_srcdir/tests/kafka/lib.sh"
 INFLUXD=${INFLUXD:-/usr/bin/influxd}
-[ -x "$MOCK" ] || { echo "FAIL: $MOCK is missing (make check builds it from tests/kafka/mock_kafka.c)"; exit 1; }
 for tool in "$INFLUXD" curl; do
   command -v "$tool" >/dev/null 2>&1 \
     || { echo "FAIL: $tool is missing: apt-get install influxdb curl (scripts/test installs them)"; exit 1; }
@@ -35,11 +34,7 @@ free_port() {
 }
 
 # ---- Kafka --------------------------------------------------------------
-"$MOCK" -b 3 -t metrics:3 -f "$work/bootstrap" < /dev/null > "$work/mock.out" 2> "$work/mock.err" &
-pids="$pids $!"
-wait_for 10 test -s "$work/bootstrap" || { echo "FAIL: mock_kafka did not start: $(cat "$work/mock.err")"; exit 1; }
-B=$(cat "$work/bootstrap")
-ok "mock cluster on $B"
+start_mock -b 3 -t metrics:3
 
 # ---- InfluxDB, on its own ports and directories --------------------------
 hport=$(free_port); rport=$(free_port)
