@@ -326,6 +326,8 @@ int twi_agent_main(const twi_agent_opts *o) {
     return failed ? 1 : 0;
   }
   pl->test_out = stdout;
+  if (o->mode != TWI_RUN)
+    twi_pipeline_set_trial(pl);
   int pidfd = o->pidfile ? twi_pidfile_take(o->pidfile) : -1;
   if ((o->pidfile && pidfd < 0) || twi_pipeline_init(pl)) {
     twi_pidfile_release(o->pidfile, pidfd);

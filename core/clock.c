@@ -2,9 +2,12 @@
 #include "config.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <time.h>
 
-#include "pipeline.h"
+#include <tower/plugin.h>
+
+#include "clock.h"
 
 int twi_cond_init_mono(pthread_cond_t *c) {
   pthread_condattr_t a;

@@ -18,6 +18,7 @@
 
 #include "config_agent.h"
 #include "config_view.h"
+#include "log_internal.h"
 #include "options.h"
 
 /* The agent blocks, one view each (NULL: absent or invalid), and a view of

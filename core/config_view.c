@@ -17,8 +17,7 @@
 
 #include "buf_internal.h"
 #include "conf.h"
-#include "conf_suggest.h"
-#include "config_format.h"
+#include "closest.h"
 #include "config_view.h"
 #include "globs.h"
 #include "log_internal.h"
@@ -202,7 +201,8 @@ static void check_strings_table(const tower_config *c, twi_diag *d, const config
 }
 
 static tower_config *new_view(const config_setting_t *block, const tower_option *const *tables,
-                              const char *what, const char *const *ignore, twi_diag *d);
+                              const char *what, const char *const *ignore,
+                              const twi_block_rules *rules, twi_diag *d);
 
 static void add_child(tower_config *c, const config_setting_t *s, const tower_option *o,
                       twi_diag *d) {
@@ -216,7 +216,7 @@ static void add_child(tower_config *c, const config_setting_t *s, const tower_op
     snprintf(what, sizeof what, "%s: %s", c->what, name);
   }
   const tower_option *tables[2] = {o->children, NULL};
-  tower_config *v = new_view(s, tables, what, NULL, d);
+  tower_config *v = new_view(s, tables, what, NULL, NULL, d); /* a table option's group */
   child *ch = calloc(1, sizeof *ch);
   if (!v || !ch) {
     twi_config_free(v);
@@ -339,14 +339,16 @@ static void check_value(tower_config *c, twi_diag *d, const config_setting_t *s,
   }
 }
 
-static void unknown_key(const tower_config *c, twi_diag *d, const config_setting_t *s) {
+static void unknown_key(const tower_config *c, twi_diag *d, const config_setting_t *s,
+                        const twi_block_rules *rules) {
   const char *key = config_setting_name(s);
   const char *hint = twi_options_suggest(c->tables, key);
-  char valid[2048] = "", formats[1024];
+  char valid[2048] = "", formats[1024] = "";
   size_t len = 0;
   for (const tower_option *o = c->tables[0]; o && o->name && len + 64 < sizeof valid; o++)
     len += (size_t)snprintf(valid + len, sizeof valid - len, "%s%s", len ? ", " : "", o->name);
-  twi_format_valid_options(c->tables, c->block, formats, sizeof formats);
+  if (rules && rules->valid_options)
+    rules->valid_options(c->tables, c->block, formats, sizeof formats);
   bool more = c->tables[1] != NULL;
   twi_diag_error(d, s, "%s: unknown option \"%s\"%s%s%s; valid options: %s%s%s%s", c->what, key,
                  hint ? "; did you mean \"" : "", hint ? hint : "", hint ? "\"?" : "",
@@ -372,7 +374,8 @@ static bool ignored(const char *const *ignore, const char *key) {
 }
 
 static tower_config *new_view(const config_setting_t *block, const tower_option *const *tables,
-                              const char *what, const char *const *ignore, twi_diag *d) {
+                              const char *what, const char *const *ignore,
+                              const twi_block_rules *rules, twi_diag *d) {
   tower_config *c = calloc(1, sizeof *c);
   if (!c || !(c->what = strdup(what))) {
     free(c);
@@ -390,7 +393,7 @@ static tower_config *new_view(const config_setting_t *block, const tower_option 
       continue;
     const tower_option *o = find_option(c, key);
     if (!o) {
-      unknown_key(c, d, s);
+      unknown_key(c, d, s, rules);
       continue;
     }
     if (o->flags & TOWER_OPT_DEPRECATED)
@@ -400,7 +403,8 @@ static tower_config *new_view(const config_setting_t *block, const tower_option 
     if (o->flags & TOWER_OPT_SECRET)
       register_secrets(c, s);
   }
-  twi_format_check_block(c->tables, block, c->what, d);
+  if (rules && rules->check_block)
+    rules->check_block(c->tables, block, c->what, d);
   for (size_t t = 0; c->tables[t]; t++)
     for (const tower_option *o = c->tables[t]; o->name; o++)
       if ((o->flags & TOWER_OPT_REQUIRED) && !config_setting_get_member(block, o->name))
@@ -413,13 +417,19 @@ static tower_config *new_view(const config_setting_t *block, const tower_option 
   return c;
 }
 
-tower_config *twi_config_new(const config_setting_t *block, const tower_option *const *tables,
-                             const char *what, const char *const *ignore, twi_diag *d) {
+tower_config *twi_config_new_ruled(const config_setting_t *block, const tower_option *const *tables,
+                                   const char *what, const char *const *ignore,
+                                   const twi_block_rules *rules, twi_diag *d) {
   if (!block || config_setting_type(block) != CONFIG_TYPE_GROUP) {
     twi_diag_error(d, block, "%s must be a group { ... }", what);
     return NULL;
   }
-  return new_view(block, tables, what, ignore, d);
+  return new_view(block, tables, what, ignore, rules, d);
+}
+
+tower_config *twi_config_new(const config_setting_t *block, const tower_option *const *tables,
+                             const char *what, const char *const *ignore, twi_diag *d) {
+  return twi_config_new_ruled(block, tables, what, ignore, NULL, d);
 }
 
 void twi_config_free(tower_config *c) {

@@ -20,6 +20,22 @@
  * there was any. The view points into the block: keep the tree alive. */
 tower_config *twi_config_new(const config_setting_t *block, const tower_option *const *tables,
                              const char *what, const char *const *ignore, twi_diag *d);
+
+/* What a layer above adds to the validation of a block without the config
+ * layer knowing it (the data formats: format_options.h). */
+typedef struct twi_block_rules {
+  /* Text added to the valid options of an "unknown option" message. */
+  void (*valid_options)(const tower_option *const *tables, const config_setting_t *block, char *buf,
+                        size_t len);
+  /* Problems of the block as a whole (an option with no effect). */
+  void (*check_block)(const tower_option *const *tables, const config_setting_t *block,
+                      const char *what, twi_diag *d);
+} twi_block_rules;
+
+/* twi_config_new, with `rules` (may be NULL) applied too. */
+tower_config *twi_config_new_ruled(const config_setting_t *block, const tower_option *const *tables,
+                                   const char *what, const char *const *ignore,
+                                   const twi_block_rules *rules, twi_diag *d);
 void twi_config_free(tower_config *c);
 
 const config_setting_t *twi_config_block(const tower_config *c);

@@ -13,7 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "interrupt.h"
 #include "pipeline.h"
 
 struct twi_input_rt {
@@ -24,6 +23,40 @@ struct twi_input_rt {
   bool abandoned; /* the stop gave up waiting: the thread cleans up after itself */
   tower_acc *acc;
 };
+
+/* ---- one-shot runs (--test, --once) ---- */
+
+/* A signal cancels what is left of a one-shot run: the sleeps of --test-wait
+ * and between two samples end at once (the agent calls twi_run_cancel). */
+static struct {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  bool cancelled;
+} run = {.lock = PTHREAD_MUTEX_INITIALIZER};
+static pthread_once_t run_once_init = PTHREAD_ONCE_INIT;
+
+static void init_run_cond(void) {
+  twi_cond_init_mono(&run.cond); /* deadlines below are CLOCK_MONOTONIC */
+}
+
+void twi_run_cancel(void) {
+  pthread_once(&run_once_init, init_run_cond);
+  pthread_mutex_lock(&run.lock);
+  run.cancelled = true;
+  pthread_cond_broadcast(&run.cond);
+  pthread_mutex_unlock(&run.lock);
+}
+
+bool twi_run_sleep(int64_t ns) {
+  struct timespec ts = twi_timespec(tower_mono_ns() + ns);
+  pthread_once(&run_once_init, init_run_cond);
+  pthread_mutex_lock(&run.lock);
+  while (!run.cancelled && pthread_cond_timedwait(&run.cond, &run.lock, &ts) != ETIMEDOUT)
+    ;
+  bool go_on = !run.cancelled;
+  pthread_mutex_unlock(&run.lock);
+  return go_on;
+}
 
 static int64_t real_ns(void) {
   return tower_now();
@@ -215,7 +248,7 @@ int twi_input_run_once(tower_ctx *in, twi_pipeline *pl, int64_t service_wait) {
     return -ENOMEM;
   if (is_service(in)) {
     if (start_service(in, acc) == 0) {
-      twi_interrupt_sleep(service_wait);
+      twi_run_sleep(service_wait);
       in->plugin->desc.stop(in->state);
       tower_acc_commit(acc);
     }
@@ -224,7 +257,7 @@ int twi_input_run_once(tower_ctx *in, twi_pipeline *pl, int64_t service_wait) {
       twi_acc_set_discard(acc, true);
       gather_once(in, acc, real_ns());
       twi_acc_set_discard(acc, false);
-      if (twi_interrupt_sleep(500000000LL))
+      if (twi_run_sleep(500000000LL))
         gather_once(in, acc, real_ns());
     } else {
       gather_once(in, acc, real_ns());

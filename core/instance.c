@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf_suggest.h"
+#include "format_options.h"
+#include "suggest.h"
 #include "config_view.h"
 #include "pipeline.h"
 
@@ -200,7 +201,7 @@ tower_ctx *twi_instance_new(twi_conf *conf, const config_setting_t *block, tower
   twi_block_tables(&p->desc, p->options, tables);
   char what[256];
   snprintf(what, sizeof what, "%s.%s", twi_kind_dir(kind), name);
-  ctx->cfg = twi_config_new(block, tables, what, block_ignore, d);
+  ctx->cfg = twi_config_new_ruled(block, tables, what, block_ignore, &twi_format_rules, d);
   if (!ctx->cfg || twi_selector_init(&ctx->sel, ctx->cfg, d) || set_identity(ctx, set))
     goto fail;
   twi_config_set_ctx(ctx->cfg, ctx);

@@ -21,16 +21,10 @@
 
 static struct {
   pthread_mutex_t lock;
-  pthread_cond_t cond;
   twi_pipeline *pl;
   int sig;
   int64_t grace;
 } st = {.lock = PTHREAD_MUTEX_INITIALIZER};
-static pthread_once_t cond_once = PTHREAD_ONCE_INIT;
-
-static void init_cond(void) {
-  twi_cond_init_mono(&st.cond); /* deadlines below are CLOCK_MONOTONIC */
-}
 
 static void stop_inputs(twi_pipeline *pl) {
   for (size_t i = 0; pl && i < pl->ninputs; i++)
@@ -52,7 +46,7 @@ static void *watch(void *arg) {
   if (!st.pl) /* still loading the configuration: nothing to end gracefully */
     _exit(exit_status(sig));
   stop_inputs(st.pl);
-  pthread_cond_broadcast(&st.cond);
+  twi_run_cancel();
   int64_t grace = st.grace;
   pthread_mutex_unlock(&st.lock);
 
@@ -76,7 +70,6 @@ int twi_interrupt_watch(int64_t grace_ns) {
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
-  pthread_once(&cond_once, init_cond);
   st.grace = grace_ns > 0 ? grace_ns : 5000000000LL;
   pthread_t t;
   int rc = pthread_create(&t, NULL, watch, &sigs);
@@ -106,16 +99,4 @@ int twi_interrupted(void) {
 int twi_interrupt_status(void) {
   int sig = twi_interrupted();
   return sig ? exit_status(sig) : 0;
-}
-
-bool twi_interrupt_sleep(int64_t ns) {
-  int64_t until = tower_mono_ns() + ns;
-  struct timespec ts = twi_timespec(until);
-  pthread_once(&cond_once, init_cond);
-  pthread_mutex_lock(&st.lock);
-  while (!st.sig && pthread_cond_timedwait(&st.cond, &st.lock, &ts) != ETIMEDOUT)
-    ;
-  bool interrupted = st.sig != 0;
-  pthread_mutex_unlock(&st.lock);
-  return !interrupted;
 }

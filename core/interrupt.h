@@ -18,7 +18,5 @@ void twi_interrupt_set_pipeline(twi_pipeline *pl);
 int twi_interrupted(void);
 /* 128 + that signal (the status of a process it killed), or 0. */
 int twi_interrupt_status(void);
-/* Sleeps `ns` unless a signal interrupts the run; false when it did. */
-bool twi_interrupt_sleep(int64_t ns);
 
 #endif

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "conf_suggest.h"
+#include "suggest.h"
 #include "format_internal.h"
 #include "loader.h"
 #include "options.h"

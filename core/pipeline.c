@@ -76,7 +76,6 @@ static void add_instance(twi_pipeline *pl, const config_setting_t *block, tower_
   check_alias_unique(out, *nout, block, ctx, d);
   ctx->index = (int)*nout;
   ctx->owner = pl;
-  ctx->trial = pl->mode != TWI_RUN;
   out[(*nout)++] = ctx;
   if (kind == TOWER_OUTPUT && twi_output_create(ctx))
     twi_diag_error(d, block, "out of memory creating the output buffer");
@@ -171,6 +170,14 @@ twi_pipeline *twi_pipeline_build(twi_conf *conf, const char *plugin_dir, twi_mod
 }
 
 /* ---- running ---- */
+
+void twi_pipeline_set_trial(twi_pipeline *pl) {
+  tower_ctx **lists[] = {pl->inputs, pl->processors, pl->outputs};
+  size_t counts[] = {pl->ninputs, pl->nprocessors, pl->noutputs};
+  for (size_t l = 0; l < 3; l++)
+    for (size_t i = 0; i < counts[l]; i++)
+      lists[l][i]->trial = true;
+}
 
 int twi_pipeline_init(twi_pipeline *pl) {
   int rc = 0;

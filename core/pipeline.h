@@ -29,26 +29,13 @@
 
 #include <tower/plugin.h>
 
+#include "clock.h"
 #include "conf.h"
+#include "config_agent.h"
 #include "diag.h"
 #include "loader.h"
 #include "log_internal.h"
 #include "select.h"
-
-/* The agent block, resolved. */
-typedef struct twi_settings {
-  int64_t interval, precision, jitter, offset;
-  bool round_interval;
-  int64_t flush_interval, flush_jitter;
-  int64_t batch_size, buffer_limit;
-  int64_t shutdown_timeout, backoff_min, backoff_max;
-  char *hostname; /* NULL when omit_hostname */
-  int log_level;
-  char *logfile;
-  char *plugin_dir;
-  size_t nglobal;
-  char **global_keys, **global_values;
-} twi_settings;
 
 typedef struct twi_output_rt twi_output_rt;
 typedef struct twi_input_rt twi_input_rt;
@@ -137,12 +124,6 @@ struct twi_pipeline {
   pthread_mutex_t test_lock;
 };
 
-/* ---- settings (pipeline.c) ---- */
-
-/* Reads agent and global_tags from the root. Problems go to d. */
-int twi_settings_load(twi_settings *s, const config_setting_t *root, twi_diag *d);
-void twi_settings_free(twi_settings *s);
-
 /* ---- instances (instance.c) ---- */
 
 /* Builds an instance for `block` (validated against the plugin's tables)
@@ -218,6 +199,11 @@ bool twi_input_stop(tower_ctx *in, int64_t deadline_mono);
  * second apart for TOWER_PLUGIN_TWO_SAMPLES inputs. Service inputs run for
  * `service_wait` ns. Returns the errors counted. */
 int twi_input_run_once(tower_ctx *in, twi_pipeline *pl, int64_t service_wait);
+/* Ends the sleeps of one-shot runs (--test-wait, between two samples) at
+ * once, for good: a signal interrupted the run. */
+void twi_run_cancel(void);
+/* Sleeps `ns` unless the run is cancelled; false when it is. */
+bool twi_run_sleep(int64_t ns);
 
 /* ---- pipeline (pipeline.c) ---- */
 
@@ -226,6 +212,10 @@ int twi_input_run_once(tower_ctx *in, twi_pipeline *pl, int64_t service_wait);
  * initialized. NULL when anything is wrong (problems in d). */
 twi_pipeline *twi_pipeline_build(twi_conf *conf, const char *plugin_dir, twi_mode mode,
                                  twi_diag *d);
+/* Marks every instance as part of a trial run (tower --test, --once): no
+ * input acknowledges anything to its source (tower_ctx_may_acknowledge).
+ * Before init. */
+void twi_pipeline_set_trial(twi_pipeline *pl);
 /* Calls init on every instance (outputs, processors, inputs). */
 int twi_pipeline_init(twi_pipeline *pl);
 /* Calls init on every instance in check mode (tower_ctx_check_only() true)
@@ -259,13 +249,5 @@ void twi_pipeline_hand_over(twi_pipeline *pl);
 void twi_pipeline_give_back_inputs(twi_pipeline *pl, twi_pipeline *old);
 /* Waits until no commit runs through `pl` (taking its commit lock once). */
 void twi_pipeline_drain(twi_pipeline *pl);
-
-/* A condition variable whose timed waits use CLOCK_MONOTONIC, so that a
- * wall-clock jump neither wakes nor wedges a schedule. 0 or -errno. */
-int twi_cond_init_mono(pthread_cond_t *c);
-/* ns as a timespec (for pthread_cond_timedwait, nanosleep). */
-struct timespec twi_timespec(int64_t ns);
-/* Uniform in [0, range) (0 when range <= 0). Thread-safe. */
-int64_t twi_rand_below(int64_t range);
 
 #endif

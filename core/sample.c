@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config_format.h"
+#include "format_options.h"
 #include "options.h"
 #include "sample.h"
 

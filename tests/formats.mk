@@ -1,4 +1,4 @@
-# Data formats (core/numfmt.c, timefmt.c, format_influx*.c, format_csv.c):
+# Data formats (core/format/: numfmt.c, timefmt.c, format_influx*.c, format_csv.c):
 # Check unit tests. The fuzz targets and their corpus replays are in
 # tests/fuzz/Makefile.inc. Included from tests/Makefile.inc.
 

@@ -1,4 +1,4 @@
-# JSON and value data formats (core/format_json*.c, core/format_value.c):
+# JSON and value data formats (core/format/format_json*.c, core/format/format_value.c):
 # Check unit tests. The fuzz targets and their corpus replays are in
 # tests/fuzz/Makefile.inc. Included from tests/Makefile.inc.
 

@@ -1,4 +1,4 @@
-# The "prometheus" data format (core/format_prometheus*.c, core/prom.c):
+# The "prometheus" data format (core/format/format_prometheus*.c, core/format/format_prom_map.c):
 # Check unit tests (including the `promtool check metrics` run of the
 # serializer's output). The fuzz target and its corpus replay are in
 # tests/fuzz/Makefile.inc. Included from tests/Makefile.inc.

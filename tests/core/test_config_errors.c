@@ -14,6 +14,7 @@
 
 #include "conf.h"
 #include "config_view.h"
+#include "format_options.h"
 #include "format_internal.h"
 #include "harness.h"
 #include "options.h"
@@ -322,8 +323,8 @@ static tower_config *parser_block(const char *block_text, twi_diag *d, twi_conf 
   free(text);
   const tower_option *tables[] = {parser_plugin_opts, twi_parser_common_options(),
                                   twi_common_options, NULL};
-  return twi_config_new(config_setting_get_member(twi_conf_root(*conf), "block"), tables,
-                        "inputs.p", NULL, d);
+  return twi_config_new_ruled(config_setting_get_member(twi_conf_root(*conf), "block"), tables,
+                              "inputs.p", NULL, &twi_format_rules, d);
 }
 
 START_TEST(format_options_listed_and_checked) {

@@ -1,4 +1,4 @@
-/* libFuzzer target: the "value" data format parser (core/format_value.c).
+/* libFuzzer target: the "value" data format parser (core/format/format_value.c).
  *
  * For each input and every data_type it checks that
  *   1. parsing never crashes or leaks (the sanitizers watch);

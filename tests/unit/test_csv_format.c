@@ -1,4 +1,4 @@
-/* The CSV serializer and the CSV cell helpers (core/format_csv.c). */
+/* The CSV serializer and the CSV cell helpers (core/format/format_csv.c). */
 #include "config.h"
 
 #include <check.h>

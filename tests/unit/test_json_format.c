@@ -1,4 +1,4 @@
-/* The "json" data format: parser (core/format_json_parse.c, _lex.c),
+/* The "json" data format: parser (core/format/format_json_parse.c, _lex.c),
  * serializer (format_json_write.c), Go time layouts (format_json_time.c)
  * and time zones (format_json_zone.c). Options go through real config
  * blocks validated against the options every parsing/serializing plugin

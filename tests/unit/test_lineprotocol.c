@@ -1,4 +1,4 @@
-/* InfluxDB line protocol: parser and serializer (core/format_influx*.c). */
+/* InfluxDB line protocol: parser and serializer (core/format/format_influx*.c). */
 #include "config.h"
 
 #include <check.h>

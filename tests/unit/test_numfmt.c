@@ -1,4 +1,4 @@
-/* Number formatting and parsing (core/numfmt.c). */
+/* Number formatting and parsing (core/format/numfmt.c). */
 #include "config.h"
 
 #include <check.h>

@@ -1,6 +1,6 @@
 /* Prometheus text exposition: the "prometheus" parser and serializer
- * (core/format_prometheus*.c) and the metric -> series mapping they share
- * with the prometheus output (core/prom.c). The last case pipes the
+ * (core/format/format_prometheus*.c) and the metric -> series mapping they share
+ * with the prometheus output (core/format/format_prom_map.c). The last case pipes the
  * serializer's output through `promtool check metrics` (Debian package
  * prometheus), which CI installs: it fails rather than skips without it. */
 #include "config.h"

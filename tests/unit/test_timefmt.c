@@ -1,4 +1,4 @@
-/* Timestamp formats (core/timefmt.c). */
+/* Timestamp formats (core/format/timefmt.c). */
 #include "config.h"
 
 #include <check.h>

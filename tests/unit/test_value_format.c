@@ -1,4 +1,4 @@
-/* The "value" data format (core/format_value.c): every data_type, the
+/* The "value" data format (core/format/format_value.c): every data_type, the
  * word taken, white space, errors; options through real config blocks. */
 #include "config.h"
 

@@ -1,10 +1,10 @@
-/* The data format options of a block: which apply (see config_format.h). */
+/* The data format options of a block: which apply (see format_options.h). */
 #include "config.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "config_format.h"
+#include "format_options.h"
 #include "options.h"
 
 const tower_option *twi_format_table(const tower_option *const *tables, bool *parser) {
@@ -77,3 +77,8 @@ void twi_format_check_block(const tower_option *const *tables, const config_sett
                   what, key, chosen ? chosen->name : "?", owner->name);
   }
 }
+
+const twi_block_rules twi_format_rules = {
+    .valid_options = twi_format_valid_options,
+    .check_block = twi_format_check_block,
+};

@@ -1,5 +1,5 @@
-/* "Did you mean" for option and plugin names. A plugin name that does not
- * exist gets, in this order: Telegraf's name for a tower plugin (operators
+/* What to write instead of a plugin name that does not exist. It gets, in
+ * this order: Telegraf's name for a tower plugin (operators
  * bring their Telegraf files), a plugin of that name of another kind (an
  * input put under outputs), the closest installed name of the kind. */
 #include "config.h"
@@ -7,40 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "conf_suggest.h"
+#include "closest.h"
 #include "loader.h"
-
-size_t twi_edit_distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  if (la > 64 || lb > 64)
-    return 99;
-  size_t row[65];
-  for (size_t j = 0; j <= lb; j++)
-    row[j] = j;
-  for (size_t i = 1; i <= la; i++) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= lb; j++) {
-      size_t up = row[j];
-      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      size_t best = diag + cost;
-      if (up + 1 < best)
-        best = up + 1;
-      if (row[j - 1] + 1 < best)
-        best = row[j - 1] + 1;
-      row[j] = best;
-      diag = up;
-    }
-  }
-  return row[lb];
-}
-
-bool twi_is_close(const char *typed, const char *candidate, size_t *distance) {
-  size_t d = twi_edit_distance(typed, candidate);
-  if (distance)
-    *distance = d;
-  return d < strlen(typed) / 3 + 2; /* farther than this is not a typo */
-}
+#include "suggest.h"
 
 /* ---- plugins ------------------------------------------------------------ */
 

@@ -47,11 +47,6 @@
 
 /* ---- calendar --------------------------------------------------------- */
 
-static int64_t floor_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 /* Days since 1970-01-01 of y-m-d, linear in d, so a day past the month's
  * end rolls over as Go's time.Date does. The calendar is timefmt.c's. */
 static int64_t days_from_civil(int64_t y, int m, int64_t d) {
@@ -921,7 +916,7 @@ static const char *apply_yday(parsed *pt) {
 static int64_t current_year(void) {
   int64_t y;
   int m, d;
-  civil_from_days(floor_div((int64_t)time(NULL), 86400), &y, &m, &d);
+  civil_from_days(twi_floor_div((int64_t)time(NULL), 86400), &y, &m, &d);
   return y;
 }
 
@@ -1045,7 +1040,7 @@ typedef struct civil {
 } civil;
 
 static void to_civil(int64_t ns, civil *c) {
-  int64_t secs = floor_div(ns, NS_PER_S), days = floor_div(secs, 86400);
+  int64_t secs = twi_floor_div(ns, NS_PER_S), days = twi_floor_div(secs, 86400);
   int64_t sod = secs - days * 86400;
   c->nsec = ns % NS_PER_S; /* not ns - secs * 1e9: that overflows near INT64_MIN */
   c->nsec += c->nsec < 0 ? NS_PER_S : 0;

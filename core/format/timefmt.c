@@ -51,7 +51,7 @@ bool tower_time_format_valid(const char *format) {
 
 /* ---- calendar --------------------------------------------------------- */
 
-static int64_t floor_div(int64_t a, int64_t b) {
+int64_t twi_floor_div(int64_t a, int64_t b) {
   int64_t q = a / b;
   return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
@@ -59,7 +59,7 @@ static int64_t floor_div(int64_t a, int64_t b) {
 /* Days since 1970-01-01 of y-m-d (m 1..12, d 1..31). */
 int64_t twi_days_from_civil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
-  int64_t era = floor_div(y, 400);
+  int64_t era = twi_floor_div(y, 400);
   unsigned yoe = (unsigned)(y - era * 400);
   unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
   unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
@@ -68,7 +68,7 @@ int64_t twi_days_from_civil(int64_t y, unsigned m, unsigned d) {
 
 void twi_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
   z += 719468;
-  int64_t era = floor_div(z, 146097);
+  int64_t era = twi_floor_div(z, 146097);
   unsigned doe = (unsigned)(z - era * 146097);
   unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
   unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
@@ -106,7 +106,7 @@ static size_t fmt_rfc3339(char *buf, int64_t ns, bool nano) {
     rem += NS_PER_S;
   }
   unsigned frac = (unsigned)rem;
-  int64_t days = floor_div(sec, 86400);
+  int64_t days = twi_floor_div(sec, 86400);
   unsigned sod = (unsigned)(sec - days * 86400);
   int64_t y;
   unsigned mo, d;
@@ -145,7 +145,7 @@ size_t twi_fmt_time(char buf[TWI_FMT_TIME_SIZE], int64_t time_ns, twi_time_forma
   case TWI_TIME_RFC3339NANO:
     return fmt_rfc3339(buf, time_ns, true);
   default:
-    return twi_fmt_int64(buf, floor_div(time_ns, unix_unit[id]));
+    return twi_fmt_int64(buf, twi_floor_div(time_ns, unix_unit[id]));
   }
 }
 

@@ -34,6 +34,7 @@
 #include "buf_internal.h"
 #include "format_influx.h"
 #include "numfmt.h"
+#include "timefmt.h"
 
 enum { E_NAME = 1, E_KEY = 2, E_STR = 4 };
 
@@ -146,18 +147,13 @@ static int write_field(const tower_metric *m, size_t i, tower_buf *out, unsigned
   return rc;
 }
 
-static int64_t floor_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 static int write_time(const tower_metric *m, tower_buf *out, unsigned flags, int64_t prec) {
   int64_t t = tower_metric_time(m);
   if ((flags & TOWER_LP_NO_TIME) || t == TOWER_TIME_UNSET)
     return 0;
   char buf[TWI_FMT_INT_SIZE + 1];
   buf[0] = ' ';
-  size_t n = 1 + twi_fmt_int64(buf + 1, prec > 1 ? floor_div(t, prec) : t);
+  size_t n = 1 + twi_fmt_int64(buf + 1, prec > 1 ? twi_floor_div(t, prec) : t);
   return twi_buf_put(out, buf, n);
 }
 

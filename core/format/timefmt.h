@@ -25,6 +25,9 @@ typedef enum twi_time_format {
 /* Proleptic Gregorian calendar arithmetic (Howard Hinnant's algorithms),
  * independent of TZ and of the libc's time_t range. Months are 1..12. */
 int64_t twi_days_from_civil(int64_t y, unsigned m, unsigned d);
+/* a / b rounded toward minus infinity (b > 0): the day or unit an instant
+ * before 1970 falls in. */
+int64_t twi_floor_div(int64_t a, int64_t b);
 void twi_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 bool twi_is_leap(int64_t y);
 unsigned twi_days_in_month(int64_t y, unsigned m);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "format_json.h"
+#include "timefmt.h"
 
 #define MAX_TZIF (1u << 20)
 
@@ -56,34 +57,20 @@ struct twi_zone {
 
 /* ---- calendar (days since 1970-01-01) --------------------------------- */
 
-static int64_t floor_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-static bool is_leap(int64_t y) {
-  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
+/* timefmt.c's calendar; a month here is 1..12 as an int. */
 static int64_t days_from_civil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  int64_t era = floor_div(y, 400), yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+  return twi_days_from_civil(y, (unsigned)m, 1) + (d - 1);
 }
 
 static int64_t year_of_days(int64_t z) {
-  z += 719468;
-  int64_t era = floor_div(z, 146097), doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  return yoe + era * 400 + (mp >= 10);
+  int64_t y;
+  unsigned m, d;
+  twi_civil_from_days(z, &y, &m, &d);
+  return y;
 }
 
 static int days_in_month(int64_t y, int m) {
-  static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && is_leap(y) ? 29 : dim[m - 1];
+  return (int)twi_days_in_month(y, (unsigned)m);
 }
 
 /* ---- the POSIX TZ footer ---------------------------------------------- */
@@ -192,7 +179,7 @@ static bool parse_extend(const char *s, zextend *e) {
 static int64_t rule_time(int64_t year, const zrule *r, int32_t off) {
   int64_t d;
   if (r->kind == 'J') {
-    d = r->day - 1 + (is_leap(year) && r->day >= 60);
+    d = r->day - 1 + (twi_is_leap(year) && r->day >= 60);
   } else if (r->kind == 'D') {
     d = r->day;
   } else {
@@ -209,7 +196,7 @@ static int64_t rule_time(int64_t year, const zrule *r, int32_t off) {
 static const ztype *extend_lookup(const zextend *e, int64_t utc) {
   if (!e->has_dst)
     return &e->std;
-  int64_t year = year_of_days(floor_div(utc, 86400));
+  int64_t year = year_of_days(twi_floor_div(utc, 86400));
   int64_t ysec = utc - days_from_civil(year, 1, 1) * 86400;
   int64_t start = rule_time(year, &e->start, e->std.off);
   int64_t end = rule_time(year, &e->end, e->dst.off);

@@ -2,8 +2,8 @@
  * are accepted by every block with a data_format (the union table of
  * format.c), but only those of the chosen format have an effect. This says
  * which those are, for messages, warnings and the sample configuration. */
-#ifndef TOWER_CONFIG_FORMAT_H
-#define TOWER_CONFIG_FORMAT_H
+#ifndef TOWER_FORMAT_OPTIONS_H
+#define TOWER_FORMAT_OPTIONS_H
 
 #include <libconfig.h>
 #include <stdbool.h>
@@ -11,6 +11,7 @@
 
 #include <tower/option.h>
 
+#include "config_view.h"
 #include "diag.h"
 #include "format_internal.h"
 
@@ -34,5 +35,9 @@ void twi_format_valid_options(const tower_option *const *tables, const config_se
  * than the chosen one (json_query with data_format = "influx"). */
 void twi_format_check_block(const tower_option *const *tables, const config_setting_t *block,
                             const char *what, twi_diag *d);
+
+/* The two above as the rules a config view applies to a plugin block
+ * (config_view.h): the configuration layer knows no data format itself. */
+extern const twi_block_rules twi_format_rules;
 
 #endif
