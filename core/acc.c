@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "format_internal.h"
+#include "log_internal.h"
 #include "metric_internal.h"
 #include "pipeline.h"
 
@@ -301,7 +302,7 @@ static void deliver(twi_pipeline *pl, mvec *ms) {
     tower_ctx *o = pl->outputs[oi];
     tower_metric **sel = ms->n <= 256 ? stack : malloc(ms->n * sizeof *sel);
     if (!sel) {
-      tower_log(o, TOWER_LOG_ERROR, "out of memory: %zu metrics lost", ms->n);
+      tower_log(o, TOWER_LOG_ERROR, "out of memory: %zu metric%s lost", ms->n, twi_s(ms->n));
       atomic_fetch_add(&o->stats.dropped, ms->n);
       continue;
     }

@@ -17,6 +17,7 @@
 
 #include "agent.h"
 #include "interrupt.h"
+#include "log_internal.h"
 #include "pidfile.h"
 #include "units.h"
 #include "pipeline.h"
@@ -64,8 +65,8 @@ static twi_pipeline *load(const twi_agent_opts *o, twi_mode mode) {
   twi_conf_unref(conf);
   print_diag(&d);
   if (!pl)
-    tower_log(NULL, TOWER_LOG_ERROR, "%s: %u error(s) in the configuration", o->config_path,
-              d.errors);
+    tower_log(NULL, TOWER_LOG_ERROR, "%s: %u error%s in the configuration", o->config_path,
+              d.errors, twi_s(d.errors));
   twi_diag_free(&d);
   return pl;
 }
@@ -166,7 +167,8 @@ static int run_once(const twi_agent_opts *o, twi_pipeline *pl) {
   for (size_t i = 0; i < pl->noutputs; i++) {
     size_t left = twi_output_flush_sync(pl->outputs[i]);
     if (left)
-      tower_log(pl->outputs[i], TOWER_LOG_ERROR, "%zu metrics could not be written", left);
+      tower_log(pl->outputs[i], TOWER_LOG_ERROR, "%zu metric%s could not be written", left,
+                twi_s(left));
     unwritten += left;
   }
   return twi_interrupted() ? twi_interrupt_status() : unwritten || (nothing && idle) ? 1 : 0;
@@ -178,7 +180,8 @@ static int run_once(const twi_agent_opts *o, twi_pipeline *pl) {
 static void retire(twi_pipeline *old) {
   size_t lost = twi_pipeline_stop(old);
   if (lost)
-    tower_log(NULL, TOWER_LOG_WARN, "%zu metrics of removed or changed outputs were lost", lost);
+    tower_log(NULL, TOWER_LOG_WARN, "%zu metric%s of removed or changed outputs %s lost", lost,
+              twi_s(lost), lost == 1 ? "was" : "were");
   twi_pipeline_free(old);
 }
 
@@ -281,7 +284,8 @@ static int serve(const twi_agent_opts *o, twi_pipeline *pl, const sigset_t *sigs
    * a failure, and restart the agent, because InfluxDB was down. */
   size_t lost = twi_pipeline_stop(pl);
   if (lost)
-    tower_log(NULL, TOWER_LOG_WARN, "%zu metrics could not be written before exiting", lost);
+    tower_log(NULL, TOWER_LOG_WARN, "%zu metric%s could not be written before exiting", lost,
+              twi_s(lost));
   twi_pipeline_free(pl);
   tower_log(NULL, TOWER_LOG_INFO, "stopped");
   return 0;
@@ -317,11 +321,12 @@ int twi_agent_main(const twi_agent_opts *o) {
       return twi_interrupt_status();
     }
     if (failed == 0)
-      printf("%s: configuration is valid (%zu inputs, %zu processors, %zu outputs)\n",
-             o->config_path, pl->ninputs, pl->nprocessors, pl->noutputs);
+      printf("%s: configuration is valid (%zu input%s, %zu processor%s, %zu output%s)\n",
+             o->config_path, pl->ninputs, twi_s(pl->ninputs), pl->nprocessors,
+             twi_s(pl->nprocessors), pl->noutputs, twi_s(pl->noutputs));
     else
-      tower_log(NULL, TOWER_LOG_ERROR, "%s: %d plugin(s) refused their configuration (see above)",
-                o->config_path, failed);
+      tower_log(NULL, TOWER_LOG_ERROR, "%s: %d plugin%s refused %s configuration (see above)",
+                o->config_path, failed, twi_s((unsigned)failed), failed == 1 ? "its" : "their");
     twi_pipeline_free(pl);
     return failed ? 1 : 0;
   }

@@ -135,8 +135,9 @@ static void *input_main(void *arg) {
       int64_t missed = (now - tick) / in->interval;
       atomic_fetch_add(&in->stats.overruns, 1);
       tower_log(in, TOWER_LOG_WARN,
-                "gather took %.3fs, longer than the %.3fs interval; skipping %lld collection(s)",
-                (double)(now - tick) / 1e9, (double)in->interval / 1e9, (long long)missed);
+                "gather took %.3fs, longer than the %.3fs interval; skipping %lld collection%s",
+                (double)(now - tick) / 1e9, (double)in->interval / 1e9, (long long)missed,
+                twi_s((unsigned long long)missed));
       next = tick + (missed + 1) * in->interval;
     }
     tick = next;

@@ -190,8 +190,8 @@ static bool vlog(const tower_ctx *ctx, tower_log_level level, bool limited, cons
     len += (size_t)snprintf(line + len, sizeof line - len, "[%s] ", id);
   put_escaped(line, &len, sizeof line - 80, msg, n, secret ? mark : NULL);
   if (suppressed)
-    len += (size_t)snprintf(line + len, sizeof line - len, " (%u similar messages suppressed)",
-                            suppressed);
+    len += (size_t)snprintf(line + len, sizeof line - len, " (%u similar message%s suppressed)",
+                            suppressed, twi_s(suppressed));
   line[len++] = '\n';
   ssize_t w = write(atomic_load(&log_fd), line, len);
   (void)w; /* nowhere left to report a failing log */

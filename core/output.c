@@ -244,6 +244,10 @@ static void log_overflow(tower_ctx *o) {
  * that removed or changed it), with its counts since it started. "Other" is
  * what is neither overflow nor rejected: DROP verdicts of the plugin, and
  * the rare out-of-memory losses (each also logged where it happened). */
+static const char *were(uint64_t n) {
+  return n == 1 ? "was" : "were";
+}
+
 static void log_drop_summary(tower_ctx *o) {
   twi_output_rt *rt = o->out;
   uint64_t total = atomic_load(&o->stats.dropped), rejected = atomic_load(&o->stats.rejected);
@@ -251,17 +255,18 @@ static void log_drop_summary(tower_ctx *o) {
     return;
   uint64_t overflow = rt->overflow_logged + rt->overflow_unlogged;
   uint64_t other = total - (overflow + rejected < total ? overflow + rejected : total);
+  uint64_t written = atomic_load(&o->stats.written);
   char unreported[96] = "";
   if (rt->overflow_unlogged)
     snprintf(unreported, sizeof unreported, ", %llu of them in no overflow line above",
              (unsigned long long)rt->overflow_unlogged);
   tower_log(o, TOWER_LOG_WARN,
-            "stopped; %llu metrics were dropped since it started: %llu on buffer overflow "
+            "stopped; %llu metric%s %s dropped since it started: %llu on buffer overflow "
             "(metric_buffer_limit = %lld%s), %llu rejected by the server, %llu otherwise "
-            "(permanent write failures, out of memory); %llu were written",
-            (unsigned long long)total, (unsigned long long)overflow, (long long)o->buffer_limit,
-            unreported, (unsigned long long)rejected, (unsigned long long)other,
-            (unsigned long long)atomic_load(&o->stats.written));
+            "(permanent write failures, out of memory); %llu %s written",
+            (unsigned long long)total, twi_s(total), were(total), (unsigned long long)overflow,
+            (long long)o->buffer_limit, unreported, (unsigned long long)rejected,
+            (unsigned long long)other, (unsigned long long)written, were(written));
 }
 
 /* One flush: writes what was buffered when it started, batch by batch.

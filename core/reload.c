@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log_internal.h"
 #include "pipeline.h"
 
 /* The instance of `old`'s list that `fresh` can replace: same fingerprint,
@@ -58,8 +59,9 @@ static void adopt_outputs(twi_pipeline *pl, twi_pipeline *old) {
     o->index = (int)i;
     o->owner = pl;
     pl->outputs[i] = o;
-    tower_log(o, TOWER_LOG_INFO, "unchanged by the reload; keeping its %zu buffered metrics",
-              twi_output_buffered(o));
+    size_t n = twi_output_buffered(o);
+    tower_log(o, TOWER_LOG_INFO, "unchanged by the reload; keeping its %zu buffered metric%s", n,
+              twi_s(n));
   }
 }
 

@@ -95,6 +95,21 @@ START_TEST(repeats_are_limited) {
 }
 END_TEST
 
+/* One line over the burst: the count reads "1 similar message". */
+START_TEST(one_suppressed_is_singular) {
+  for (int i = 0; i < 6; i++)
+    tower_log(NULL, TOWER_LOG_ERROR, "disk full (try %d)", i);
+  twi_log_set_window(1);
+  usleep(1000);
+  tower_log(NULL, TOWER_LOG_ERROR, "disk full (try %d)", 9);
+  twi_log_set_window(60LL * 1000000000LL);
+  char *text = th_read_file(path);
+  ck_assert_int_eq(count_lines(text, "disk full"), 6);
+  ck_assert_ptr_nonnull(strstr(text, "(try 9) (1 similar message suppressed)\n"));
+  free(text);
+}
+END_TEST
+
 START_TEST(redact_urls) {
   struct {
     const char *in, *out;
@@ -376,6 +391,7 @@ int main(void) {
   tcase_add_test(t, line_format);
   tcase_add_test(t, instance_prefix_and_level_override);
   tcase_add_test(t, repeats_are_limited);
+  tcase_add_test(t, one_suppressed_is_singular);
   tcase_add_test(t, redact_urls);
   tcase_add_test(t, secrets_are_scrubbed);
   tcase_add_test(t, overlapping_secrets);

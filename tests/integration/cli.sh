@@ -65,7 +65,7 @@ grep -q "bad.conf:1: inputs.lines: unknown option \"intervl\"; did you mean \"in
 # What a plugin refuses in init is caught by --config-check too.
 printf 'inputs = ( { plugin = "lines"; lines = ["m v=1"]; init_fail = true; } );\noutputs = ( { plugin = "record"; path = "/dev/null"; } );\n' > "$work/init.conf"
 "$TOWER" --config "$work/init.conf" --config-check > "$work/init.out" 2>&1; rc=$?
-[ $rc -eq 1 ] && grep -q "init.conf:1: init_fail is set" "$work/init.out" && grep -q "1 plugin(s) refused" "$work/init.out" \
+[ $rc -eq 1 ] && grep -q "init.conf:1: init_fail is set" "$work/init.out" && grep -q "1 plugin refused its configuration" "$work/init.out" \
   && ok "--config-check runs plugin init" || fail "--config-check missed an init error: rc=$rc $(cat "$work/init.out")"
 
 # --test prints line protocol and writes no output.
@@ -84,7 +84,7 @@ sed "s|never.lp\"|once.lp\"|" "$work/t.conf" > "$work/once.conf"
 [ $rc -eq 0 ] && [ "$(lines "$work/once.lp")" = 1 ] && ok "--once writes" || fail "--once rc=$rc lines=$(lines "$work/once.lp")"
 sed "s|path = \"$work/never.lp\";|path = \"$work/x.lp\"; fail_writes = -1;|" "$work/t.conf" > "$work/fail.conf"
 "$TOWER" --config "$work/fail.conf" --once > "$work/fail.out" 2>&1; rc=$?
-[ $rc -eq 1 ] && grep -q "1 metrics could not be written" "$work/fail.out" && ok "--once exits 1 when a write fails" \
+[ $rc -eq 1 ] && grep -q "1 metric could not be written" "$work/fail.out" && ok "--once exits 1 when a write fails" \
   || fail "--once with failing output: rc=$rc $(cat "$work/fail.out")"
 
 # Two blocks of one plugin with the same alias are refused, with the line.

@@ -179,7 +179,7 @@ variant() {
 variant paged 'page_size = 7; log_level = "debug";'
 csv_saved=$csv; csv="$work/csv-paged"
 once paged "$work/paged.conf"
-grep -q "table pickup-zone-dynamodb: 25 item(s) in 4 page(s)" "$work/paged.log" \
+grep -q "table pickup-zone-dynamodb: 25 items in 4 pages" "$work/paged.log" \
   && ok "page_size 7: 25 items in 4 pages (LastEvaluatedKey followed)" \
   || fail "pagination: $(grep pickup "$work/paged.log")"
 same "paged rows" "$(rows "$csv/pickup-zone-dynamodb.csv" | sort -u | wc -l | tr -d ' ')" 25
@@ -202,7 +202,7 @@ variant missing 'tables = ["no-such-table", "flag-dynamodb"];'
 sed -i 's|^    tables = \["zone-count-dynamodb".*||; s|^              "taxi-destination-dynamodb"\];||' "$work/missing.conf"
 csv="$work/csv-missing"
 once missing "$work/missing.conf"
-grep -q "scan of table no-such-table failed after 0 page(s): ResourceNotFoundException: Requested resource not found (HTTP 400): there is no table no-such-table in region us-east-1 at $endpoint" "$work/missing.log" \
+grep -q "scan of table no-such-table failed after 0 pages: ResourceNotFoundException: Requested resource not found (HTTP 400): there is no table no-such-table in region us-east-1 at $endpoint" "$work/missing.log" \
   && ok "a missing table is named" || fail "missing table: $(cat "$work/missing.log")"
 [ -f "$csv/flag-dynamodb.csv" ] && ok "the other table is written" || fail "flag-dynamodb.csv missing"
 csv=$csv_saved

@@ -1163,7 +1163,7 @@ START_TEST(fake_stats_hang) {
   ck_out_count("docker_container_status,", 5);
   ck_out_count("docker_container_mem,", 4);
   ck_log_has("no answer to GET /v1.43/containers/" ID_WEB "/stats?stream=false&one-shot=true; is");
-  ck_log_has("[1 of 5 container(s) not gathered]");
+  ck_log_has("[1 of 5 containers not gathered]");
   th_free(pl);
   fe_stop(fe);
 }
@@ -1193,7 +1193,7 @@ START_TEST(fake_garbage) {
   fe_route(fe, "/v1.43/containers/" ID_API "/stats", 200, "{\"cpu_stats\": [1, 2");
   truncate_out();
   ck_assert_int_eq(gather(pl), 1);
-  ck_log_has("[1 of 5 container(s) not gathered]");
+  ck_log_has("[1 of 5 containers not gathered]");
   ck_out_count("docker_container_status,", 5);
   ck_out_count("docker_container_mem,", 4);
   th_free(pl);

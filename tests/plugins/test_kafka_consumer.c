@@ -202,9 +202,8 @@ START_TEST(consumes_every_message_once) {
   /* stop committed every offset: 300 messages over 3 partitions */
   ck_assert_int_eq(committed("g1"), 300);
   char *log = log_text();
-  ck_assert_ptr_nonnull(strstr(log, "group g1 assigned 3 partition(s): t[0,1,2]"));
-  ck_assert_ptr_nonnull(
-      strstr(log, "stopped after 300 message(s), 300 metric(s), 0 message(s) skipped"));
+  ck_assert_ptr_nonnull(strstr(log, "group g1 assigned 3 partitions: t[0,1,2]"));
+  ck_assert_ptr_nonnull(strstr(log, "stopped after 300 messages, 300 metrics, 0 messages skipped"));
   free(log);
   free(out);
   free(b);
@@ -325,9 +324,8 @@ START_TEST(bad_messages_skipped_and_committed) {
                                     "column "));
   ck_assert_ptr_nonnull(strstr(log, "influx parse error in topic t partition 1 offset 2 at line 2, "
                                     "column "));
-  ck_assert_ptr_nonnull(strstr(log,
-                               "topic t partition 1 offset 2: 1 influx parse error(s), the bad "
-                               "part skipped (1 metric(s) kept)"));
+  ck_assert_ptr_nonnull(strstr(log, "topic t partition 1 offset 2: 1 influx parse error, the bad "
+                                    "part skipped (1 metric kept)"));
   ck_assert_ptr_nonnull(strstr(log, "topic t partition 1 offset 3: message of 51 bytes is longer "
                                     "than max_message_len (40); skipped"));
   free(log);
@@ -428,7 +426,7 @@ START_TEST(brokers_down_and_up) {
   }
   size_t lines = count(out, "\n");
   char *log = log_text();
-  ck_assert_msg(lines == 40 || strstr(log, "lost partition(s)") != NULL,
+  ck_assert_msg(lines == 40 || strstr(log, "lost partition") != NULL,
                 "%zu messages delivered for 40 produced, no lost assignment logged:\n%s", lines,
                 log);
   free(log);

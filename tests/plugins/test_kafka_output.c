@@ -927,7 +927,7 @@ START_TEST(test_unknown_topic) {
   pl = start("topic = \"known\"; topic_tag = \"t\"; write_timeout = \"2s\";");
   ck_assert_uint_eq(push_logged(pl, "a,t=missing v=1i 1\nb v=2i 2\n", &log), 1);
   ck_assert_uint_eq(rejected(pl), 1);
-  ck_assert_msg(strstr(log, "1 metrics dropped") && strstr(log, "topic \"missing\""), "%s", log);
+  ck_assert_msg(strstr(log, "1 metric dropped") && strstr(log, "topic \"missing\""), "%s", log);
   free(log);
   kmsgs r = consume("known");
   ck_assert_uint_eq(r.n, 1);

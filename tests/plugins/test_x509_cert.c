@@ -820,7 +820,7 @@ START_TEST(file_errors) {
   ck_assert_int_eq(gather_errors, 3);
   ck_assert_uint_eq(nms, 1); /* the good file still reports */
   log = log_text();
-  want = th_fmt("cannot get certificates from file://%s: %s holds 1 PEM block(s) but no "
+  want = th_fmt("cannot get certificates from file://%s: %s holds 1 PEM block but no "
                 "certificate",
                 key, key);
   assert_has(log, want);
@@ -991,7 +991,7 @@ START_TEST(config_check_sources) {
   assert_has(log, "tower.conf:2: source \"/nonexistent/x509.pem\": /nonexistent does not exist; "
                   "fix the path");
   assert_has(log, "source \"/nonexistent/*.pem\": /nonexistent does not exist");
-  char *want = th_fmt("source \"%s\": %s holds 1 PEM block(s) but no certificate", key, key);
+  char *want = th_fmt("source \"%s\": %s holds 1 PEM block but no certificate", key, key);
   assert_has(log, want);
   free(want);
   want = th_fmt("source \"%s/leaf.pem\"", pki);

@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "../plural.h"
 #include "httpd_int.h"
 
 /* The reaper scans at most this often (ns), so that a crowd of deadlines
@@ -118,13 +119,13 @@ static void wait_until(httpd_conns *t, int64_t at) {
 static void log_cuts(httpd_conns *t, unsigned long cut, unsigned long evicted) {
   pthread_mutex_unlock(&t->lock);
   if (cut)
-    tower_debug(t->ctx, "%lu connection(s) cut at their deadline (read_timeout/write_timeout)",
-                cut);
+    tower_debug(t->ctx, "%lu connection%s cut at their deadline (read_timeout/write_timeout)", cut,
+                plural_s(cut));
   if (evicted)
     tower_warn(t->ctx,
-               "max_connections (%u) reached: closed %lu connection(s) that had sent no request, "
+               "max_connections (%u) reached: closed %lu connection%s that had sent no request, "
                "to make room; raise max_connections, or restrict ip_range",
-               t->n, evicted);
+               t->n, evicted, plural_s(evicted));
   pthread_mutex_lock(&t->lock);
 }
 
@@ -274,7 +275,7 @@ httpd_conns *httpd_conns_new(tower_ctx *ctx, unsigned max, int64_t read_timeout,
   httpd_conns *t = calloc(1, sizeof *t);
   if (!t || !(t->slots = calloc(max, sizeof *t->slots))) {
     free(t);
-    tower_error(ctx, "out of memory for %u connection slots", max);
+    tower_error(ctx, "out of memory for %u connection slot%s", max, plural_s(max));
     return NULL;
   }
   t->ctx = ctx;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/plural.h"
 #include "docker.h"
 
 #ifndef PLUGIN_VERSION
@@ -646,7 +647,7 @@ static void timed_out(docker_state *s, const docker_slot *aborted, size_t n) {
   s->next = s->nctrs;
   char more[64] = "";
   if (n > 1)
-    snprintf(more, sizeof more, " (nor to %zu more request(s))", n - 1);
+    snprintf(more, sizeof more, " (nor to %zu more request%s)", n - 1, plural_s(n - 1));
   unsigned before = s->problems;
   s->problems = 0;
   problem(s,
@@ -662,11 +663,11 @@ static void report(docker_state *s) {
     return;
   char counts[160] = "";
   if (s->ctr_failed)
-    snprintf(counts, sizeof counts, " [%zu of %zu container(s) not gathered]", s->ctr_failed,
-             s->nctrs);
+    snprintf(counts, sizeof counts, " [%zu of %zu container%s not gathered]", s->ctr_failed,
+             s->nctrs, plural_s(s->nctrs));
   if (s->problems > 1)
-    tower_acc_error(s->acc, "%s%s (and %u more problem(s) in this gather)", s->first, counts,
-                    s->problems - 1);
+    tower_acc_error(s->acc, "%s%s (and %u more problem%s in this gather)", s->first, counts,
+                    s->problems - 1, plural_s(s->problems - 1));
   else
     tower_acc_error(s->acc, "%s%s", s->first, counts);
 }
@@ -700,8 +701,9 @@ static int docker_gather(void *state, tower_acc *acc) {
   else if (n)
     timed_out(s, aborted, n);
   report(s);
-  tower_debug(s->ctx, "%zu container(s) gathered, %zu vanished, %zu failed",
-              s->nctrs - s->ctr_failed - s->ctr_vanished, s->ctr_vanished, s->ctr_failed);
+  size_t gathered = s->nctrs - s->ctr_failed - s->ctr_vanished;
+  tower_debug(s->ctx, "%zu container%s gathered, %zu vanished, %zu failed", gathered,
+              plural_s(gathered), s->ctr_vanished, s->ctr_failed);
   bool nomem = s->nomem;
   end(s);
   return nomem ? -ENOMEM : 0;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/plural.h"
 #include "dynamodb.h"
 
 #ifndef PLUGIN_VERSION
@@ -221,8 +222,8 @@ static int ddb_init(tower_ctx *ctx, const tower_config *cfg, void **state) {
     ddb_destroy(s);
     return rc;
   }
-  tower_debug(ctx, "scanning %zu table(s) at %s (region %s, %u segment(s) each)", s->ntables,
-              s->redacted, s->region, s->segments);
+  tower_debug(ctx, "scanning %zu table%s at %s (region %s, %u segment%s each)", s->ntables,
+              plural_s(s->ntables), s->redacted, s->region, s->segments, plural_s(s->segments));
   *state = s;
   return 0;
 }
@@ -263,7 +264,8 @@ static void failure_reason(const ddb_state *s, const ddb_table *t, const ddb_tab
              said, t->name, s->region, s->redacted);
     break;
   case DDB_RETRY:
-    snprintf(out, size, "%s, still failing after %u attempt(s)%s", said, res->attempts,
+    snprintf(out, size, "%s, still failing after %u attempt%s%s", said, res->attempts,
+             plural_s(res->attempts),
              res->budget_out ? " and another would outlast the gather's time budget"
                              : " (max_retries)");
     break;
@@ -299,16 +301,17 @@ static void report_auth(ddb_state *s, tower_acc *acc, const ddb_result *r, size_
 }
 
 static void report_ok(ddb_state *s, const ddb_table *t, const ddb_table_result *res, int64_t took) {
-  tower_debug(s->ctx, "table %s: %zu item(s) in %u page(s), %u retr%s, %.3fs", t->name, res->items,
-              res->pages, res->retries, res->retries == 1 ? "y" : "ies", seconds(took));
+  tower_debug(s->ctx, "table %s: %zu item%s in %u page%s, %u retr%s, %.3fs", t->name, res->items,
+              plural_s(res->items), res->pages, plural_s(res->pages), res->retries,
+              res->retries == 1 ? "y" : "ies", seconds(took));
   if (res->skipped)
-    tower_warn(s->ctx, "table %s: %zu item(s) skipped, the first because: %s", t->name,
-               res->skipped, res->skip_reason);
+    tower_warn(s->ctx, "table %s: %zu item%s skipped, the first because: %s", t->name, res->skipped,
+               plural_s(res->skipped), res->skip_reason);
   if (res->truncated)
     tower_warn(s->ctx,
-               "table %s: stopped at max_items = %lld items; the rest of the table was not "
+               "table %s: stopped at max_items = %lld item%s; the rest of the table was not "
                "read (raise max_items, or narrow the scan with filter_expression)",
-               t->name, (long long)s->max_items);
+               t->name, (long long)s->max_items, plural_s((unsigned long long)s->max_items));
 }
 
 /* Returns false when the gather must end (credentials refused). */
@@ -329,9 +332,9 @@ static bool report(ddb_state *s, tower_acc *acc, size_t i, const ddb_table_resul
   default:
     failure_reason(s, t, res, budget, why, sizeof why);
     tower_acc_error(acc,
-                    "scan of table %s failed after %u page(s): %s; nothing emitted for %s "
+                    "scan of table %s failed after %u page%s: %s; nothing emitted for %s "
                     "this gather",
-                    t->name, res->pages, why, t->name);
+                    t->name, res->pages, plural_s(res->pages), why, t->name);
     return true;
   }
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "../../common/plural.h"
 #include "exec.h"
 
 #ifndef PLUGIN_VERSION
@@ -425,10 +426,11 @@ static bool report_killed(const exec_state *s, tower_acc *acc, const exec_cmd *c
     return false;
   case EXEC_WHY_OUTPUT:
     tower_acc_error(acc,
-                    "command '%s' wrote more than max_output (%zu bytes) to stdout; it was "
+                    "command '%s' wrote more than max_output (%zu byte%s) to stdout; it was "
                     "killed and its output discarded (raise max_output if that much is "
                     "expected)%s",
-                    c->display, s->max_output, escapes_text(c, esc, sizeof esc));
+                    c->display, s->max_output, plural_s(s->max_output),
+                    escapes_text(c, esc, sizeof esc));
     return false;
   case EXEC_WHY_STOP:
     if (complete_at_stop(c)) {
@@ -513,9 +515,10 @@ static int parse_output(const exec_state *s, tower_acc *acc, exec_cmd *c) {
   if (bad) {
     const char *last = tower_parser_last_error(c->parser);
     tower_acc_error(acc,
-                    "command '%s': %" PRIu64 " %s parse error(s) in its output, the bad parts "
-                    "skipped (%d metric(s) kept); last error: %s",
-                    c->display, bad, s->data_format, n, last ? last : "?");
+                    "command '%s': %" PRIu64 " %s parse error%s in its output, the bad parts "
+                    "skipped (%d metric%s kept); last error: %s",
+                    c->display, bad, s->data_format, plural_s(bad), n,
+                    plural_s((unsigned long long)n), last ? last : "?");
   }
   return 0;
 }
@@ -527,8 +530,8 @@ static int exec_gather(void *state, tower_acc *acc) {
   for (size_t i = 0; i < s->ncmds; i++) {
     exec_cmd *c = &s->cmds[i];
     if (c->err_suppressed)
-      tower_warn(s->ctx, "command '%s': %u more stderr line(s) suppressed (stderr_lines = %u)",
-                 c->display, c->err_suppressed, s->stderr_lines);
+      tower_warn(s->ctx, "command '%s': %u more stderr line%s suppressed (stderr_lines = %u)",
+                 c->display, c->err_suppressed, plural_s(c->err_suppressed), s->stderr_lines);
     if (run_succeeded(s, acc, c) && rc == 0)
       rc = parse_output(s, acc, c);
   }

@@ -56,6 +56,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../common/plural.h"
 #include "exec.h"
 
 /* How long a killed cgroup is waited for until it is empty. */
@@ -403,9 +404,10 @@ void exec_cgroup_end(exec_state *s, exec_cmd *c, bool killed) {
     if (!wait_empty(c, CG_KILL_WAIT_MS)) {
       unsigned left = each_member(c, mark_alive, NULL);
       tower_error(s->ctx,
-                  "command '%s': %u process(es) of its cgroup %s/cmd%zu-%u are alive %d ms "
+                  "command '%s': %u process%s of its cgroup %s/cmd%zu-%u %s alive %d ms "
                   "after cgroup.kill (stuck in the kernel?)",
-                  c->display, left, s->cg_path, (size_t)(c - s->cmds), c->cg_gen, CG_KILL_WAIT_MS);
+                  c->display, left, plural_es(left), s->cg_path, (size_t)(c - s->cmds), c->cg_gen,
+                  left == 1 ? "is" : "are", CG_KILL_WAIT_MS);
       set_aside(s, c);
     }
     return;

@@ -30,6 +30,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../../common/plural.h"
 #include "exec.h"
 
 /* The pipes' inodes (0: closed). */
@@ -163,8 +164,8 @@ void exec_hunt_holders(exec_state *s, exec_cmd *c) {
   scan sc = each_holder(c, &ids, hunt_one);
   tower_debug(s->ctx,
               "command '%s': its pipes stayed open after SIGKILL to its process group; "
-              "holders: %u outside the group (killed), %u in it; %u process(es) not readable",
-              c->display, sc.outside, sc.in_group, sc.unreadable);
+              "holders: %u outside the group (killed), %u in it; %u process%s not readable",
+              c->display, sc.outside, sc.in_group, sc.unreadable, plural_es(sc.unreadable));
 }
 
 void exec_hunt_survivors(exec_cmd *c) {

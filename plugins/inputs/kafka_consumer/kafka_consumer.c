@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "../../common/kafka/kafka_common.h"
+#include "../../common/plural.h"
 #include "kafka_consumer.h"
 
 #ifndef PLUGIN_VERSION
@@ -492,9 +493,9 @@ static void kc_stop(void *state) {
   rd_kafka_topic_partition_list_destroy(s->batch);
   s->batch = NULL;
   s->acc = NULL;
-  tower_info(s->ctx, "stopped after %llu message(s), %llu metric(s), %llu message(s) skipped",
-             (unsigned long long)s->messages, (unsigned long long)s->metrics,
-             (unsigned long long)s->skipped);
+  tower_info(s->ctx, "stopped after %llu message%s, %llu metric%s, %llu message%s skipped",
+             (unsigned long long)s->messages, plural_s(s->messages), (unsigned long long)s->metrics,
+             plural_s(s->metrics), (unsigned long long)s->skipped, plural_s(s->skipped));
 }
 
 static const tower_plugin plugin = {

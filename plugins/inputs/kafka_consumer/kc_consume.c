@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "../../common/kafka/kafka_common.h"
+#include "../../common/plural.h"
 #include "kafka_consumer.h"
 
 /* ---- librdkafka callbacks ----------------------------------------------- */
@@ -105,7 +106,8 @@ void kc_rebalance(kc_state *s, rd_kafka_t *rk, rd_kafka_resp_err_t err,
   char parts[512];
   describe(partitions, parts, sizeof parts);
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    tower_info(s->ctx, "group %s assigned %d partition(s): %s", s->group, partitions->cnt, parts);
+    tower_info(s->ctx, "group %s assigned %d partition%s: %s", s->group, partitions->cnt,
+               plural_s((unsigned long long)partitions->cnt), parts);
     assign(s, rk, partitions, cooperative);
     return;
   }
@@ -116,11 +118,12 @@ void kc_rebalance(kc_state *s, rd_kafka_t *rk, rd_kafka_resp_err_t err,
     kc_deliver(s);
     if (rd_kafka_assignment_lost(rk))
       tower_warn(s->ctx,
-                 "group %s lost partition(s) %s (session timed out?); messages not committed "
+                 "group %s lost partition%s %s (session timed out?); messages not committed "
                  "yet are consumed again by their next owner",
-                 s->group, parts);
+                 s->group, plural_s((unsigned long long)partitions->cnt), parts);
     else
-      tower_info(s->ctx, "group %s revoked %d partition(s): %s", s->group, partitions->cnt, parts);
+      tower_info(s->ctx, "group %s revoked %d partition%s: %s", s->group, partitions->cnt,
+                 plural_s((unsigned long long)partitions->cnt), parts);
     unassign(s, rk, partitions, cooperative);
     return;
   }
@@ -166,9 +169,9 @@ void kc_deliver(kc_state *s) {
    * counted instead. */
   if (rc < 0)
     tower_acc_error(s->acc,
-                    "the metrics of %zu message(s) could not be handed to the outputs (%s); "
+                    "the metrics of %zu message%s could not be handed to the outputs (%s); "
                     "they are lost",
-                    s->batch_msgs, strerror(-rc));
+                    s->batch_msgs, plural_s(s->batch_msgs), strerror(-rc));
   store_offsets(s);
   reset_batch(s);
 }
@@ -231,9 +234,10 @@ static void parse_message(kc_state *s, const rd_kafka_message_t *m, const char *
       s->skipped++;
     const char *last = tower_parser_last_error(s->parser);
     tower_acc_error(s->acc,
-                    "%s: %" PRIu64 " %s parse error(s), the bad part skipped (%d metric(s) "
+                    "%s: %" PRIu64 " %s parse error%s, the bad part skipped (%d metric%s "
                     "kept); last error: %s",
-                    source, bad, s->data_format, n, last ? last : "?");
+                    source, bad, s->data_format, plural_s(bad), n, plural_s((unsigned long long)n),
+                    last ? last : "?");
   }
 }
 

@@ -18,6 +18,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "../../common/plural.h"
 #include "x509_cert.h"
 
 /* Certificate files are small (the whole Debian CA bundle is ~220 KB); a
@@ -139,8 +140,8 @@ static int read_pem(BIO *bio, x509_chain *out, int *blocks, const char *path, ch
       unsigned long e = ERR_peek_last_error();
       if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
         return 0; /* no further block */
-      return failf(err, errlen, -EINVAL, "%s: bad PEM block after %d block(s): %s", path, *blocks,
-                   ssl_reason());
+      return failf(err, errlen, -EINVAL, "%s: bad PEM block after %d block%s: %s", path, *blocks,
+                   plural_s((unsigned long long)*blocks), ssl_reason());
     }
     (*blocks)++;
     int rc = take_block(out, name, der, len, path, err, errlen);
@@ -185,8 +186,8 @@ int x509_read_file(const char *path, x509_chain **chain, char *err, size_t errle
     rc = read_der(data, len, out, path, err, errlen);
   else if (rc == 0 && sk_X509_num(out) == 0)
     rc = failf(err, errlen, -EINVAL,
-               "%s holds %d PEM block(s) but no certificate (keys and CRLs are not reported)", path,
-               blocks);
+               "%s holds %d PEM block%s but no certificate (keys and CRLs are not reported)", path,
+               blocks, plural_s((unsigned long long)blocks));
   if (rc == -ENOMEM)
     failf(err, errlen, rc, "out of memory reading %s", path);
   BIO_free(bio);

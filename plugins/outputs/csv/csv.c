@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../common/plural.h"
 #include "csv.h"
 
 #ifndef PLUGIN_VERSION
@@ -451,7 +452,8 @@ static tower_write_result csv_write(void *state, const tower_batch *b) {
   int rc = collect(s, b, &rejected);
   bool ok = rc == 0;
   if (rc)
-    tower_error(s->o.ctx, "out of memory while sorting %zu metrics into files", tower_batch_len(b));
+    tower_error(s->o.ctx, "out of memory while sorting %zu metric%s into files", tower_batch_len(b),
+                plural_s(tower_batch_len(b)));
   if (ok)
     ok = write_files(s, CSV_APPEND);
   if (ok && !ends && keep_rows(s)) {

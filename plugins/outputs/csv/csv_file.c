@@ -27,6 +27,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "../../common/plural.h"
 #include "csv.h"
 
 #define HEADER_MAX (1024 * 1024) /* longest header (and last row) we look for */
@@ -135,8 +136,10 @@ static off_t repair_tail(csv_out *o, csv_file *f, int fd, off_t size) {
   keep = keep < 0 ? 0 : keep;
   if (ftruncate(fd, keep) != 0)
     return -errno;
-  tower_warn(o->ctx, "%s: removed an incomplete last row (%lld bytes) left by an interrupted write",
-             path_of(o, f->fname, path, sizeof path), (long long)(size - keep));
+  long long cut = (long long)(size - keep);
+  tower_warn(o->ctx,
+             "%s: removed an incomplete last row (%lld byte%s) left by an interrupted write",
+             path_of(o, f->fname, path, sizeof path), cut, plural_s((unsigned long long)cut));
   return keep;
 }
 
@@ -367,6 +370,7 @@ static int rewrite_into(csv_out *o, csv_file *f, int fd, off_t *head_len) {
 static int widen(csv_out *o, csv_file *f) {
   char path[PATH_MAX];
   struct stat st;
+  size_t added = f->cols.n - f->disk_ncols;
   /* the mode of the file replaced, without set-id bits (it may not be ours) */
   int fd = fstat(f->fd, &st) == 0 ? open_tmp(o, f, O_RDWR | O_APPEND, st.st_mode & 0777) : -errno;
   off_t head_len = 0;
@@ -374,8 +378,8 @@ static int widen(csv_out *o, csv_file *f) {
   if (!rc && fstat(fd, &st) != 0)
     rc = -errno;
   if (rc) {
-    tower_error(o->ctx, "cannot rewrite %s with %zu new columns: %s%s; the file is unchanged",
-                path_of(o, f->fname, path, sizeof path), f->cols.n - f->disk_ncols, strerror(-rc),
+    tower_error(o->ctx, "cannot rewrite %s with %zu new column%s: %s%s; the file is unchanged",
+                path_of(o, f->fname, path, sizeof path), added, plural_s(added), strerror(-rc),
                 hint(-rc));
     if (fd >= 0) {
       close(fd);
@@ -383,8 +387,8 @@ static int widen(csv_out *o, csv_file *f) {
     }
     return rc;
   }
-  tower_debug(o->ctx, "%s rewritten with %zu new columns", path_of(o, f->fname, path, sizeof path),
-              f->cols.n - f->disk_ncols);
+  tower_debug(o->ctx, "%s rewritten with %zu new column%s", path_of(o, f->fname, path, sizeof path),
+              added, plural_s(added));
   close(f->fd);
   f->fd = fd;
   f->dev = st.st_dev;
@@ -440,13 +444,16 @@ int csv_file_append(csv_out *o, csv_file *f) {
     /* cut back what reached the file, so it never ends in a half row and
      * the retry does not duplicate rows; reopen (and re-check) next time */
     if (ftruncate(f->fd, f->size) != 0)
-      tower_error(o->ctx, "cannot cut %s back to %lld bytes: %s; its last row may be incomplete",
-                  path_of(o, f->fname, path, sizeof path), (long long)f->size, strerror(errno));
+      tower_error(o->ctx, "cannot cut %s back to %lld byte%s: %s; its last row may be incomplete",
+                  path_of(o, f->fname, path, sizeof path), (long long)f->size,
+                  plural_s((unsigned long long)f->size), strerror(errno));
     close(f->fd);
     f->fd = -1;
-    tower_error(
-        o->ctx, "cannot append %zu rows (%zu bytes) to %s: %s%s; the rows are kept for a retry",
-        f->nrows, hl + bl, path_of(o, f->fname, path, sizeof path), strerror(-rc), hint(-rc));
+    tower_error(o->ctx,
+                "cannot append %zu row%s (%zu byte%s) to %s: %s%s; the row%s %s kept for a retry",
+                f->nrows, plural_s(f->nrows), hl + bl, plural_s(hl + bl),
+                path_of(o, f->fname, path, sizeof path), strerror(-rc), hint(-rc),
+                plural_s(f->nrows), f->nrows == 1 ? "is" : "are");
     return rc;
   }
   if (f->size == 0) {

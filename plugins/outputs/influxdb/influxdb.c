@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../../common/plural.h"
 #include "influxdb.h"
 
 #ifndef PLUGIN_VERSION
@@ -339,12 +340,12 @@ static void report_losses(ifx_state *s, size_t n) {
   tower_ctx_count_rejected(s->ctx, l->rejected);
   if (l->status)
     tower_error(s->ctx,
-                "%llu of %zu metrics refused by %s and lost: HTTP %ld: %s (the others were "
+                "%llu of %zu metric%s refused by %s and lost: HTTP %ld: %s (the others were "
                 "stored)",
-                (unsigned long long)l->rejected, n, l->where, l->status, l->reason);
+                (unsigned long long)l->rejected, n, plural_s(n), l->where, l->status, l->reason);
   else
-    tower_error(s->ctx, "%llu of %zu metrics not written to %s: %s",
-                (unsigned long long)l->rejected, n, l->where, l->reason);
+    tower_error(s->ctx, "%llu of %zu metric%s not written to %s: %s",
+                (unsigned long long)l->rejected, n, plural_s(n), l->where, l->reason);
 }
 
 /* ---- a run of metrics ---------------------------------------------------------- */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/plural.h"
 #include "kafka_common.h"
 #include "kafka_produce.h"
 
@@ -226,9 +227,9 @@ static int read_plan_conf(tower_ctx *ctx, const tower_config *cfg, kafka_plan_co
   size_t klen = pc->routing_key ? strlen(pc->routing_key) : pc->random_key ? 36 : 0;
   if (klen >= pc->max_bytes)
     return tower_config_error(cfg, tower_config_setting(cfg, "routing_key"),
-                              "routing_key takes %zu bytes, max_message_bytes leaves no room for "
+                              "routing_key takes %zu byte%s, max_message_bytes leaves no room for "
                               "a payload",
-                              klen);
+                              klen, plural_s(klen));
   return 0;
 }
 
@@ -437,9 +438,10 @@ static const char *advice(const kafka_state *s, int err) {
 static void log_failure(const kafka_state *s, const outcome *o) {
   const kafka_msg *m = o->first_failure;
   tower_error(s->ctx,
-              "%zu of %zu messages (%zu metrics) to %s were not acknowledged: %s (%s) on topic "
+              "%zu of %zu message%s (%zu metric%s) to %s %s not acknowledged: %s (%s) on topic "
               "\"%s\"; %s",
-              o->failed, s->plan.nmsgs, o->failed_metrics, s->prod.brokers,
+              o->failed, s->plan.nmsgs, plural_s(s->plan.nmsgs), o->failed_metrics,
+              plural_s(o->failed_metrics), s->prod.brokers, o->failed == 1 ? "was" : "were",
               rd_kafka_err2str(m->err), rd_kafka_err2name(m->err), m->topic, advice(s, m->err));
   if (o->maybe_written)
     tower_warn(s->ctx,
@@ -468,10 +470,11 @@ static const char *refusal_advice(int err) {
 static void log_refusal(const kafka_state *s, const outcome *o) {
   const kafka_msg *m = o->first_refusal;
   tower_error(s->ctx,
-              "%zu metrics dropped: %zu messages can never be written: %s (%s) on topic \"%s\"; "
-              "%s",
-              o->refused_metrics, o->refused, rd_kafka_err2str(m->err), rd_kafka_err2name(m->err),
-              m->topic, refusal_advice(m->err));
+              "%zu metric%s dropped: %zu message%s can never be written: %s (%s) on topic "
+              "\"%s\"; %s",
+              o->refused_metrics, plural_s(o->refused_metrics), o->refused, plural_s(o->refused),
+              rd_kafka_err2str(m->err), rd_kafka_err2name(m->err), m->topic,
+              refusal_advice(m->err));
 }
 
 static void log_plan_rejections(const kafka_state *s) {
@@ -482,7 +485,7 @@ static void log_plan_rejections(const kafka_state *s) {
   }
   for (int r = 0; r < KAFKA_REJECT_COUNT; r++)
     if (count[r])
-      tower_error(s->ctx, "%zu metrics dropped: %s (the first: %s)", count[r],
+      tower_error(s->ctx, "%zu metric%s dropped: %s (the first: %s)", count[r], plural_s(count[r]),
                   kafka_reject_text((kafka_reject)r), tower_metric_name(s->ms[first[r]]));
 }
 
@@ -529,10 +532,11 @@ static void log_late(kafka_state *s) {
   uint64_t late = s->prod.late_delivered;
   if (late == s->late_logged)
     return;
+  unsigned long long n = late - s->late_logged;
   tower_warn(s->ctx,
-             "%llu messages given up on by an earlier write were delivered after all: their "
+             "%llu message%s given up on by an earlier write %s delivered after all: %s "
              "metrics were sent again (duplicates, at-least-once)",
-             (unsigned long long)(late - s->late_logged));
+             n, plural_s(n), n == 1 ? "was" : "were", n == 1 ? "its" : "their");
   s->late_logged = late;
 }
 
@@ -543,12 +547,12 @@ static tower_write_result kafka_write(void *state, const tower_batch *b) {
   if (n == 0)
     return TOWER_WRITE_OK;
   if (load_batch(s, b, n)) {
-    tower_error(s->ctx, "out of memory preparing %zu metrics; retrying", n);
+    tower_error(s->ctx, "out of memory preparing %zu metric%s; retrying", n, plural_s(n));
     return TOWER_WRITE_RETRY;
   }
   uint64_t carried = done_match(s, n);
   if (kafka_plan_build(&s->plan, s->ms, n, s->skip)) {
-    tower_error(s->ctx, "out of memory preparing %zu metrics; retrying", n);
+    tower_error(s->ctx, "out of memory preparing %zu metric%s; retrying", n, plural_s(n));
     kafka_plan_reset(&s->plan);
     return TOWER_WRITE_RETRY;
   }

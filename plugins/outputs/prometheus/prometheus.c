@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../../common/plural.h"
 #include "prometheus.h"
 
 #ifndef PLUGIN_VERSION
@@ -236,7 +237,7 @@ static tower_write_result prom_write(void *state, const tower_batch *batch) {
     failed += put_metric(s, m, &pc) < 0;
   }
   if (failed)
-    tower_warn(s->ctx, "%zu metrics not stored: out of memory", failed);
+    tower_warn(s->ctx, "%zu metric%s not stored: out of memory", failed, plural_s(failed));
   log_rejections(s, pc.now);
   /* The endpoint never fails a write: what it refused is counted in the
    * scrape (tower_prometheus_rejected_series_total). */
