@@ -174,6 +174,8 @@ CONF
 "$TOWER" --config "$work/p.conf" --pidfile "$work/tower.pid" > "$work/p.out" 2>&1 &
 tpid=$!; pids="$pids $tpid"
 wait_for 5 grep -q started "$work/p.log" || fail "pidfile tower did not start: $(cat "$work/p.out")"
+# (metrics buffered that the output refused: the SIGTERM below must lose some)
+wait_for 5 grep -q "failing as configured" "$work/p.log" || fail "the output never tried to write"
 [ "$(cat "$work/tower.pid")" = "$tpid" ] && ok "pidfile holds the pid" || fail "pidfile: $(cat "$work/tower.pid")"
 "$TOWER" --config "$work/p.conf" --pidfile "$work/tower.pid" > "$work/p2.out" 2>&1; rc=$?
 [ $rc = 1 ] && grep -q "pidfile $work/tower.pid is held by another tower (pid $tpid)" "$work/p.log" \
@@ -192,7 +194,7 @@ cp "$work/p.conf.good" "$work/p.conf"
 # SIGTERM with an output that never wrote: exit 0, the loss logged.
 stop_tower TERM
 [ "$trc" = 0 ] && grep -q "metrics\{0,1\} could not be written before exiting" "$work/p.log" \
-  && ok "SIGTERM exits 0 with unwritten metrics (logged)" || fail "SIGTERM with a failing output: rc=$trc"
+  && ok "SIGTERM exits 0 with unwritten metrics (logged)" || fail "SIGTERM with a failing output: rc=$trc: $(tail -5 "$work/p.log")"
 [ ! -e "$work/tower.pid" ] && ok "pidfile removed at exit" || fail "pidfile left behind"
 # A stale pidfile (no lock) is taken over.
 echo 99999 > "$work/tower.pid"
