@@ -52,13 +52,28 @@ typedef struct loader {
   size_t errlen;
 } loader;
 
+/* The directory to put before `file` in a message: libconfig names the
+ * settings of an @include'd file by the name the @include wrote, relative to
+ * the include directory, which means nothing to someone reading the log
+ * from elsewhere. (The main file's settings carry the path tower was given:
+ * they are not among the files libconfig opened itself.) */
+static const char *include_prefix(const config_t *cfg, const char *file) {
+  if (!cfg || !cfg->include_dir || !file || file[0] == '/')
+    return "";
+  for (unsigned i = 0; i < cfg->num_filenames; i++)
+    if (strcmp(cfg->filenames[i], file) == 0)
+      return cfg->include_dir;
+  return "";
+}
+
 const char *twi_setting_where(const config_setting_t *s, char *buf, size_t len) {
   const char *file = s ? config_setting_source_file(s) : NULL;
   unsigned line = s ? config_setting_source_line(s) : 0;
+  const char *dir = include_prefix(s ? s->config : NULL, file);
   if (file && line)
-    snprintf(buf, len, "%s:%u", file, line);
+    snprintf(buf, len, "%s%s%s:%u", dir, *dir ? "/" : "", file, line);
   else if (file)
-    snprintf(buf, len, "%s", file);
+    snprintf(buf, len, "%s%s%s", dir, *dir ? "/" : "", file);
   else
     snprintf(buf, len, "<config>");
   return buf;
@@ -123,8 +138,9 @@ static int parse(loader *l, conf_file *f, const twi_scan *sc, const char *text) 
   }
   if (!config_read_string(&f->cfg, text)) {
     const char *file = config_error_file(&f->cfg);
-    snprintf(l->err, l->errlen, "%s:%d: %s", file ? file : f->path, config_error_line(&f->cfg),
-             config_error_text(&f->cfg));
+    const char *dir = include_prefix(&f->cfg, file);
+    snprintf(l->err, l->errlen, "%s%s%s:%d: %s", dir, *dir ? "/" : "", file ? file : f->path,
+             config_error_line(&f->cfg), config_error_text(&f->cfg));
     return -EINVAL;
   }
   config_setting_t *root = config_root_setting(&f->cfg);

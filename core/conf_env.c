@@ -29,6 +29,7 @@
 
 #include "conf.h"
 #include "conf_env.h"
+#include "diag.h"
 
 typedef struct out {
   char *s;
@@ -197,7 +198,10 @@ static char *substitute(const subst *x) {
 
 char *twi_env_subst(const char *in, char *err, size_t errlen) {
   subst x = {in, false, err, errlen};
-  return substitute(&x);
+  char *text = substitute(&x);
+  if (!text && errlen)
+    twi_one_line(err);
+  return text;
 }
 
 /* Whether the setting's name (or its nearest named parent's, for array
@@ -225,6 +229,7 @@ int twi_env_subst_tree(config_setting_t *s, char *err, size_t errlen) {
     if (!nv) {
       char where[256];
       snprintf(err, errlen, "%s: %s", twi_setting_where(s, where, sizeof where), msg);
+      twi_one_line(err); /* the value quoted may span lines */
       return -EINVAL;
     }
     int ok = config_setting_set_string(s, nv);

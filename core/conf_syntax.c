@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "conf_syntax.h"
+#include "diag.h"
 
 /* Deeper than this, the check gives up (libconfig's own bound is bison's
  * stack, 10000): no configuration nests so deep by mistake. */
@@ -170,6 +171,7 @@ static void problem(twi_syntax *s, unsigned line, const char *fmt, ...) {
   if (n > 0 && (size_t)n < sizeof s->problem)
     vsnprintf(s->problem + n, sizeof s->problem - (size_t)n, fmt, ap);
   va_end(ap);
+  twi_one_line(s->problem); /* text quoted from the file stays on its line */
 }
 
 static char closer(frame_kind k) {

@@ -53,3 +53,9 @@ void twi_diag_free(twi_diag *d) {
   free(d->text);
   memset(d, 0, sizeof *d);
 }
+
+void twi_one_line(char *text) {
+  for (char *p = text; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f)
+      *p = ' ';
+}

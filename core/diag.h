@@ -20,4 +20,8 @@ void twi_diag_warn(twi_diag *d, const config_setting_t *at, const char *fmt, ...
     __attribute__((format(printf, 3, 4)));
 void twi_diag_free(twi_diag *d);
 
+/* Turns every control byte of a message into a space: text quoted from a
+ * file (a string left open, say) must not break one message into lines. */
+void twi_one_line(char *text);
+
 #endif

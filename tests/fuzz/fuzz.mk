@@ -25,11 +25,13 @@ SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 BASE_CFLAGS := -g -O1 -std=gnu11 -pthread -fno-omit-frame-pointer $(SAN)
 # Coverage for what is fuzzed: libtower, the CSV reader and the targets.
 COV_CFLAGS := $(BASE_CFLAGS) -fsanitize=fuzzer-no-link
-CPPFLAGS := -I$(srcdir)/sdk/include -I$(srcdir)/core -I$(builddir) -I$(srcdir)/tests/fuzz \
+CPPFLAGS := -I$(srcdir)/sdk/include -I$(srcdir)/core -I$(srcdir)/core/format -I$(builddir) \
+	-I$(srcdir)/tests/fuzz \
 	$(LIBCONFIG_CFLAGS)
 # libtower's own defines (core/Makefile.inc); the fuzzers never use them.
 CORE_CPPFLAGS := -DTOWER_DEFAULT_PLUGIN_DIR='"/nonexistent"' \
-	-DTOWER_DEFAULT_CONFIG='"/nonexistent/tower.conf"'
+	-DTOWER_DEFAULT_CONFIG='"/nonexistent/tower.conf"' \
+	-DTOWER_SAMPLE_CONFIG='"/nonexistent/tower.conf.sample"'
 LIBS := $(LIBCONFIG_LIBS) -lm -ldl -lpthread
 
 CORE_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(filter %.c,$(CORE_SOURCES)))

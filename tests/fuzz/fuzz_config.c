@@ -318,15 +318,15 @@ static void check_load(const char *data, size_t size) {
   twi_conf_unref(conf);
 }
 
-/* twi_env_subst on the whole text: text without "${" comes back as it is;
- * a refusal says why. */
+/* twi_env_subst on the whole text: text without "$" comes back as it is
+ * ($VAR, ${VAR} and the $$ escape all start with one); a refusal says why. */
 static void check_subst(const char *text) {
   char err[512] = "";
   char *out = twi_env_subst(text, err, sizeof err);
   if (!out && !*err)
     die("substitution refused without a message");
-  if (out && !strstr(text, "${") && strcmp(out, text) != 0)
-    die("substitution changed text without ${: \"%s\" -> \"%s\"", text, out);
+  if (out && !strchr(text, '$') && strcmp(out, text) != 0)
+    die("substitution changed text without $: \"%s\" -> \"%s\"", text, out);
   free(out);
 }
 
@@ -420,9 +420,11 @@ static void check_size(const char *text) {
     return;
   bool valid = v >= 0 && !*p;
   v *= scale > 0 ? scale : 1;
-  if (!valid        ? rc == 0
-      : v >= 1.8e19 ? rc != -ERANGE
-                    : rc != 0 || fabs((double)bytes - v) > 0.5 + v * 1e-15)
+  /* 2^64 bytes and more do not fit; a fraction of one byte is no size */
+  bool range = v >= 0x1p64 || (v > 0 && v < 1);
+  if (!valid  ? rc == 0
+      : range ? rc != -ERANGE
+              : rc != 0 || fabs((double)bytes - v) > 0.5 + v * 1e-15)
     die("size \"%s\": rc %d, %llu bytes; the grammar says %s, about %.17g bytes", text, rc,
         (unsigned long long)bytes, valid ? "valid" : "invalid", v);
 }
