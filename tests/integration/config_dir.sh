@@ -30,7 +30,7 @@ echo 'processors = ( { plugin = "mark"; } );' > "$work/conf.d/15-p.conf"
 
 # --config-check: valid, with the plugins of every file
 out=$("$TOWER" --config "$work/main.conf" --config-check 2>&1)
-echo "$out" | grep -q "configuration is valid (3 inputs, 1 processors, 1 outputs)" \
+echo "$out" | grep -q "configuration is valid (3 inputs, 1 processor, 1 output)" \
   && ok "--config-check counts the plugins of the drop-ins" || fail "--config-check: $out"
 
 # a drop-in that sets agent is refused with its file and line
