@@ -1,12 +1,11 @@
 /* Outputs: a bounded buffer and a flush thread per output.
  *
- * The buffer is a ring of metric references that grows on demand up to
- * metric_buffer_limit; beyond it the oldest metrics are dropped and counted
- * (Telegraf's behaviour). A batch being written is taken out of the ring, so
- * memory is bounded by limit + batch size; on RETRY it goes back to the front
- * (dropping the oldest if the buffer filled up meanwhile), on DROP it is
- * counted and logged. Inputs only ever take the buffer lock for a push, so a
- * slow or dead output never blocks them or another output.
+ * The buffer (buffer.h: in memory or on disk) keeps the metrics in order up
+ * to metric_buffer_limit; beyond it the oldest are dropped and counted
+ * (Telegraf's behaviour). A batch being written is taken out; on RETRY it
+ * goes back to the front, on DROP it is counted and logged. Inputs only ever
+ * take the output's lock for a push, so a slow or dead output never blocks
+ * them or another output.
  *
  * A flush happens on the timer (flush_interval + random flush_jitter), at
  * once when a full batch is buffered, or on SIGUSR1. After a RETRY the
@@ -21,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "buffer.h"
 #include "pipeline.h"
 #include "units.h"
 
@@ -31,8 +31,7 @@ struct twi_output_rt {
   bool started, stop, flush_now, done;
   int64_t deadline; /* of the final flush, monotonic */
 
-  tower_metric **ring;
-  size_t cap, head, count;
+  twi_buffer *buf;
   uint64_t overflow_unlogged; /* carried until an overflow line is written */
   uint64_t overflow_logged;   /* reported by overflow lines so far */
 
@@ -63,100 +62,29 @@ bool tower_batch_ends_flush(const tower_batch *b) {
   return b->ends_flush;
 }
 
-/* ---- the ring (called with the lock held) ---- */
+/* ---- the buffer (called with the lock held) ---- */
 
-static int ring_grow(twi_output_rt *rt, size_t need, size_t limit) {
-  if (need <= rt->cap)
-    return 0;
-  size_t cap = rt->cap ? rt->cap : 256;
-  while (cap < need)
-    cap *= 2;
-  if (cap > limit)
-    cap = limit;
-  if (cap < need)
-    return -ENOBUFS;
-  tower_metric **r = malloc(cap * sizeof *r);
-  if (!r)
-    return -ENOMEM;
-  for (size_t i = 0; i < rt->count; i++)
-    r[i] = rt->ring[(rt->head + i) % rt->cap];
-  free(rt->ring);
-  rt->ring = r;
-  rt->cap = cap;
-  rt->head = 0;
-  return 0;
+static size_t buffered(const twi_output_rt *rt) {
+  return rt->buf->ops->count(rt->buf);
 }
 
-static void drop_oldest(tower_ctx *o, size_t n) {
-  twi_output_rt *rt = o->out;
-  for (size_t i = 0; i < n && rt->count; i++) {
-    tower_metric_free(rt->ring[rt->head]);
-    rt->head = (rt->head + 1) % rt->cap;
-    rt->count--;
-  }
-  atomic_fetch_add(&o->stats.dropped, n);
-  rt->overflow_unlogged += n;
+static void count_overflow(tower_ctx *o, size_t dropped) {
+  if (!dropped)
+    return;
+  atomic_fetch_add(&o->stats.dropped, dropped);
+  o->out->overflow_unlogged += dropped;
 }
 
 void twi_output_push(tower_ctx *o, tower_metric **ms, size_t n) {
   twi_output_rt *rt = o->out;
-  size_t limit = (size_t)o->buffer_limit;
   pthread_mutex_lock(&rt->lock);
-  for (size_t i = 0; i < n; i++) {
-    if (rt->count == limit)
-      drop_oldest(o, 1);
-    if (rt->count == rt->cap && ring_grow(rt, rt->count + 1, limit)) {
-      /* no memory for a bigger ring: make room the only way left */
-      if (rt->count == 0) {
-        tower_metric_free(ms[i]);
-        atomic_fetch_add(&o->stats.dropped, 1);
-        continue;
-      }
-      drop_oldest(o, 1);
-    }
-    rt->ring[(rt->head + rt->count) % rt->cap] = ms[i];
-    rt->count++;
-  }
+  count_overflow(o, rt->buf->ops->push(rt->buf, ms, n));
   atomic_fetch_add(&o->stats.metrics, n);
-  atomic_store(&o->stats.buffer_size, (int64_t)rt->count);
-  if (rt->count >= (size_t)o->batch_size)
+  size_t count = buffered(rt);
+  atomic_store(&o->stats.buffer_size, (int64_t)count);
+  if (count >= (size_t)o->batch_size)
     pthread_cond_signal(&rt->wake);
   pthread_mutex_unlock(&rt->lock);
-}
-
-static size_t take_batch(twi_output_rt *rt, size_t k) {
-  for (size_t i = 0; i < k; i++) {
-    rt->batch[i] = rt->ring[rt->head];
-    rt->head = (rt->head + 1) % rt->cap;
-  }
-  rt->count -= k;
-  return k;
-}
-
-/* Puts a failed batch back in front of newer metrics. */
-static void put_back(tower_ctx *o, size_t k) {
-  twi_output_rt *rt = o->out;
-  size_t limit = (size_t)o->buffer_limit;
-  size_t room = limit - rt->count, skip = 0;
-  if (k > room) { /* the oldest of the batch are the oldest overall */
-    skip = k - room;
-    for (size_t i = 0; i < skip; i++)
-      tower_metric_free(rt->batch[i]);
-    atomic_fetch_add(&o->stats.dropped, skip);
-    rt->overflow_unlogged += skip;
-  }
-  if (ring_grow(rt, rt->count + (k - skip), limit)) {
-    for (size_t i = skip; i < k; i++)
-      tower_metric_free(rt->batch[i]);
-    atomic_fetch_add(&o->stats.dropped, k - skip);
-    rt->overflow_unlogged += k - skip;
-    return;
-  }
-  for (size_t i = k; i-- > skip;) {
-    rt->head = (rt->head + rt->cap - 1) % rt->cap;
-    rt->ring[rt->head] = rt->batch[i];
-    rt->count++;
-  }
 }
 
 /* ---- writing ---- */
@@ -176,8 +104,9 @@ static void schedule_retry(tower_ctx *o) {
   rt->retry_at = tower_mono_ns() + delay;
   char d[32];
   twi_fmt_duration(d, sizeof d, delay);
+  size_t count = buffered(rt);
   tower_log(o, TOWER_LOG_WARN, "write failed; %zu metric%s kept in the buffer, retrying in %s",
-            rt->count, twi_s(rt->count), d);
+            count, twi_s(count), d);
 }
 
 /* Writes one batch of k metrics (lock held on entry and exit, released
@@ -187,7 +116,7 @@ static tower_write_result write_batch(tower_ctx *o, size_t k, bool ends) {
   tower_batch b = {.m = rt->batch, .n = k, .ends_flush = ends};
   atomic_store(&o->retry_after, 0);
   uint64_t rejected_before = atomic_load(&o->stats.rejected);
-  atomic_store(&o->stats.buffer_size, (int64_t)rt->count);
+  atomic_store(&o->stats.buffer_size, (int64_t)buffered(rt));
   pthread_mutex_unlock(&rt->lock);
   int64_t t0 = tower_mono_ns();
   tower_write_result r = o->plugin->desc.write(o->state, &b);
@@ -198,10 +127,11 @@ static tower_write_result write_batch(tower_ctx *o, size_t k, bool ends) {
     uint64_t rejected = atomic_load(&o->stats.rejected) - rejected_before;
     atomic_fetch_add(&o->stats.written, k > rejected ? k - rejected : 0);
     tower_log(o, TOWER_LOG_DEBUG, "wrote batch of %zu metric%s in %.1f ms; buffer %zu of %lld", k,
-              twi_s(k), (double)atomic_load(&o->stats.last_time_ns) / 1e6, rt->count,
+              twi_s(k), (double)atomic_load(&o->stats.last_time_ns) / 1e6, buffered(rt),
               (long long)o->buffer_limit);
+    rt->buf->ops->ack(rt->buf, k);
     for (size_t i = 0; i < k; i++)
-      tower_metric_free(rt->batch[i]);
+      twi_buffer_release(rt->batch[i], false);
     rt->retries = 0;
     rt->retry_at = 0;
     break;
@@ -209,8 +139,9 @@ static tower_write_result write_batch(tower_ctx *o, size_t k, bool ends) {
   case TOWER_WRITE_DROP:
     atomic_fetch_add(&o->stats.errors, 1);
     atomic_fetch_add(&o->stats.dropped, k);
+    rt->buf->ops->ack(rt->buf, k); /* gone for good, though unwritten */
     for (size_t i = 0; i < k; i++)
-      tower_metric_free(rt->batch[i]);
+      twi_buffer_release(rt->batch[i], true);
     tower_log(o, TOWER_LOG_ERROR,
               "%zu metric%s dropped: the output reported a permanent failure (see above)", k,
               twi_s(k));
@@ -218,10 +149,10 @@ static tower_write_result write_batch(tower_ctx *o, size_t k, bool ends) {
   default:
     r = TOWER_WRITE_RETRY;
     atomic_fetch_add(&o->stats.errors, 1);
-    put_back(o, k);
+    count_overflow(o, rt->buf->ops->put_back(rt->buf, rt->batch, k));
     break;
   }
-  atomic_store(&o->stats.buffer_size, (int64_t)rt->count);
+  atomic_store(&o->stats.buffer_size, (int64_t)buffered(rt));
   return r;
 }
 
@@ -274,12 +205,14 @@ static void log_drop_summary(tower_ctx *o) {
  * backoff, stop at the deadline. Returns false when a write asked to retry. */
 static bool flush_cycle(tower_ctx *o, bool full_only, bool final) {
   twi_output_rt *rt = o->out;
-  size_t bs = (size_t)o->batch_size, todo = rt->count;
+  size_t bs = (size_t)o->batch_size, todo = buffered(rt);
   bool ok = true;
-  while (todo > 0 && (!full_only || rt->count >= bs)) {
+  while (todo > 0 && (!full_only || buffered(rt) >= bs)) {
     if (final && tower_mono_ns() > rt->deadline)
       break;
-    size_t k = take_batch(rt, todo < bs ? todo : bs);
+    size_t k = rt->buf->ops->take(rt->buf, rt->batch, todo < bs ? todo : bs);
+    if (k == 0)
+      break;
     todo -= k;
     if (write_batch(o, k, todo == 0) == TOWER_WRITE_RETRY) {
       if (!final)
@@ -287,7 +220,8 @@ static bool flush_cycle(tower_ctx *o, bool full_only, bool final) {
       ok = false;
       break;
     }
-    todo = todo < rt->count ? todo : rt->count; /* overflow may have taken some */
+    size_t left = buffered(rt);
+    todo = todo < left ? todo : left; /* overflow may have taken some */
   }
   log_overflow(o);
   return ok;
@@ -320,7 +254,7 @@ static void maybe_summarize(tower_ctx *o, int64_t now) {
               "written; %zu of %lld buffered",
               (long long)((now - rt->summary.at) / 60000000000LL), (unsigned long long)d, twi_s(d),
               (unsigned long long)e, twi_s(e), (unsigned long long)(written - rt->summary.written),
-              rt->count, (long long)o->buffer_limit);
+              buffered(rt), (long long)o->buffer_limit);
   rt->summary.at = now;
   rt->summary.dropped = dropped;
   rt->summary.errors = errors;
@@ -338,7 +272,7 @@ static void *output_main(void *arg) {
     maybe_summarize(o, now);
     bool backing_off = rt->retry_at && now < rt->retry_at;
     bool timer = now >= next_flush || (rt->retry_at && !backing_off);
-    bool full = rt->count >= (size_t)o->batch_size;
+    bool full = buffered(rt) >= (size_t)o->batch_size;
     if (rt->flush_now || (!backing_off && (timer || full))) {
       bool whole = rt->flush_now || timer;
       rt->flush_now = false;
@@ -363,7 +297,11 @@ int twi_output_create(tower_ctx *o) {
   if (!rt)
     return -ENOMEM;
   rt->batch = malloc((size_t)o->batch_size * sizeof *rt->batch);
-  if (!rt->batch) {
+  rt->buf = twi_buffer_mem_new((size_t)o->buffer_limit);
+  if (!rt->batch || !rt->buf) {
+    if (rt->buf)
+      rt->buf->ops->destroy(rt->buf);
+    free(rt->batch);
     free(rt);
     return -ENOMEM;
   }
@@ -398,7 +336,7 @@ void twi_output_flush_now(tower_ctx *o) {
 
 size_t twi_output_buffered(tower_ctx *o) {
   pthread_mutex_lock(&o->out->lock);
-  size_t n = o->out->count;
+  size_t n = buffered(o->out);
   pthread_mutex_unlock(&o->out->lock);
   return n;
 }
@@ -426,7 +364,7 @@ bool twi_output_stop(tower_ctx *o, int64_t deadline_mono) {
   while (!rt->done && pthread_cond_timedwait(&rt->done_cond, &rt->lock, &ts) != ETIMEDOUT)
     ;
   bool done = rt->done;
-  size_t left = rt->count;
+  size_t left = buffered(rt);
   pthread_mutex_unlock(&rt->lock);
   if (!done) {
     tower_log(o, TOWER_LOG_ERROR,
@@ -447,7 +385,7 @@ size_t twi_output_flush_sync(tower_ctx *o) {
   pthread_mutex_lock(&rt->lock);
   rt->deadline = INT64_MAX;
   flush_cycle(o, false, true);
-  size_t left = rt->count;
+  size_t left = buffered(rt);
   pthread_mutex_unlock(&rt->lock);
   return left + (size_t)(atomic_load(&o->stats.dropped) - dropped);
 }
@@ -457,12 +395,11 @@ void twi_output_destroy(tower_ctx *o) {
   if (!rt)
     return;
   log_drop_summary(o);
-  if (rt->count)
-    tower_log(o, TOWER_LOG_ERROR, "%zu buffered metric%s never written and lost", rt->count,
-              twi_s(rt->count));
-  for (size_t i = 0; i < rt->count; i++)
-    tower_metric_free(rt->ring[(rt->head + i) % rt->cap]);
-  free(rt->ring);
+  size_t left = buffered(rt);
+  if (left)
+    tower_log(o, TOWER_LOG_ERROR, "%zu buffered metric%s never written and lost", left,
+              twi_s(left));
+  rt->buf->ops->destroy(rt->buf);
   free(rt->batch);
   pthread_mutex_destroy(&rt->lock);
   pthread_cond_destroy(&rt->wake);
