@@ -296,7 +296,7 @@ static tower_metric *for_output(tower_ctx *o, tower_metric *m) {
   return NULL;
 }
 
-static void deliver(twi_pipeline *pl, mvec *ms) {
+static void deliver(twi_pipeline *pl, mvec *ms, twi_ticket *ticket) {
   tower_metric *stack[256];
   for (size_t oi = 0; oi < pl->noutputs; oi++) {
     tower_ctx *o = pl->outputs[oi];
@@ -312,7 +312,8 @@ static void deliver(twi_pipeline *pl, mvec *ms) {
       if (c)
         sel[k++] = c;
     }
-    twi_output_push(o, sel, k);
+    if (k)
+      twi_output_push(o, sel, k, ticket);
     if (sel != stack)
       free(sel);
   }
@@ -345,7 +346,9 @@ static twi_pipeline *lock_for_commit(tower_acc *acc) {
   }
 }
 
-int tower_acc_commit(tower_acc *acc) {
+/* The commit itself; `ticket` (may be NULL) follows the metrics into the
+ * outputs. */
+static int commit(tower_acc *acc, twi_ticket *ticket) {
   if (acc->kind != ACC_INPUT)
     return 0;
   if (acc->pending.n == 0) {
@@ -363,8 +366,25 @@ int tower_acc_commit(tower_acc *acc) {
   if (pl->mode == TWI_TEST)
     print_test(pl, ms);
   else
-    deliver(pl, ms);
+    deliver(pl, ms, ticket);
   pthread_rwlock_unlock(&pl->commit_lock);
   mvec_clear(ms);
   return 0;
+}
+
+int tower_acc_commit(tower_acc *acc) {
+  return commit(acc, NULL);
+}
+
+int tower_acc_commit_tracked(tower_acc *acc, tower_delivered_fn done, void *arg) {
+  twi_ticket *t = done ? twi_ticket_new(done, arg) : NULL;
+  if (done && !t) { /* no memory to track it: say so at once, nothing delivered */
+    tower_delivery d = {.pending = acc->pending.n};
+    done(arg, &d);
+    return -ENOMEM;
+  }
+  int rc = commit(acc, t);
+  if (t) /* the committer's hold: outputs hold it now, or it completes here */
+    twi_ticket_release(t, 0, 0, 0);
+  return rc;
 }

@@ -25,7 +25,8 @@ typedef struct twi_buffer twi_buffer;
 
 typedef struct twi_buffer_ops {
   /* Appends n metrics (their references are taken over). Returns how many
-   * metrics were dropped to stay within the limits (these, or older ones). */
+   * metrics were dropped to stay within the limits: always the oldest of
+   * those not in flight (which may be some of these). */
   size_t (*push)(twi_buffer *b, tower_metric **ms, size_t n);
   /* Moves up to k of the oldest metrics into batch (references given to
    * the caller) as the batch in flight. Returns how many. */
@@ -46,6 +47,9 @@ typedef struct twi_buffer_ops {
 
 struct twi_buffer {
   const twi_buffer_ops *ops;
+  /* What push took is safe (on disk, synced) before push returns: a tracked
+   * commit counts as delivered to this output at once. */
+  bool durable_on_push;
 };
 
 /* A buffer in memory holding at most `limit` metrics. NULL on ENOMEM. */

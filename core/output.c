@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "buffer.h"
+#include "delivery.h"
 #include "pipeline.h"
 #include "units.h"
 
@@ -32,6 +33,8 @@ struct twi_output_rt {
   int64_t deadline; /* of the final flush, monotonic */
 
   twi_buffer *buf;
+  twi_spans spans;            /* which tracked commits the buffered metrics belong to */
+  size_t in_flight;           /* metrics of the batch being written */
   uint64_t overflow_unlogged; /* carried until an overflow line is written */
   uint64_t overflow_logged;   /* reported by overflow lines so far */
 
@@ -68,17 +71,37 @@ static size_t buffered(const twi_output_rt *rt) {
   return rt->buf->ops->count(rt->buf);
 }
 
-static void count_overflow(tower_ctx *o, size_t dropped) {
+/* Metrics the buffer dropped to stay within its limits: the oldest of those
+ * not in flight (buffer.h), which is where the spans settle them. */
+static void count_overflow(tower_ctx *o, size_t dropped, size_t skip) {
   if (!dropped)
     return;
   atomic_fetch_add(&o->stats.dropped, dropped);
   o->out->overflow_unlogged += dropped;
+  twi_spans_settle(&o->out->spans, skip, dropped, TWI_DROPPED);
 }
 
-void twi_output_push(tower_ctx *o, tower_metric **ms, size_t n) {
+/* The spans of a push: a buffer that holds what it was given durably (a
+ * disk buffer syncing at each commit) has delivered it already. */
+static void track_push(twi_output_rt *rt, twi_ticket *ticket, size_t n) {
+  if (ticket && rt->buf->durable_on_push) {
+    twi_ticket_hold(ticket);
+    twi_ticket_release(ticket, n, 0, 0);
+    ticket = NULL;
+  }
+  if (twi_spans_push(&rt->spans, ticket, n) && ticket) {
+    /* no memory to remember them: say they are delivered rather than keep
+     * the input waiting for ever (logged: the count is off) */
+    twi_ticket_hold(ticket);
+    twi_ticket_release(ticket, n, 0, 0);
+  }
+}
+
+void twi_output_push(tower_ctx *o, tower_metric **ms, size_t n, twi_ticket *ticket) {
   twi_output_rt *rt = o->out;
   pthread_mutex_lock(&rt->lock);
-  count_overflow(o, rt->buf->ops->push(rt->buf, ms, n));
+  track_push(rt, ticket, n);
+  count_overflow(o, rt->buf->ops->push(rt->buf, ms, n), rt->in_flight);
   atomic_fetch_add(&o->stats.metrics, n);
   size_t count = buffered(rt);
   atomic_store(&o->stats.buffer_size, (int64_t)count);
@@ -132,6 +155,7 @@ static tower_write_result write_batch(tower_ctx *o, size_t k, bool ends) {
     rt->buf->ops->ack(rt->buf, k);
     for (size_t i = 0; i < k; i++)
       twi_buffer_release(rt->batch[i], false);
+    twi_spans_settle(&rt->spans, 0, k, TWI_DELIVERED);
     rt->retries = 0;
     rt->retry_at = 0;
     break;
@@ -142,6 +166,7 @@ static tower_write_result write_batch(tower_ctx *o, size_t k, bool ends) {
     rt->buf->ops->ack(rt->buf, k); /* gone for good, though unwritten */
     for (size_t i = 0; i < k; i++)
       twi_buffer_release(rt->batch[i], true);
+    twi_spans_settle(&rt->spans, 0, k, TWI_DROPPED);
     tower_log(o, TOWER_LOG_ERROR,
               "%zu metric%s dropped: the output reported a permanent failure (see above)", k,
               twi_s(k));
@@ -149,9 +174,11 @@ static tower_write_result write_batch(tower_ctx *o, size_t k, bool ends) {
   default:
     r = TOWER_WRITE_RETRY;
     atomic_fetch_add(&o->stats.errors, 1);
-    count_overflow(o, rt->buf->ops->put_back(rt->buf, rt->batch, k));
+    rt->in_flight = 0;
+    count_overflow(o, rt->buf->ops->put_back(rt->buf, rt->batch, k), 0);
     break;
   }
+  rt->in_flight = 0;
   atomic_store(&o->stats.buffer_size, (int64_t)buffered(rt));
   return r;
 }
@@ -213,6 +240,7 @@ static bool flush_cycle(tower_ctx *o, bool full_only, bool final) {
     size_t k = rt->buf->ops->take(rt->buf, rt->batch, todo < bs ? todo : bs);
     if (k == 0)
       break;
+    rt->in_flight = k;
     todo -= k;
     if (write_batch(o, k, todo == 0) == TOWER_WRITE_RETRY) {
       if (!final)
@@ -301,6 +329,7 @@ int twi_output_create(tower_ctx *o) {
   if (!rt->batch || !rt->buf) {
     if (rt->buf)
       rt->buf->ops->destroy(rt->buf);
+    twi_spans_free(&rt->spans); /* what is left is pending: the input hears so */
     free(rt->batch);
     free(rt);
     return -ENOMEM;
@@ -400,6 +429,7 @@ void twi_output_destroy(tower_ctx *o) {
     tower_log(o, TOWER_LOG_ERROR, "%zu buffered metric%s never written and lost", left,
               twi_s(left));
   rt->buf->ops->destroy(rt->buf);
+  twi_spans_free(&rt->spans); /* what is left is pending: the input hears so */
   free(rt->batch);
   pthread_mutex_destroy(&rt->lock);
   pthread_cond_destroy(&rt->wake);

@@ -32,6 +32,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "config_agent.h"
+#include "delivery.h"
 #include "diag.h"
 #include "loader.h"
 #include "log_internal.h"
@@ -166,8 +167,9 @@ void twi_output_destroy(tower_ctx *out);
 /* Starts the flush thread (TWI_RUN). */
 int twi_output_start(tower_ctx *out);
 /* Adds metrics (each one reference, taken over) in one go; drops the oldest
- * beyond the buffer limit. */
-void twi_output_push(tower_ctx *out, tower_metric **ms, size_t n);
+ * beyond the buffer limit. `ticket` (may be NULL) is the tracked commit they
+ * belong to: the output holds it until it has settled every one of them. */
+void twi_output_push(tower_ctx *out, tower_metric **ms, size_t n, twi_ticket *ticket);
 /* Asks the flush thread to write now (SIGUSR1). */
 void twi_output_flush_now(tower_ctx *out);
 /* Tells the flush thread to make its final flush and end (no waiting), so

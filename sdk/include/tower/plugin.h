@@ -54,7 +54,7 @@ extern "C" {
 
 #define TOWER_PLUGIN_MAGIC 0x31525754u /* "TWR1" in memory on little endian */
 #define TOWER_ABI_MAJOR 1
-#define TOWER_ABI_MINOR 0
+#define TOWER_ABI_MINOR 1
 
 typedef enum tower_plugin_kind {
   TOWER_INPUT = 1,
@@ -226,10 +226,42 @@ int64_t tower_acc_time(const tower_acc *acc);
 
 /* Service inputs: sends every metric added since the last commit through the
  * processors into the output buffers. Returns 0 once every output has
- * accepted them (or filtered them out); the input may then acknowledge the
- * source (commit a Kafka offset). Metrics of one commit enter each output
- * buffer together. For gathers the core commits after gather returns. */
+ * accepted them into its buffer (or filtered them out). Metrics of one
+ * commit enter each output buffer together. For gathers the core commits
+ * after gather returns. An input that acknowledges its source (commits a
+ * Kafka offset) should wait for delivery instead: tower_acc_commit_tracked. */
 int tower_acc_commit(tower_acc *acc);
+
+/* ---- delivery (ABI 1.1) ----------------------------------------------- */
+
+/* What became of the metrics of one tracked commit, counted once per output
+ * that took them (a metric two outputs took counts twice). */
+typedef struct tower_delivery {
+  uint64_t delivered; /* written by the output, or safe in its disk buffer
+                         under buffer_fsync = "commit" */
+  uint64_t dropped;   /* lost for good: buffer overflow, a DROP verdict of the
+                         output, metrics it reported rejected are not told
+                         apart (they count as delivered) */
+  uint64_t pending;   /* still waiting when the agent stopped (a disk buffer
+                         keeps them for the next start) */
+} tower_delivery;
+
+/* Called once per tracked commit. Runs on whichever thread settled the
+ * commit last (an output's flush thread, the agent's thread at shutdown, or
+ * the committing thread itself when no output took anything): it must be
+ * quick, must not block, and must not call tower_acc_* functions. `d` is
+ * borrowed during the call. */
+typedef void (*tower_delivered_fn)(void *arg, const tower_delivery *d);
+
+/* tower_acc_commit, and `done(arg, ...)` once every output that took
+ * metrics of this commit has written them, or holds them durably, or lost
+ * them; at the latest when the agent stops (then with `pending` set). The
+ * input acknowledges its source when nothing is pending: a dropped metric
+ * will not come back however often the source sends it (Telegraf does the
+ * same), a pending one will after a restart. Returns what tower_acc_commit
+ * returns; on an error, `done` has been called already. Needs a core of
+ * ABI 1.1 or later (the loader refuses a plugin of a newer minor). */
+int tower_acc_commit_tracked(tower_acc *acc, tower_delivered_fn done, void *arg);
 
 /* ---- output batches --------------------------------------------------- */
 
