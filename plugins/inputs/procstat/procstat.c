@@ -108,7 +108,8 @@ static int reserve_samples(ps_state *s, size_t n) {
  * previous sample, as gopsutil's Percent(0): -1 on its first sample. */
 static double cpu_usage(const ps_state *s, const ps_proc *p, const ps_sample *now) {
   ps_sample key = {.pid = p->pid};
-  const ps_sample *prev = bsearch(&key, s->prev, s->nprev, sizeof key, sample_cmp);
+  const ps_sample *prev =
+      s->nprev ? bsearch(&key, s->prev, s->nprev, sizeof key, sample_cmp) : NULL;
   if (!prev || prev->starttime != now->starttime || now->mono_ns <= prev->mono_ns)
     return -1;
   if (now->ticks <= prev->ticks)
@@ -124,7 +125,8 @@ static void end_samples(ps_state *s) {
   s->cur = t;
   s->nprev = s->ncur;
   s->ncur = 0;
-  qsort(s->prev, s->nprev, sizeof *s->prev, sample_cmp);
+  if (s->nprev > 1) /* qsort wants a non-null array even for 0 elements */
+    qsort(s->prev, s->nprev, sizeof *s->prev, sample_cmp);
 }
 
 /* ---- the gather ---------------------------------------------------------- */

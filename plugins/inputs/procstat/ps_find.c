@@ -184,7 +184,8 @@ static int scan_proc(ps_state *s, tower_acc *acc) {
     rc = -d.err;
   }
   /* pgrep lists in pid order; every match is in group 0 */
-  qsort(s->found.v, s->found.n, sizeof *s->found.v, pid_cmp);
+  if (s->found.n > 1) /* qsort wants a non-null array even for 0 elements */
+    qsort(s->found.v, s->found.n, sizeof *s->found.v, pid_cmp);
   return rc;
 }
 
@@ -238,7 +239,7 @@ static int find_cgroup(ps_state *s, tower_acc *acc) {
   else
     snprintf(pattern, sizeof pattern, "%s", t);
   glob_t g;
-  int grc = glob(pattern, GLOB_NOSORT, NULL, &g);
+  int grc = glob(pattern, 0, NULL, &g); /* sorted, as Go's filepath.Glob */
   if (grc == GLOB_NOMATCH)
     return 0; /* nothing runs there: a successful lookup of 0 processes */
   if (grc) {
@@ -246,7 +247,6 @@ static int find_cgroup(ps_state *s, tower_acc *acc) {
                     grc == GLOB_NOSPACE ? "out of memory" : "read error");
     return grc == GLOB_NOSPACE ? -ENOMEM : -EIO;
   }
-  qsort(g.gl_pathv, g.gl_pathc, sizeof *g.gl_pathv, (int (*)(const void *, const void *))strcmp);
   int rc = 0;
   for (size_t i = 0; rc == 0 && i < g.gl_pathc; i++) {
     char shown[PATH_MAX];
