@@ -153,3 +153,72 @@ bool host_key_u64(const host_buf *b, const char *key, uint64_t *out) {
   }
   return false;
 }
+
+/* ---- directories --------------------------------------------------------- */
+
+#include <sys/syscall.h>
+
+int host_dir_open(host_dir *d, host_buf *buf, const char *path) {
+  memset(d, 0, sizeof *d);
+  d->buf = buf;
+  d->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (d->fd < 0)
+    return -errno;
+  int rc = grow(buf, 32768);
+  if (rc) {
+    close(d->fd);
+    d->fd = -1;
+  }
+  return rc;
+}
+
+/* The layout of the records getdents64(2) fills (glibc declares no
+ * struct for it). */
+struct host_dirent64 {
+  uint64_t ino;
+  int64_t off;
+  unsigned short reclen;
+  unsigned char type;
+  char name[];
+};
+
+const char *host_dir_next(host_dir *d) {
+  for (;;) {
+    if (d->pos >= d->end) {
+      if (d->fd < 0)
+        return NULL;
+      long n = syscall(SYS_getdents64, d->fd, d->buf->data, d->buf->cap);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0) {
+        d->err = n < 0 ? errno : 0;
+        return NULL;
+      }
+      d->pos = 0;
+      d->end = (size_t)n;
+    }
+    const struct host_dirent64 *e = (const void *)(d->buf->data + d->pos);
+    d->pos += e->reclen;
+    if (e->name[0] == '.' && (e->name[1] == '\0' || (e->name[1] == '.' && e->name[2] == '\0')))
+      continue;
+    return e->name;
+  }
+}
+
+void host_dir_close(host_dir *d) {
+  if (d->fd >= 0)
+    close(d->fd);
+  d->fd = -1;
+}
+
+long host_dir_count(host_buf *buf, const char *path) {
+  host_dir d;
+  int rc = host_dir_open(&d, buf, path);
+  if (rc)
+    return rc;
+  long n = 0;
+  while (host_dir_next(&d))
+    n++;
+  host_dir_close(&d);
+  return d.err ? -d.err : n;
+}

@@ -68,6 +68,27 @@ bool host_parse_u64(const char **p, const char *end, uint64_t *out);
  * (/proc/meminfo, /proc/<pid>/status), in the file's own unit. */
 bool host_key_u64(const host_buf *b, const char *key, uint64_t *out);
 
+/* The entries of a directory (/proc, /proc/<pid>/fd), read with
+ * getdents64(2) into a host_buf the caller keeps, so that listing a
+ * directory allocates nothing once the buffer has its size (opendir(3)
+ * allocates at every call). "." and ".." are skipped. */
+typedef struct host_dir {
+  int fd;
+  host_buf *buf;
+  size_t pos, end;
+  int err; /* the errno that ended the listing early, or 0 */
+} host_dir;
+
+/* Opens `path` for host_dir_next(). 0 or -errno of open (-ENOENT when a
+ * process's directory vanished). */
+int host_dir_open(host_dir *d, host_buf *buf, const char *path);
+/* The next entry's name (borrowed until the next call), or NULL at the end
+ * or on a read error (then d->err is set). */
+const char *host_dir_next(host_dir *d);
+void host_dir_close(host_dir *d);
+/* The number of entries of `path` ("." and ".." excluded), or -errno. */
+long host_dir_count(host_buf *buf, const char *path);
+
 #ifdef __cplusplus
 }
 #endif
