@@ -133,16 +133,18 @@ static int add_pairs(const host_buf *buf, tower_metric *m, snmp_faults *f) {
   while (host_lines_next(&it, &line, &len)) {
     no++;
     size_t n = section_len(line, len);
-    if (!prev) { /* a head: its values come next */
-      if (n == 0 && len > 0)
-        fault(f, no);
-      else if (n > 0)
-        prev = line, plen = len, slen = n;
-      continue;
+    if (prev && (n != slen || memcmp(line, prev, n) != 0)) {
+      fault(f, no - 1); /* a head without values: this line starts anew */
+      prev = NULL;
     }
-    if (n != slen || memcmp(line, prev, n) != 0) { /* a head without values */
-      fault(f, no - 1);
-      prev = n ? line : NULL, plen = len, slen = n;
+    if (!prev) { /* a head: its values come next */
+      if (n > 0) {
+        prev = line;
+        plen = len;
+        slen = n;
+      } else if (len > 0) {
+        fault(f, no);
+      }
       continue;
     }
     snmp_pair pr = {prev, slen, prev + slen + 1, prev + plen, line + n + 1, line + len};

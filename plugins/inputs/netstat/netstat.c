@@ -233,8 +233,10 @@ static int netstat_gather(void *state, tower_acc *acc) {
     int rc = count_table(s, t, &c);
     if (rc == 0 || (rc == -ENOENT && tables[t].ipv6))
       continue;
-    if (failed++ == 0)
-      first = t, err = rc;
+    if (failed++ == 0) {
+      first = t;
+      err = rc;
+    }
     ok[tables[t].tcp] = false; /* a partial count would be a wrong one */
   }
   if (failed)
