@@ -153,3 +153,20 @@ bool host_key_u64(const host_buf *b, const char *key, uint64_t *out) {
   }
   return false;
 }
+
+bool host_parse_double(const char **p, const char *end, double *out) {
+  const char *s = *p;
+  while (s < end && (*s == ' ' || *s == '\t'))
+    s++;
+  /* Only plain decimals: strtod would also take signs, "inf", "nan", hex
+   * and blanks, none of which a /proc number is. */
+  if (s == end || *s < '0' || *s > '9')
+    return false;
+  char *stop;
+  double v = strtod(s, &stop); /* "." is the decimal point: tower keeps the C locale */
+  if (stop > end)
+    return false;
+  *out = v;
+  *p = stop;
+  return true;
+}

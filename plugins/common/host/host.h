@@ -68,6 +68,11 @@ bool host_parse_u64(const char **p, const char *end, uint64_t *out);
  * (/proc/meminfo, /proc/<pid>/status), in the file's own unit. */
 bool host_key_u64(const host_buf *b, const char *key, uint64_t *out);
 
+/* Parses a decimal such as "1.13" or "0.00" at *p (after spaces), as strtod
+ * in the C locale rounds it, advancing *p; false when no digit starts it.
+ * For the fractions of /proc/loadavg and /proc/pressure. */
+bool host_parse_double(const char **p, const char *end, double *out);
+
 #ifdef __cplusplus
 }
 #endif
