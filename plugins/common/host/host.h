@@ -89,6 +89,11 @@ void host_dir_close(host_dir *d);
 /* The number of entries of `path` ("." and ".." excluded), or -errno. */
 long host_dir_count(host_buf *buf, const char *path);
 
+/* Parses a decimal such as "1.13" or "0.00" at *p (after spaces), as strtod
+ * in the C locale rounds it, advancing *p; false when no digit starts it.
+ * For the fractions of /proc/loadavg and /proc/pressure. */
+bool host_parse_double(const char **p, const char *end, double *out);
+
 #ifdef __cplusplus
 }
 #endif
