@@ -221,20 +221,21 @@ long host_dir_count(host_buf *buf, const char *path) {
     n++;
   host_dir_close(&d);
   return d.err ? -d.err : n;
+}
 
-  bool host_parse_double(const char **p, const char *end, double *out) {
-    const char *s = *p;
-    while (s < end && (*s == ' ' || *s == '\t'))
-      s++;
-    /* Only plain decimals: strtod would also take signs, "inf", "nan", hex
-     * and blanks, none of which a /proc number is. */
-    if (s == end || *s < '0' || *s > '9')
-      return false;
-    char *stop;
-    double v = strtod(s, &stop); /* "." is the decimal point: tower keeps the C locale */
-    if (stop > end)
-      return false;
-    *out = v;
-    *p = stop;
-    return true;
-  }
+bool host_parse_double(const char **p, const char *end, double *out) {
+  const char *s = *p;
+  while (s < end && (*s == ' ' || *s == '\t'))
+    s++;
+  /* Only plain decimals: strtod would also take signs, "inf", "nan", hex
+   * and blanks, none of which a /proc number is. */
+  if (s == end || *s < '0' || *s > '9')
+    return false;
+  char *stop;
+  double v = strtod(s, &stop); /* "." is the decimal point: tower keeps the C locale */
+  if (stop > end)
+    return false;
+  *out = v;
+  *p = stop;
+  return true;
+}
