@@ -154,6 +154,9 @@ static void start_peers(void) {
     die("mkdir %s: %s", www, strerror(errno));
   put_file("index.html", "hello ok\n", 9);
   put_file("note.txt", "tower probe", 11);
+  put_file("utf8.txt", "caf\xc3\xa9 \xf0\x9f\x93\x88", 10); /* é and U+1F4C8 */
+  put_file("surrogate.txt", "a\xed\xa0\x80", 4);            /* U+D800: not UTF-8 for Go either */
+  put_file("overlong.txt", "a\xc0\xaf", 3);                 /* '/' in 2 bytes */
   char *big = malloc(BIG_LEN);
   if (!big)
     die("%s", "out of memory");
@@ -432,6 +435,13 @@ START_TEST(body_field) {
   assert_response(m, "body_read_error", 200, 5);
   ck_assert(!has_field(m, "body"));
   ck_assert_int_eq(fint(m, "result_code"), 2);
+  /* Go's utf8.Valid: multi-byte text passes, surrogates and overlong forms
+   * do not */
+  run("urls = [\"%s\", \"%s\", \"%s\"]; response_body_field = \"body\";", url("utf8.txt"),
+      url("surrogate.txt"), url("overlong.txt"));
+  ck_assert_str_eq(fstr(of(url("utf8.txt")), "body"), "caf\xc3\xa9 \xf0\x9f\x93\x88");
+  assert_response(of(url("surrogate.txt")), "body_read_error", 200, 4);
+  assert_response(of(url("overlong.txt")), "body_read_error", 200, 3);
 }
 END_TEST
 
