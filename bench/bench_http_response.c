@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -91,8 +92,12 @@ static void start_server(unsigned *port, unsigned *tls_port) {
   server = fork();
   if (server < 0)
     fail("fork failed");
-  if (server == 0)
+  if (server == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the benchmark */
+    if (getppid() == 1)
+      _exit(0);
     serve(fd, tls_fd);
+  }
   close(fd);
   close(tls_fd);
 }
