@@ -19,14 +19,18 @@ ex="$top_srcdir/examples"
   >"$work/check.out" 2>&1 \
   && ok "scripts-to-prometheus.conf passes --config-check" || fail "$(cat "$work/check.out")"
 
-# The check script prints valid line protocol for a URL that answers and
-# for one that does not (nothing listens on port 1).
-out=$("$ex/scripts/check_http.sh" http://127.0.0.1:1/ 2>&1)
-echo "$out" | grep -q '^check_http,url=http://127.0.0.1:1/ up=0i,status_code=0i,error="curl exit status 7"$' \
-  && ok "check_http.sh reports a down URL: $out" || fail "check_http.sh: $out"
+# The check script prints valid line protocol: the age of the newest file,
+# a directory without files, nothing (and a message) for a missing one.
+mkdir -p "$work/bk/full" "$work/bk/empty"
+touch -d '2 hours ago' "$work/bk/full/a.tar"
+out=$("$ex/scripts/check_backup.sh" "$work/bk/full" "$work/bk/empty" "$work/bk/none" 2>"$work/bk.err")
+echo "$out" | grep -q "^backup,dir=$work/bk/full age_seconds=7[0-9][0-9][0-9]i,files=1i\$" \
+  && echo "$out" | grep -q "^backup,dir=$work/bk/empty files=0i\$" \
+  && [ "$(echo "$out" | wc -l)" = 2 ] && grep -q "bk/none is not a directory" "$work/bk.err" \
+  && ok "check_backup.sh: $out" || fail "check_backup.sh: $out $(cat "$work/bk.err")"
 
 # The alerts name series the example pipeline really exposes.
-for series in cpu_usage_idle check_http_up internal_write_metrics_dropped; do
+for series in cpu_usage_idle http_response_result_code backup_age_seconds internal_write_metrics_dropped; do
   grep -q "$series" "$ex/prometheus/alerts.yml" && ok "alerts use $series" || fail "no $series alert"
 done
 # The alert rules fire when they should (promtool's rule unit tests).
@@ -40,8 +44,10 @@ tests:
         values: '5x10'
       - series: 'cpu_usage_idle{cpu="cpu-total",host="web02"}'
         values: '50x10'
-      - series: 'check_http_up{url="http://app/",error="timeout"}'
-        values: '0x10'
+      - series: 'http_response_result_code{server="http://app/",method="GET",result="timeout"}'
+        values: '4x10'
+      - series: 'backup_age_seconds{dir="/var/backups",host="web01"}'
+        values: '200000x10'
       - series: 'internal_write_metrics_dropped{output="influxdb",host="web01"}'
         values: '0 0 0 5 5 5 5 5 5 5 5'
       - series: 'up{job="tower",instance="web01:9273"}'
@@ -56,10 +62,15 @@ tests:
           - exp_labels: { severity: warning, cpu: cpu-total, host: web01 }
             exp_annotations: { summary: "CPU of web01 at 95% for 5 minutes" }
       - eval_time: 3m
-        alertname: CheckDown
+        alertname: ProbeFailing
         exp_alerts:
-          - exp_labels: { severity: critical, url: "http://app/", error: timeout }
-            exp_annotations: { summary: "http://app/ is down: timeout" }
+          - exp_labels: { severity: critical, server: "http://app/", method: GET, result: timeout }
+            exp_annotations: { summary: "http://app/ fails: timeout" }
+      - eval_time: 1m
+        alertname: BackupStale
+        exp_alerts:
+          - exp_labels: { severity: warning, dir: /var/backups, host: web01 }
+            exp_annotations: { summary: "newest backup in /var/backups is 2d 7h 33m 20s old" }
       - eval_time: 5m
         alertname: TowerDroppingMetrics
         exp_alerts:
@@ -84,11 +95,11 @@ wait_for 10 grep -q 'serving metrics on' "$work/example.log"
 port=$(sed -n 's/.*serving metrics on .* (port \([0-9]*\)).*/\1/p' "$work/example.log")
 has_all() {
   curl -sf "http://127.0.0.1:$port/metrics" > "$work/example.prom" || return 1
-  for s in 'check_http_up{' 'cpu_usage_idle{cpu="cpu-total"' 'internal_write_metrics_dropped{'; do
+  for s in 'http_response_result_code{' 'cpu_usage_idle{cpu="cpu-total"' 'internal_write_metrics_dropped{'; do
     grep -qF "$s" "$work/example.prom" || return 1
   done
 }
-[ -n "$port" ] && wait_for 40 has_all && ok "example pipeline exposes check_http_up, cpu_usage_idle, internal_write_*" \
+[ -n "$port" ] && wait_for 40 has_all && ok "example pipeline exposes http_response_result_code, cpu_usage_idle, internal_write_*" \
   || fail "example pipeline: $(cat "$work/example.log") $(cat "$work/example.prom" 2>/dev/null)"
 # A config check while the agent runs must not need its port.
 sed "s/listen = \"127.0.0.1:0\"/listen = \"127.0.0.1:$port\"/" "$work/example.conf" > "$work/same-port.conf"
