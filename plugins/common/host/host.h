@@ -68,6 +68,12 @@ bool host_parse_u64(const char **p, const char *end, uint64_t *out);
  * (/proc/meminfo, /proc/<pid>/status), in the file's own unit. */
 bool host_key_u64(const host_buf *b, const char *key, uint64_t *out);
 
+/* The value of property `key` in a udev database file
+ * (<HOST_RUN>/udev/data/b<major>:<minor>, lines "E:KEY=value"): *val points
+ * into the buffer (not NUL-terminated), *len is its length. false when the
+ * file has no such property. */
+bool host_udev_prop(const host_buf *b, const char *key, const char **val, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif
