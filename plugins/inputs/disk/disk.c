@@ -40,7 +40,8 @@ typedef struct disk_state {
   host_roots roots;
   char dev_root[256]; /* HOST_DEV, for /dev/mapper links */
   mount_roots mroots;
-  const tower_config *cfg; /* the option lists are read from it */
+  /* the option lists, borrowed from the config (valid until destroy) */
+  const char **points, **ignore_fs, **ignore_opts;
   size_t n_points, n_ignore_fs, n_ignore_opts;
   int64_t timeout;
   mount_table table;
@@ -125,19 +126,17 @@ static int cands_reserve(disk_state *s) {
 
 /* ---- choosing mounts (psutil's DiskUsage) -------------------------------- */
 
-static bool listed(const disk_state *s, const char *key, size_t n, const char *value) {
+static bool listed(const char *const *list, size_t n, const char *value) {
   for (size_t i = 0; i < n; i++)
-    if (strcmp(tower_config_strings_at(s->cfg, key, i), value) == 0)
+    if (strcmp(list[i], value) == 0)
       return true;
   return false;
 }
 
 static bool has_ignored_opt(const disk_state *s, const char *opts) {
-  for (size_t i = 0; i < s->n_ignore_opts; i++) {
-    const char *o = tower_config_strings_at(s->cfg, "ignore_mount_opts", i);
-    if (mount_opts_has(opts, o, strlen(o)))
+  for (size_t i = 0; i < s->n_ignore_opts; i++)
+    if (mount_opts_has(opts, s->ignore_opts[i], strlen(s->ignore_opts[i])))
       return true;
-  }
   return false;
 }
 
@@ -154,9 +153,9 @@ static int consider(disk_state *s, size_t i) {
   const char *point = mount_str(t, r->point), *fstype = mount_str(t, r->fstype);
   if (has_ignored_opt(s, mount_str(t, r->opts)))
     return 0;
-  if (s->n_points && !listed(s, "mount_points", s->n_points, point))
+  if (s->n_points && !listed(s->points, s->n_points, point))
     return 0;
-  if (strcmp(fstype, "autofs") == 0 || listed(s, "ignore_fs", s->n_ignore_fs, fstype))
+  if (strcmp(fstype, "autofs") == 0 || listed(s->ignore_fs, s->n_ignore_fs, fstype))
     return 0; /* autofs: statfs would trigger the mount */
   const char *prefix = s->roots.mount_prefix;
   size_t plen = strlen(prefix);
@@ -415,7 +414,23 @@ static void disk_destroy(void *state) {
   free(s->reqs);
   free(s->paths);
   host_buf_free(&s->small);
+  free(s->points);
+  free(s->ignore_fs);
+  free(s->ignore_opts);
   free(s);
+}
+
+/* A STRINGS option as an array (the strings borrowed), read once: the
+ * config's accessors look the key up at every call. */
+static int load_list(const tower_config *cfg, const char *key, const char ***out, size_t *n) {
+  *n = tower_config_strings_len(cfg, key);
+  if (!*n)
+    return 0;
+  if (!(*out = calloc(*n, sizeof **out)))
+    return -ENOMEM;
+  for (size_t i = 0; i < *n; i++)
+    (*out)[i] = tower_config_strings_at(cfg, key, i);
+  return 0;
 }
 
 static int disk_configure(disk_state *s, const tower_config *cfg) {
@@ -430,12 +445,10 @@ static int disk_configure(disk_state *s, const tower_config *cfg) {
                               strlen(dev), sizeof s->dev_root - 1);
   strcpy(s->dev_root, dev);
   s->mroots = (mount_roots){.host = &s->roots, .dev = s->dev_root};
-  s->cfg = cfg;
-  s->n_points = tower_config_strings_len(cfg, "mount_points");
-  s->n_ignore_fs = tower_config_strings_len(cfg, "ignore_fs");
-  s->n_ignore_opts = tower_config_strings_len(cfg, "ignore_mount_opts");
   s->timeout = tower_config_duration(cfg, "timeout");
-  return 0;
+  rc = load_list(cfg, "mount_points", &s->points, &s->n_points);
+  rc = rc ? rc : load_list(cfg, "ignore_fs", &s->ignore_fs, &s->n_ignore_fs);
+  return rc ? rc : load_list(cfg, "ignore_mount_opts", &s->ignore_opts, &s->n_ignore_opts);
 }
 
 static int disk_init(tower_ctx *ctx, const tower_config *cfg, void **state) {

@@ -1,6 +1,7 @@
 /* The mount table (mounts.h), parsed as gopsutil's disk.Partitions(true)
  * parses it (disk/disk_linux.go), so that the device, mode and bind
  * decisions, and with them the tags, are Telegraf's. */
+#define _GNU_SOURCE /* memmem */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,12 +160,7 @@ typedef struct line_fields {
 /* proc_pid_mountinfo(5): "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 -
  * ext3 /dev/root rw,errors=continue". Optional fields sit before " - ". */
 static bool split_mountinfo(const char *line, size_t len, line_fields *f) {
-  const char *end = line + len, *sep = NULL;
-  for (const char *p = line; p + 3 <= end; p++)
-    if (p[0] == ' ' && p[1] == '-' && p[2] == ' ') {
-      sep = p;
-      break;
-    }
+  const char *end = line + len, *sep = memmem(line, len, " - ", 3);
   if (!sep)
     return false;
   const char *p = line;
@@ -190,13 +186,16 @@ static bool split_mounts(const char *line, size_t len, line_fields *f) {
          next_field(&p, end, &f->fstype) && next_field(&p, end, &f->opts);
 }
 
+/* "major:minor" */
 static bool parse_devid(span s, unsigned *major, unsigned *minor) {
-  char buf[32];
-  if (s.n == 0 || s.n >= sizeof buf)
+  const char *p = s.p, *end = s.p + s.n;
+  uint64_t a, b;
+  if (!host_parse_u64(&p, end, &a) || p == end || *p++ != ':' || !host_parse_u64(&p, end, &b) ||
+      p != end || a > UINT32_MAX || b > UINT32_MAX)
     return false;
-  memcpy(buf, s.p, s.n);
-  buf[s.n] = '\0';
-  return sscanf(buf, "%u:%u", major, minor) == 2;
+  *major = (unsigned)a;
+  *minor = (unsigned)b;
+  return true;
 }
 
 /* Since Linux 2.6.16 a mount and its super block are read-only apart: the
