@@ -25,6 +25,10 @@
 #include "bench_util.h"
 #include "malloc_count.h"
 
+#ifdef NO_MALLOC_COUNT /* a sanitizer's allocator: nothing counted */
+static const unsigned long nallocs = 0;
+#endif
+
 static char tmp[] = "/tmp/tower-bench-disk.XXXXXX";
 
 static void write_file(const char *rel, const char *text) {

@@ -43,6 +43,8 @@ static bool next_field(const char **p, const char *end, span *out) {
 
 /* True when the comma-separated list holds the option. */
 static bool list_has(span list, const char *opt, size_t n) {
+  if (!list.p) /* a mounts file has no super block options */
+    return false;
   const char *p = list.p, *end = list.p + list.n;
   while (p <= end) {
     const char *c = memchr(p, ',', (size_t)(end - p));
