@@ -1073,8 +1073,8 @@ START_TEST(pool_bounded) {
   stat_pool_run(p, r, STAT_POOL_MAX_STUCK + 2);
   for (int i = 0; i < STAT_POOL_MAX_STUCK; i++)
     ck_assert_int_eq(r[i].err, -ETIMEDOUT);
-  ck_assert_int_eq(r[STAT_POOL_MAX_STUCK].err, -EAGAIN);
-  ck_assert_int_eq(r[STAT_POOL_MAX_STUCK + 1].err, -EAGAIN);
+  ck_assert_int_eq(r[STAT_POOL_MAX_STUCK].err, -EBUSY);
+  ck_assert_int_eq(r[STAT_POOL_MAX_STUCK + 1].err, -EBUSY);
   ck_assert_uint_eq(stat_pool_stuck(p), STAT_POOL_MAX_STUCK);
   pthread_mutex_lock(&hang_mu);
   ck_assert_int_eq(blocked, STAT_POOL_MAX_STUCK);

@@ -17,6 +17,7 @@
 
 #include <tower/tower.h>
 
+#include "../../common/plural.h"
 #include "host.h"
 #include "mounts.h"
 #include "stat_pool.h"
@@ -313,7 +314,7 @@ static int emit(disk_state *s, tower_acc *acc, const disk_cand *c, const struct 
 /* ---- what went wrong ------------------------------------------------------- */
 
 static bool hung(int err) {
-  return err == -ETIMEDOUT || err == -EINPROGRESS || err == -EAGAIN;
+  return err == -ETIMEDOUT || err == -EINPROGRESS || err == -EBUSY;
 }
 
 /* One error for every mount point that hung this gather. */
@@ -333,12 +334,12 @@ static void report_hung(disk_state *s, tower_acc *acc) {
     return;
   if (n > HUNG_LISTED && o < sizeof msg)
     snprintf(msg + o, sizeof msg - o, " and %zu more", n - HUNG_LISTED);
+  unsigned stuck = stat_pool_stuck(s->pool);
   tower_acc_error(acc,
                   "statfs hangs on %zu mount point%s, skipped: %s; timeout is %.3gs, %u statfs "
                   "thread%s stuck. A hung NFS/CIFS server or FUSE daemon? Fix or unmount it "
                   "(umount -l), or leave it out with mount_points, ignore_fs or ignore_mount_opts",
-                  n, n == 1 ? "" : "s", msg, (double)s->timeout / 1e9, stat_pool_stuck(s->pool),
-                  stat_pool_stuck(s->pool) == 1 ? "" : "s");
+                  n, plural_s(n), msg, (double)s->timeout / 1e9, stuck, plural_s(stuck));
 }
 
 /* Telegraf skips a mount statfs fails on, at debug level; when all fail,
@@ -358,7 +359,7 @@ static void report_failed(disk_state *s, tower_acc *acc) {
                     "statfs failed on all %zu mount point%s of %s (first: %s: %s); when the "
                     "host's file systems are mounted elsewhere (a container), set "
                     "HOST_MOUNT_PREFIX to where they are",
-                    failed, failed == 1 ? "" : "s", s->table.path, s->reqs[first].path,
+                    failed, plural_s(failed), s->table.path, s->reqs[first].path,
                     strerror(-s->reqs[first].err));
 }
 
@@ -378,7 +379,7 @@ static int read_table(disk_state *s, tower_acc *acc) {
   }
   if (skipped)
     tower_debug(s->ctx, "%s: %zu malformed line%s skipped", s->table.path, skipped,
-                skipped == 1 ? "" : "s");
+                plural_s(skipped));
   return 0;
 }
 

@@ -170,7 +170,7 @@ static worker *idle_worker(stat_pool *p, int *err) {
     p->refs++;
     return w;
   }
-  *err = -EAGAIN;
+  *err = -EBUSY;
   return NULL;
 }
 

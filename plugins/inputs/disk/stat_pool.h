@@ -9,7 +9,7 @@
  * and the rest of the list goes to another worker.
  *
  * Bounds: at most STAT_POOL_MAX_STUCK workers are ever stuck at once; when
- * that many are, the remaining paths are skipped (-EAGAIN) instead of
+ * that many are, the remaining paths are skipped (-EBUSY) instead of
  * starting more threads. A path whose call from an earlier gather is still
  * stuck is not tried again (-EINPROGRESS): a mount that stays hung costs one
  * thread, not one per gather. A stuck worker that finally returns becomes a
@@ -41,9 +41,9 @@ typedef struct stat_req {
   struct statfs st; /* the answer when err is 0 */
   /* 0; the call's negative errno; -ETIMEDOUT (no answer within the
    * timeout: given up); -EINPROGRESS (a call on this path from an earlier
-   * gather is still stuck: not tried); -EAGAIN (not tried: every worker
-   * the pool may have is stuck); -ENOMEM / -EAGAIN (no thread could be
-   * started). */
+   * gather is still stuck: not tried); -EBUSY (not tried: every worker
+   * the pool may have is stuck); pthread_create's error, negated (not
+   * tried: no thread could be started). */
   int err;
 } stat_req;
 
