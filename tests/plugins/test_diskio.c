@@ -572,6 +572,22 @@ START_TEST(device_tags_and_templates) {
 }
 END_TEST
 
+/* Properties set to nothing make no tags (line protocol has no empty tag
+ * values) and no name. */
+START_TEST(empty_values) {
+  put("proc/diskstats", "   8       0 sda 1 0 8 1 1 0 8 1 0 1 2\n");
+  put("run/udev/data/b8:0", "E:ID_FS_LABEL=\nE:ID_SERIAL=\nE:ID_FS_TYPE=ext4\n");
+  put("sys/block/sda/wwid", "\n");
+  rig r;
+  rig_start(&r, "device_tags = [\"ID_FS_LABEL\", \"ID_FS_TYPE\"]; skip_serial_number = false;"
+                "name_templates = [\"$$ID_FS_LABEL\"];");
+  ck_assert_int_eq(gather(&r), 0);
+  ck_assert_uint_eq(r.got.n, 1);
+  check_tags(r.got.v[0], "name", "sda", "ID_FS_TYPE", "ext4", "serial", "unknown", NULL);
+  rig_free(&r);
+}
+END_TEST
+
 /* devices: kernel names and globs, /dev paths (their last component),
  * and udev's links (without /dev/) when a glob is given. */
 START_TEST(devices_filter) {
@@ -669,6 +685,7 @@ int main(void) {
   tcase_add_test(t, unreadable_file);
   tcase_add_test(t, serials_and_wwid);
   tcase_add_test(t, device_tags_and_templates);
+  tcase_add_test(t, empty_values);
   tcase_add_test(t, devices_filter);
   tcase_add_test(t, bad_glob);
   tcase_add_test(t, allocations);

@@ -298,7 +298,8 @@ static int emit(disk_state *s, tower_acc *acc, const disk_cand *c, const struct 
     return -ENOMEM;
   int rc = tower_metric_set_type(m, TOWER_GAUGE);
   rc = rc ? rc : tower_metric_add_tag(m, "path", s->paths + c->tag_path);
-  rc = rc ? rc : tower_metric_add_tag(m, "device", dev);
+  if (rc == 0 && dev[0]) /* a source of only "/dev/": no device to name */
+    rc = tower_metric_add_tag(m, "device", dev);
   rc = rc ? rc : tower_metric_add_tag(m, "fstype", fstype);
   rc = rc ? rc : tower_metric_add_tag(m, "mode", mount_mode(mount_str(t, r->opts)));
   if (rc == 0 && label[0])

@@ -196,8 +196,11 @@ static bool expand(const devinfo_cfg *c, devinfo_scratch *x, const char *name, c
 
 static int load_name(devinfo *d, const devinfo_cfg *c, devinfo_scratch *x, const char *name) {
   char out[VALUE_MAX];
+  /* an empty result (properties set to nothing) counts as a miss: a tag
+   * cannot be empty */
   for (size_t i = 0; d->udev_found && i < c->n_templates; i++)
-    if (expand(c, x, name, tower_config_strings_at(c->cfg, "name_templates", i), out, sizeof out))
+    if (expand(c, x, name, tower_config_strings_at(c->cfg, "name_templates", i), out, sizeof out) &&
+        out[0])
       return add(d, out, strlen(out), &d->name);
   return add(d, name, strlen(name), &d->name);
 }

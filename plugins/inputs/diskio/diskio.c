@@ -202,19 +202,26 @@ static int refresh(diskio_state *s, io_dev *d) {
 
 /* ---- metrics -------------------------------------------------------------- */
 
+/* Adds a tag unless its value is empty (a udev property set to nothing):
+ * line protocol has no empty tag values, and Telegraf's serializer drops
+ * them. */
+static int add_tag(tower_metric *m, const char *key, const char *value) {
+  return *value ? tower_metric_add_tag(m, key, value) : 0;
+}
+
 static int add_tags(tower_metric *m, const io_dev *d) {
   const devinfo *i = &d->info;
-  int rc = tower_metric_add_tag(m, "name", devinfo_str(i, i->name));
+  int rc = add_tag(m, "name", devinfo_str(i, i->name));
   if (rc == 0 && i->wwid != DEVINFO_NONE)
-    rc = tower_metric_add_tag(m, "wwid", devinfo_str(i, i->wwid));
+    rc = add_tag(m, "wwid", devinfo_str(i, i->wwid));
   const char *t = devinfo_str(i, i->tags);
   for (unsigned k = 0; rc == 0 && k < i->ntags; k++) {
     const char *v = t + strlen(t) + 1;
-    rc = tower_metric_add_tag(m, t, v);
+    rc = add_tag(m, t, v);
     t = v + strlen(v) + 1;
   }
   if (rc == 0 && i->serial != DEVINFO_NONE)
-    rc = tower_metric_add_tag(m, "serial", devinfo_str(i, i->serial));
+    rc = add_tag(m, "serial", devinfo_str(i, i->serial));
   return rc;
 }
 
