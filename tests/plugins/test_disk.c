@@ -4,7 +4,7 @@
  * (as root, or as root of a new user namespace) and mounts a tmpfs of a
  * known size as HOST_MOUNT_PREFIX, tmpfs and ramfs (no blocks, as proc and
  * sysfs) at the mount points, and for the hung mount a FUSE file system
- * whose server (this program) does not answer statfs until told to. So
+ * whose server (a child process) does not answer statfs until told to. So
  * every value is exact: nothing but the test writes to those file systems.
  *
  * The statfs pool is also tested on its own (pool_* tests), with a call
@@ -19,13 +19,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
@@ -751,25 +756,38 @@ END_TEST
 
 /* ---- a hung mount: a FUSE server that holds statfs --------------------------- */
 
+/* The server runs in a child process with the only /dev/fuse descriptor.
+ * Once it has read a request, the caller waits for the answer where no
+ * signal reaches it (a stuck statfs is in state D): had the server been a
+ * thread of this program, a failed test would leave a process that can
+ * never exit. The child dies with us (PR_SET_PDEATHSIG), which aborts the
+ * connection, and never holds a request longer than FUSE_HOLD_MAX. */
+#define FUSE_HOLD_MAX_MS 30000
+
 typedef struct fuse_srv {
+  pid_t pid;
+  int ctl; /* 'r': answer statfs from now on; 'q': how many statfs calls */
+} fuse_srv;
+
+typedef struct fuse_child {
   int fd;
-  pthread_t tid;
-  pthread_mutex_t mu;
-  bool hang;     /* hold statfs requests */
+  bool hang;
   uint64_t held; /* the request held (its unique), 0 when none */
   int statfs_calls;
-} fuse_srv;
+} fuse_child;
 
 static void fuse_reply(int fd, uint64_t unique, int error, const void *body, size_t n) {
   char buf[512];
   struct fuse_out_header h = {.len = (uint32_t)(sizeof h + n), .error = error, .unique = unique};
   memcpy(buf, &h, sizeof h);
-  memcpy(buf + sizeof h, body, n);
-  ck_assert_int_eq(write(fd, buf, sizeof h + n), (ssize_t)(sizeof h + n));
+  if (n)
+    memcpy(buf + sizeof h, body, n);
+  if (write(fd, buf, sizeof h + n) < 0)
+    _exit(3);
 }
 
 /* 1000 blocks of 4 KiB, 600 free, 500 for users; 100 inodes, 40 free. */
-static void fuse_statfs(fuse_srv *f, uint64_t unique) {
+static void fuse_statfs(int fd, uint64_t unique) {
   struct fuse_statfs_out o = {.st = {.blocks = 1000,
                                      .bfree = 600,
                                      .bavail = 500,
@@ -778,10 +796,16 @@ static void fuse_statfs(fuse_srv *f, uint64_t unique) {
                                      .bsize = 4096,
                                      .frsize = 4096,
                                      .namelen = 255}};
-  fuse_reply(f->fd, unique, 0, &o, sizeof o);
+  fuse_reply(fd, unique, 0, &o, sizeof o);
 }
 
-static void fuse_request(fuse_srv *f, const struct fuse_in_header *h) {
+static void fuse_answer_held(fuse_child *c) {
+  if (c->held)
+    fuse_statfs(c->fd, c->held);
+  c->held = 0;
+}
+
+static void fuse_request(fuse_child *c, const struct fuse_in_header *h) {
   if (h->opcode == FUSE_INIT) {
     const struct fuse_init_in *in = (const void *)(h + 1);
     struct fuse_init_out o = {
@@ -789,69 +813,101 @@ static void fuse_request(fuse_srv *f, const struct fuse_in_header *h) {
         .minor = in->minor < FUSE_KERNEL_MINOR_VERSION ? in->minor : FUSE_KERNEL_MINOR_VERSION,
         .max_readahead = in->max_readahead,
         .max_write = 4096};
-    fuse_reply(f->fd, h->unique, 0, &o, sizeof o);
+    fuse_reply(c->fd, h->unique, 0, &o, sizeof o);
   } else if (h->opcode == FUSE_STATFS) {
-    pthread_mutex_lock(&f->mu);
-    f->statfs_calls++;
-    if (f->hang)
-      f->held = h->unique;
+    c->statfs_calls++;
+    if (c->hang && !c->held)
+      c->held = h->unique;
     else
-      fuse_statfs(f, h->unique);
-    pthread_mutex_unlock(&f->mu);
+      fuse_statfs(c->fd, h->unique);
   } else if (h->opcode == FUSE_GETATTR) {
     struct fuse_attr_out o = {.attr = {.ino = 1, .mode = S_IFDIR | 0755, .nlink = 2}};
-    fuse_reply(f->fd, h->unique, 0, &o, sizeof o);
+    fuse_reply(c->fd, h->unique, 0, &o, sizeof o);
   } else if (h->opcode != FUSE_FORGET && h->opcode != FUSE_BATCH_FORGET) {
-    fuse_reply(f->fd, h->unique, -ENOSYS, NULL, 0);
+    fuse_reply(c->fd, h->unique, -ENOSYS, NULL, 0);
   }
 }
 
-static void *fuse_main(void *arg) {
-  fuse_srv *f = arg;
-  size_t cap = 1024 * 1024 + 8192; /* at least FUSE_MIN_READ_BUFFER */
-  char *buf = malloc(cap);
-  ck_assert_ptr_nonnull(buf);
+/* The child's loop: requests from the kernel, commands from the test. */
+static void fuse_serve(fuse_child *c, int ctl) {
+  static char buf[1024 * 1024 + 8192]; /* at least FUSE_MIN_READ_BUFFER */
   for (;;) {
-    ssize_t n = read(f->fd, buf, cap);
-    if (n < 0 && (errno == EINTR || errno == ENOENT))
+    struct pollfd p[2] = {{.fd = c->fd, .events = POLLIN}, {.fd = ctl, .events = POLLIN}};
+    int n = poll(p, 2, c->held ? FUSE_HOLD_MAX_MS : -1);
+    if (n == 0) { /* held long enough: the test is gone or stuck */
+      fuse_answer_held(c);
       continue;
-    if (n < (ssize_t)sizeof(struct fuse_in_header))
-      break; /* ENODEV: unmounted */
-    fuse_request(f, (const struct fuse_in_header *)buf);
+    }
+    if (n < 0)
+      continue;
+    if (p[1].revents) {
+      char cmd;
+      if (read(ctl, &cmd, 1) != 1) { /* the test ended */
+        fuse_answer_held(c);
+        return;
+      }
+      if (cmd == 'r') {
+        c->hang = false;
+        fuse_answer_held(c);
+      }
+      if (write(ctl, &c->statfs_calls, sizeof c->statfs_calls) < 0)
+        return;
+    }
+    if (p[0].revents) {
+      ssize_t got = read(c->fd, buf, sizeof buf);
+      if (got < 0 && (errno == EINTR || errno == ENOENT || errno == EAGAIN))
+        continue;
+      if (got < (ssize_t)sizeof(struct fuse_in_header))
+        return; /* ENODEV: unmounted */
+      fuse_request(c, (const struct fuse_in_header *)buf);
+    }
   }
-  free(buf);
-  return NULL;
 }
 
 static void fuse_start(fuse_srv *f, const char *path) {
-  memset(f, 0, sizeof *f);
-  pthread_mutex_init(&f->mu, NULL);
-  f->hang = true;
-  f->fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
-  ck_assert_msg(f->fd >= 0, "/dev/fuse: %s (modprobe fuse)", strerror(errno));
-  char *opts = th_fmt("fd=%d,rootmode=40000,user_id=0,group_id=0", f->fd);
+  int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+  ck_assert_msg(fd >= 0, "/dev/fuse: %s (modprobe fuse)", strerror(errno));
+  char *opts = th_fmt("fd=%d,rootmode=40000,user_id=0,group_id=0", fd);
   ck_assert_msg(mount("host:/export", path, "fuse.sshfs", MS_NOSUID | MS_NODEV, opts) == 0,
                 "mount fuse on %s: %s", path, strerror(errno));
   free(opts);
-  ck_assert_int_eq(pthread_create(&f->tid, NULL, fuse_main, f), 0);
+  int sv[2];
+  ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  pid_t parent = getpid();
+  f->pid = fork();
+  ck_assert_int_ge(f->pid, 0);
+  if (f->pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    close(sv[0]);
+    fuse_child c = {.fd = fd, .hang = true};
+    if (getppid() == parent)
+      fuse_serve(&c, sv[1]);
+    _exit(0);
+  }
+  close(fd);
+  close(sv[1]);
+  f->ctl = sv[0];
+}
+
+/* Sends a command; returns the statfs calls the server has seen. */
+static int fuse_command(fuse_srv *f, char cmd) {
+  int calls = -1;
+  ck_assert_int_eq(write(f->ctl, &cmd, 1), 1);
+  ck_assert_int_eq(read(f->ctl, &calls, sizeof calls), (ssize_t)sizeof calls);
+  return calls;
 }
 
 /* Answers the held statfs and every later one. */
 static void fuse_release(fuse_srv *f) {
-  pthread_mutex_lock(&f->mu);
-  f->hang = false;
-  if (f->held)
-    fuse_statfs(f, f->held);
-  f->held = 0;
-  pthread_mutex_unlock(&f->mu);
+  fuse_command(f, 'r');
 }
 
 static void fuse_stop(fuse_srv *f, const char *path) {
   fuse_release(f);
   ck_assert_int_eq(umount2(path, MNT_DETACH), 0);
-  pthread_join(f->tid, NULL);
-  close(f->fd);
-  pthread_mutex_destroy(&f->mu);
+  close(f->ctl);
+  int st;
+  ck_assert_int_eq(waitpid(f->pid, &st, 0), f->pid);
 }
 
 /* valgrind keeps its one big lock through statfs (it does not count it as
@@ -907,9 +963,7 @@ START_TEST(hung_mount) {
   ck_assert_int_eq(gather(&r), 1);
   ck_assert_uint_eq(r.got.n, 2);
   ck_assert(logged(&r, "(still has not answered an earlier call)"));
-  pthread_mutex_lock(&f.mu);
-  ck_assert_int_eq(f.statfs_calls, 1); /* not asked again */
-  pthread_mutex_unlock(&f.mu);
+  ck_assert_int_eq(fuse_command(&f, 'q'), 1); /* not asked again */
 
   fuse_release(&f);
   /* the stuck worker comes back once the answer reaches it */
