@@ -239,3 +239,20 @@ bool host_parse_double(const char **p, const char *end, double *out) {
   *p = stop;
   return true;
 }
+
+bool host_udev_prop(const host_buf *b, const char *key, const char **val, size_t *len) {
+  size_t klen = strlen(key);
+  host_lines it;
+  host_lines_init(&it, b);
+  const char *line;
+  size_t n;
+  while (host_lines_next(&it, &line, &n)) {
+    if (n < klen + 3 || line[0] != 'E' || line[1] != ':' || line[klen + 2] != '=' ||
+        memcmp(line + 2, key, klen) != 0)
+      continue;
+    *val = line + klen + 3;
+    *len = n - klen - 3;
+    return true;
+  }
+  return false;
+}

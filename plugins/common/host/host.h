@@ -94,6 +94,12 @@ long host_dir_count(host_buf *buf, const char *path);
  * For the fractions of /proc/loadavg and /proc/pressure. */
 bool host_parse_double(const char **p, const char *end, double *out);
 
+/* The value of property `key` in a udev database file
+ * (<HOST_RUN>/udev/data/b<major>:<minor>, lines "E:KEY=value"): *val points
+ * into the buffer (not NUL-terminated), *len is its length. false when the
+ * file has no such property. */
+bool host_udev_prop(const host_buf *b, const char *key, const char **val, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif
