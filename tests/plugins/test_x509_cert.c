@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -681,21 +683,82 @@ START_TEST(unreachable_and_others) {
 }
 END_TEST
 
+/* Watches the blackholes during a gather: accepts their connections and
+ * notes, in order, each arrival ('a' + i) and each hang-up ('A' + i), so a
+ * test can tell parallel fetches from serial ones by the order of events
+ * rather than by a duration that valgrind or a loaded host stretches. */
+typedef struct {
+  int listen_fd[4], conn_fd[4];
+  int stop[2];
+  char events[9];
+  int n;
+} hole_watch;
+
+static void watch_one(hole_watch *w, struct pollfd *pf, int i) {
+  if (w->conn_fd[i] < 0 && (pf->revents & POLLIN)) {
+    w->conn_fd[i] = accept(w->listen_fd[i], NULL, NULL);
+    if (w->conn_fd[i] >= 0 && w->n < 8)
+      w->events[w->n++] = (char)('a' + i);
+    return;
+  }
+  char buf[4096];
+  if (w->conn_fd[i] >= 0 && (pf->revents & (POLLIN | POLLHUP | POLLERR)) &&
+      read(w->conn_fd[i], buf, sizeof buf) <= 0) {
+    close(w->conn_fd[i]);
+    w->conn_fd[i] = -2; /* hung up: watched no more */
+    if (w->n < 8)
+      w->events[w->n++] = (char)('A' + i);
+  }
+}
+
+static void *watch_holes(void *arg) {
+  hole_watch *w = arg;
+  for (;;) {
+    struct pollfd pf[5] = {{.fd = w->stop[0], .events = POLLIN}};
+    for (int i = 0; i < 4; i++) {
+      pf[i + 1].fd = w->conn_fd[i] == -2  ? -1
+                     : w->conn_fd[i] >= 0 ? w->conn_fd[i]
+                                          : w->listen_fd[i];
+      pf[i + 1].events = POLLIN;
+    }
+    if (poll(pf, 5, -1) < 0 && errno != EINTR)
+      return NULL;
+    if (pf[0].revents)
+      return NULL;
+    for (int i = 0; i < 4; i++)
+      watch_one(w, &pf[i + 1], i);
+  }
+}
+
 START_TEST(timeout_in_parallel) {
-  /* four silent servers with a 500ms timeout each: fetched at once, the
-   * gather takes about one timeout, not four */
-  int ports[4], fds[4];
-  for (int i = 0; i < 4; i++)
-    fds[i] = blackhole(&ports[i]);
+  /* four silent servers with a 500ms timeout each: fetched at once, every
+   * connection arrives before the first one is given up */
+  hole_watch w = {.n = 0};
+  int ports[4];
+  for (int i = 0; i < 4; i++) {
+    w.listen_fd[i] = blackhole(&ports[i]);
+    w.conn_fd[i] = -1;
+  }
+  ck_assert_int_eq(pipe(w.stop), 0);
+  pthread_t watcher;
+  ck_assert_int_eq(pthread_create(&watcher, NULL, watch_holes, &w), 0);
   double t0 = mono_s();
   run("sources = [\"tcp://127.0.0.1:%d\", \"tcp://127.0.0.1:%d\", \"tcp://127.0.0.1:%d\", "
       "\"tcp://127.0.0.1:%d\", \"tcp://127.0.0.1:%d\"]; timeout = \"500ms\"; "
       "tls_ca = \"%s/root.pem\";",
       ports[0], ports[1], port_good, ports[2], ports[3], pki);
   double took = mono_s() - t0;
+  ck_assert_int_eq(write(w.stop[1], "x", 1), 1);
+  ck_assert_int_eq(pthread_join(watcher, NULL), 0);
   ck_assert_int_eq(gather_errors, 4);
   ck_assert_uint_eq(nms, 3);
-  ck_assert_msg(took >= 0.45 && took < 1.5, "gather took %.2fs", took);
+  ck_assert_msg(took >= 0.45, "gather took %.2fs: the 500ms timeout was not waited for", took);
+  w.events[w.n] = '\0';
+  ck_assert_msg(w.n == 8, "events at the silent servers: \"%s\" (want 4 arrivals, 4 hang-ups)",
+                w.events);
+  for (int i = 0; i < 4; i++)
+    ck_assert_msg(w.events[i] >= 'a', "a server was given up before all were asked: \"%s\"",
+                  w.events);
   char *log = log_text();
   char *want = th_fmt("cannot get certificates from tcp://127.0.0.1:%d: timed out after 500ms "
                       "during the TLS handshake (raise timeout if the server is slow)",
@@ -703,8 +766,13 @@ START_TEST(timeout_in_parallel) {
   assert_has(log, want);
   free(want);
   free(log);
-  for (int i = 0; i < 4; i++)
-    close(fds[i]);
+  for (int i = 0; i < 4; i++) {
+    close(w.listen_fd[i]);
+    if (w.conn_fd[i] >= 0)
+      close(w.conn_fd[i]);
+  }
+  close(w.stop[0]);
+  close(w.stop[1]);
 }
 END_TEST
 
