@@ -37,8 +37,9 @@ void httpd_conns_free(httpd_conns *t);
 /* MHD_OPTION_NOTIFY_CONNECTION callback; cls is the table. */
 void httpd_conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                         enum MHD_ConnectionNotificationCode toe);
-/* MHD_OPTION_NOTIFY_COMPLETED callback; cls is the table: the next request
- * on this connection gets a new read_timeout. */
+/* When a request ends (httpd.c's MHD_OPTION_NOTIFY_COMPLETED callback
+ * calls it; cls is the table): the next request on this connection gets a
+ * new read_timeout. */
 void httpd_conns_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                            enum MHD_RequestTerminationCode toe);
 
