@@ -177,7 +177,8 @@ static struct MHD_Daemon *start_daemon(httpd *h, int fd, bool v6, unsigned max) 
 static int serve(httpd *h) {
   char err[512];
   bool v6 = false;
-  int fd = httpd_listen(h->cfg.listen, LISTEN_BACKLOG, &h->port, &v6, err, sizeof err);
+  int fd = httpd_listen(h->cfg.listen, h->cfg.listen_key ? h->cfg.listen_key : "listen",
+                        LISTEN_BACKLOG, &h->port, &v6, err, sizeof err);
   if (fd < 0) {
     tower_error(h->ctx, "%s", err);
     return fd;

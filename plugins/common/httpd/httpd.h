@@ -145,6 +145,7 @@ typedef struct httpd_cfg {
    * plugin instance), except the PEM texts and ranges, which are owned
    * here until httpd_cfg_free(). */
   const char *listen;
+  const char *listen_key;          /* the option's name, for messages */
   const char *username, *password; /* NULL: no basic auth */
   char *tls_cert, *tls_key;        /* PEM text; NULL: plain HTTP */
   char *tls_ca;                    /* PEM text of client CAs; NULL: no mutual TLS */

@@ -10,11 +10,12 @@
 /* ---- listen (httpd_net.c) ----------------------------------------------- */
 
 /* Opens a listening TCP socket for `listen` ("host:port", ":port",
- * "[::1]:port"; port 0 picks a free one). Returns the socket, or a negative
- * errno after writing the reason to err (err_size bytes). *port receives the
- * bound port, *v6 whether the socket is IPv6. */
-int httpd_listen(const char *listen, int backlog, uint16_t *port, bool *v6, char *err,
-                 size_t err_size);
+ * "[::1]:port"; port 0 picks a free one), the value of option `key`.
+ * Returns the socket, or a negative errno after writing the reason to err
+ * (err_size bytes). *port receives the bound port, *v6 whether the socket
+ * is IPv6. */
+int httpd_listen(const char *listen, const char *key, int backlog, uint16_t *port, bool *v6,
+                 char *err, size_t err_size);
 
 /* ---- connections and deadlines (httpd_conn.c) ---------------------------- */
 
