@@ -445,6 +445,7 @@ START_TEST(config_errors) {
   ck_assert_int_eq(twi_log_set_file(log_path), 0);
   twi_pipeline *pl = th_start(text, TWI_ONCE);
   ck_assert_int_ne(twi_input_start(pl->inputs[0], pl), 0);
+  twi_input_stop(pl->inputs[0], tower_mono_ns()); /* as the core does after a failed start */
   twi_log_set_file(NULL);
   char *log = th_read_file(log_path);
   ck_has(log,
