@@ -178,6 +178,9 @@ START_TEST(ping_answers_as_influxd) {
   r = request(l.port, "GET", "/nothing", NULL, NULL);
   ck_assert_int_eq(r.status, 404);
   reply_free(&r);
+  r = post(l.port, "/nothing", "m v=1i 1\n"); /* a body nothing reads is dropped */
+  ck_assert_int_eq(r.status, 404);
+  reply_free(&r);
   r = request(l.port, "GET", "/write?db=x", NULL, NULL);
   ck_assert_int_eq(r.status, 405);
   reply_free(&r);

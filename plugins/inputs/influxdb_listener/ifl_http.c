@@ -26,6 +26,10 @@
 /* Body buffers larger than this are freed when their request ends, so that
  * one big write does not pin its memory in the pool. */
 #define KEEP_BODY (1u << 20)
+/* Request states kept for reuse; more (a burst of connections) are freed
+ * when they end. With KEEP_BODY, the pool holds at most 32 MiB of body
+ * buffers. */
+#define KEEP_REQS 32u
 
 static const char not_found[] = "404 page not found\n";
 
@@ -87,12 +91,24 @@ bool ifl_authorize(void *cls, struct MHD_Connection *c, const char *url, bool ba
 static ifl_req *req_take(ifl_state *s) {
   pthread_mutex_lock(&s->pool_lock);
   ifl_req *r = s->free_reqs;
-  if (r)
+  if (r) {
     s->free_reqs = r->next_free;
+    s->pooled--;
+  }
   pthread_mutex_unlock(&s->pool_lock);
   if (!r)
     r = calloc(1, sizeof *r);
   return r;
+}
+
+static void req_free(ifl_req *r) {
+  tower_parser_free(r->parser);
+  tower_buf_free(r->errors);
+  if (r->z_ready)
+    inflateEnd(&r->z);
+  free(r->ms);
+  free(r->body);
+  free(r);
 }
 
 /* Back into the pool, emptied; its buffers, parser and zlib state stay. */
@@ -122,23 +138,24 @@ static void req_give(ifl_state *s, ifl_req *r) {
                  .z = z,
                  .z_ready = z_ready};
   pthread_mutex_lock(&s->pool_lock);
-  r->next_free = s->free_reqs;
-  s->free_reqs = r;
+  bool keep = s->pooled < KEEP_REQS;
+  if (keep) {
+    r->next_free = s->free_reqs;
+    s->free_reqs = r;
+    s->pooled++;
+  }
   pthread_mutex_unlock(&s->pool_lock);
+  if (!keep)
+    req_free(r);
 }
 
 void ifl_pool_free(ifl_state *s) {
   while (s->free_reqs) {
     ifl_req *r = s->free_reqs;
     s->free_reqs = r->next_free;
-    tower_parser_free(r->parser);
-    tower_buf_free(r->errors);
-    if (r->z_ready)
-      inflateEnd(&r->z);
-    free(r->ms);
-    free(r->body);
-    free(r);
+    req_free(r);
   }
+  s->pooled = 0;
 }
 
 void ifl_completed(void *cls, struct MHD_Connection *c, void **req_cls,
@@ -213,6 +230,8 @@ static void take_body(ifl_state *s, ifl_req *r, const char *data, size_t n) {
     return; /* refused: read and dropped */
   if (r->route == IFL_QUERY)
     append_plain(r, IFL_MAX_QUERY_BODY, data, n);
+  else if (r->route != IFL_WRITE_V1 && r->route != IFL_WRITE_V2)
+    return; /* a body nothing reads (/ping, an unknown path): dropped */
   else if (r->gzip)
     append_gzip(r, s->max_body, data, n);
   else

@@ -107,6 +107,7 @@ struct ifl_state {
 
   pthread_mutex_t pool_lock; /* the request pool and the database names */
   ifl_req *free_reqs;
+  unsigned pooled; /* requests in free_reqs */
   char *dbs[IFL_MAX_DATABASES];
   size_t ndbs;
 
