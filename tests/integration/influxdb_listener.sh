@@ -13,14 +13,17 @@
 #    token (and a wrong token: 401);
 #  - a body with bad lines keeps the good ones, answered 400 in influxd's
 #    words;
-#  - response_after = "delivery": the answer waits for the output's write.
+#  - response_after = "delivery": the answer waits for the output's write;
+#  - HTTPS with client certificates: an edge tower's outputs.influxdb with
+#    its certificate gets through, curl without one or with one from
+#    another CA gets 403.
 # Nothing is skipped: a missing influxd, influx or curl is a failure.
 . "$top_srcdir/tests/integration/lib.sh"
 
 INFLUXD=${INFLUXD:-/usr/bin/influxd}
-for tool in "$INFLUXD" influx curl script gzip; do
+for tool in "$INFLUXD" influx curl script gzip openssl; do
   command -v "$tool" >/dev/null 2>&1 || {
-    echo "FAIL: $tool is missing: apt-get install influxdb influxdb-client curl util-linux gzip (scripts/test installs them)"
+    echo "FAIL: $tool is missing: apt-get install influxdb influxdb-client curl util-linux gzip openssl (scripts/test installs them)"
     exit 1
   }
 done
@@ -203,5 +206,52 @@ n=$(count delivered dl)
   || fail "delivery: answer $out, $n points stored: $(tail -5 "$work/delivery.log")"
 stop_tower TERM
 [ "$trc" = 0 ] && ok "delivery tower stopped cleanly" || fail "delivery: exit $trc: $(tail -20 "$work/delivery.log")"
+
+# ---- HTTPS with client certificates (mutual TLS) -------------------------------------------
+(
+  cd "$work" || exit 1
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=it-ca
+  printf 'subjectAltName=IP:127.0.0.1\n' > san.ext
+  openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1
+  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem \
+    -days 2 -extfile san.ext
+  openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=edge
+  openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2
+  # a client certificate from a CA the listener does not trust
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.pem -days 2 -subj /CN=other
+) > "$work/openssl.log" 2>&1 || fail "openssl: $(cat "$work/openssl.log")"
+port=$(free_port)
+cat > "$work/mtls.conf" <<CONF
+agent = { omit_hostname = true; flush_interval = "200ms"; shutdown_timeout = "5s"; };
+inputs = ( { plugin = "influxdb_listener"; service_address = "127.0.0.1:$port";
+             tls_cert = "$work/server.pem"; tls_key = "$work/server.key";
+             tls_allowed_cacerts = ["$work/ca.pem"]; } );
+outputs = ( { plugin = "influxdb"; urls = ["$api"]; database = "overtls"; } );
+CONF
+start_tower "$work/mtls.conf" "$work/mtls.log"
+cat > "$work/edge-tls.conf" <<CONF
+agent = { omit_hostname = true; };
+inputs = ( { plugin = "exec"; precision = "1ns"; commands = ( ["/bin/cat", "$work/edge.lp"] );
+             data_format = "influx"; } );
+outputs = ( { plugin = "influxdb"; urls = ["https://127.0.0.1:$port"]; database = "edge";
+              tls_ca = "$work/ca.pem"; tls_cert = "$work/client.pem"; tls_key = "$work/client.key"; } );
+CONF
+"$TOWER" --once --config "$work/edge-tls.conf" > "$work/edge-tls.log" 2>&1 \
+  && ok "mutual TLS: an edge tower with its client certificate wrote through the listener" \
+  || fail "edge over TLS: $(cat "$work/edge-tls.log")"
+wait_for 10 count_is overtls types 1
+same "mutual TLS: the points stored as written" \
+  "$(iq overtls 'SELECT * FROM "esc m,x"')" \
+  '{"results":[{"statement_id":0,"series":[{"name":"esc m,x","columns":["time","f k,=1","t k,=1"],"values":[[1700000000000000001,1.5,"v 1,=back\\slash"]]}]}]}'
+code=$(printf 'nocert v=1i 1\n' | curl -s -o /dev/null -w '%{http_code}' --cacert "$work/ca.pem" \
+  --data-binary @- "https://127.0.0.1:$port/write?db=x")
+same "mutual TLS: no client certificate, 403" "$code" 403
+code=$(printf 'other v=1i 1\n' | curl -s -o /dev/null -w '%{http_code}' --cacert "$work/ca.pem" \
+  --cert "$work/other.pem" --key "$work/other.key" --data-binary @- "https://127.0.0.1:$port/write?db=x")
+same "mutual TLS: a certificate from another CA, 403" "$code" 403
+stop_tower TERM
+[ "$trc" = 0 ] && ok "TLS tower stopped cleanly" || fail "TLS: exit $trc: $(tail -20 "$work/mtls.log")"
+[ "$(count overtls nocert)$(count overtls other)" = "" ] \
+  && ok "mutual TLS: nothing from refused clients stored" || fail "a refused client's point was stored"
 
 finish
