@@ -54,9 +54,9 @@
  * Request flow: accept (ip_range, limits) -> TLS handshake -> request
  * headers -> client certificate and basic auth checks (or the plugin's
  * authorize hook, for tokens and credentials in the query) -> the plugin's
- * handler, which may suspend the request until its answer is ready. A refused request has its body
- * read and dropped, and its 401/403 answered once the request is complete, so the connection stays
- * usable.
+ * handler, which may suspend the request until its answer is ready. A
+ * refused request has its body read and dropped, and its 401/403 answered
+ * once the request is complete, so the connection stays usable.
  *
  * Use:
  *   static const tower_option options[] = {
