@@ -50,11 +50,14 @@ static bool auth_ok(httpd *h, struct MHD_Connection *c) {
 }
 
 /* The status a request is refused with on its headers, or 0. */
-static unsigned refusal(httpd *h, struct MHD_Connection *c) {
+static unsigned refusal(httpd *h, struct MHD_Connection *c, const char *url) {
   if (h->cfg.tls_ca && !httpd_client_cert_ok(h->ctx, c))
     return MHD_HTTP_FORBIDDEN;
-  if (h->cfg.username && !auth_ok(h, c)) {
-    tower_debug(h->ctx, "request refused: missing or wrong basic auth credentials");
+  bool ok = !h->cfg.username || auth_ok(h, c);
+  if (h->cfg.authorize)
+    ok = h->cfg.authorize(h->cfg.handler_cls, c, url, ok);
+  if (!ok) {
+    tower_debug(h->ctx, "request refused: missing or wrong credentials");
     return MHD_HTTP_UNAUTHORIZED;
   }
   return 0;
@@ -89,7 +92,7 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *c, const char 
     return MHD_NO; /* no slot: the connection is being cut */
   bool first = was == HTTPD_AWAIT;
   if (first)
-    httpd_conn_set_refusal(h->conns, c, refusal(h, c));
+    httpd_conn_set_refusal(h->conns, c, refusal(h, c, url));
   if (last && !first)
     httpd_conn_enter(h->conns, c, HTTPD_RESPOND);
   unsigned refused = httpd_conn_refusal(h->conns, c);
@@ -98,6 +101,16 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *c, const char 
                           req_cls);
   *upload_size = 0;
   return last && !first ? reply_refusal(h, c, refused) : MHD_YES;
+}
+
+/* MHD_OPTION_NOTIFY_COMPLETED: the connection's next request gets its own
+ * deadline; the plugin frees what it kept for this one. */
+static void request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                              enum MHD_RequestTerminationCode toe) {
+  httpd *h = cls;
+  httpd_conns_completed(h->conns, c, req_cls, toe);
+  if (h->cfg.completed)
+    h->cfg.completed(h->cfg.handler_cls, c, req_cls, toe);
 }
 
 static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len) {
@@ -149,13 +162,14 @@ static struct MHD_Daemon *start_daemon(httpd *h, int fd, bool v6, unsigned max) 
   threads = threads > max ? max : threads;
   /* poll(), not epoll: see httpd.h (a trickled TLS handshake spins epoll). */
   unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0) |
-                   (h->cfg.tls_cert ? MHD_USE_TLS : 0);
+                   (h->cfg.tls_cert ? MHD_USE_TLS : 0) |
+                   (h->cfg.suspend ? MHD_ALLOW_SUSPEND_RESUME : 0);
   return MHD_start_daemon(
       flags, h->port, h->cfg.nranges ? accept_policy : NULL, h, dispatch, h,
       MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h->ctx, MHD_OPTION_LISTEN_SOCKET, fd,
       MHD_OPTION_CONNECTION_LIMIT, max, MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->cfg.max_per_ip,
       MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0u, MHD_OPTION_NOTIFY_CONNECTION,
-      httpd_conns_notify, h->conns, MHD_OPTION_NOTIFY_COMPLETED, httpd_conns_completed, h->conns,
+      httpd_conns_notify, h->conns, MHD_OPTION_NOTIFY_COMPLETED, request_completed, h,
       MHD_OPTION_ARRAY, h->cfg.tls_cert ? tls : &tls[3], MHD_OPTION_END);
 }
 
@@ -163,7 +177,8 @@ static struct MHD_Daemon *start_daemon(httpd *h, int fd, bool v6, unsigned max) 
 static int serve(httpd *h) {
   char err[512];
   bool v6 = false;
-  int fd = httpd_listen(h->cfg.listen, LISTEN_BACKLOG, &h->port, &v6, err, sizeof err);
+  int fd = httpd_listen(h->cfg.listen, h->cfg.listen_key ? h->cfg.listen_key : "listen",
+                        LISTEN_BACKLOG, &h->port, &v6, err, sizeof err);
   if (fd < 0) {
     tower_error(h->ctx, "%s", err);
     return fd;

@@ -52,9 +52,11 @@
  * attack; the scraper reconnects for its next scrape.
  *
  * Request flow: accept (ip_range, limits) -> TLS handshake -> request
- * headers -> client certificate and basic auth checks -> the plugin's
- * handler. A refused request has its body read and dropped, and its 401/403
- * answered once the request is complete, so the connection stays usable.
+ * headers -> client certificate and basic auth checks (or the plugin's
+ * authorize hook, for tokens and credentials in the query) -> the plugin's
+ * handler, which may suspend the request until its answer is ready. A
+ * refused request has its body read and dropped, and its 401/403 answered
+ * once the request is complete, so the connection stays usable.
  *
  * Use:
  *   static const tower_option options[] = {
@@ -143,6 +145,7 @@ typedef struct httpd_cfg {
    * plugin instance), except the PEM texts and ranges, which are owned
    * here until httpd_cfg_free(). */
   const char *listen;
+  const char *listen_key;          /* the option's name, for messages */
   const char *username, *password; /* NULL: no basic auth */
   char *tls_cert, *tls_key;        /* PEM text; NULL: plain HTTP */
   char *tls_ca;                    /* PEM text of client CAs; NULL: no mutual TLS */
@@ -160,6 +163,27 @@ typedef struct httpd_cfg {
    * *upload_size 0; queue the response on that last call. */
   MHD_AccessHandlerCallback handler;
   void *handler_cls;
+
+  /* Optional, for handlers that keep per-request state or accept other
+   * credentials than basic auth (inputs.influxdb_listener). */
+
+  /* Decides on a request's headers whether it may proceed, in place of the
+   * basic auth check: `basic_ok` says whether the request's basic auth
+   * matched basic_username and basic_password (true when they are unset).
+   * Return false to refuse it with 401. Called with handler_cls on an
+   * event-loop thread; the client certificate check comes first and
+   * stays. NULL: basic_ok decides. */
+  bool (*authorize)(void *cls, struct MHD_Connection *c, const char *url, bool basic_ok);
+  /* Called with handler_cls when a request the handler saw ends, answered
+   * or not (the client went away, the server stops): free *req_cls here. */
+  MHD_RequestCompletedCallback completed;
+  /* The handler may MHD_suspend_connection() a request until its answer is
+   * ready (libmicrohttpd's MHD_ALLOW_SUSPEND_RESUME). It must resume every
+   * suspended connection before httpd_stop() (libmicrohttpd cannot stop
+   * with suspended connections). A suspended request is in the response
+   * phase: write_timeout, counted from the end of the request, still cuts
+   * it, which the client sees when the request is resumed. */
+  bool suspend;
 } httpd_cfg;
 
 #define HTTPD_THREADS 4u
@@ -181,6 +205,11 @@ int httpd_start(tower_ctx *ctx, const httpd_cfg *cfg, httpd **out);
 void httpd_stop(httpd *h);
 /* The bound port (useful with port 0). */
 uint16_t httpd_port(const httpd *h);
+
+/* Compares a credential the client gave (`given`, glen bytes) with the
+ * configured one in time that depends only on wlen, the lengths included:
+ * for tokens and passwords a plugin checks itself (see authorize). */
+bool httpd_secret_equal(const char *given, size_t glen, const char *want, size_t wlen);
 
 /* Queues a short text/plain response (a static string). */
 enum MHD_Result httpd_reply_text(struct MHD_Connection *c, unsigned status, const char *text);

@@ -64,6 +64,10 @@ static bool equal_ct(const unsigned char *given, size_t gl, const char *want, si
   return diff == 0;
 }
 
+bool httpd_secret_equal(const char *given, size_t glen, const char *want, size_t wlen) {
+  return equal_ct((const unsigned char *)given, glen, want, wlen);
+}
+
 /* Skips the "Basic" scheme (any case) and the spaces after it; NULL when
  * the value is another scheme. */
 static const char *basic_token(const char *value, size_t len, size_t *tlen) {

@@ -111,6 +111,7 @@ static int load_auth(const tower_config *cfg, httpd_cfg *out) {
 int httpd_cfg_load(const tower_config *cfg, const char *listen_key, httpd_cfg *out) {
   memset(out, 0, sizeof *out);
   out->listen = tower_config_string(cfg, listen_key);
+  out->listen_key = listen_key;
   out->read_timeout = tower_config_duration(cfg, "read_timeout");
   out->write_timeout = tower_config_duration(cfg, "write_timeout");
   out->max_connections = (unsigned)tower_config_int(cfg, "max_connections");

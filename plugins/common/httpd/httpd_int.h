@@ -10,11 +10,12 @@
 /* ---- listen (httpd_net.c) ----------------------------------------------- */
 
 /* Opens a listening TCP socket for `listen` ("host:port", ":port",
- * "[::1]:port"; port 0 picks a free one). Returns the socket, or a negative
- * errno after writing the reason to err (err_size bytes). *port receives the
- * bound port, *v6 whether the socket is IPv6. */
-int httpd_listen(const char *listen, int backlog, uint16_t *port, bool *v6, char *err,
-                 size_t err_size);
+ * "[::1]:port"; port 0 picks a free one), the value of option `key`.
+ * Returns the socket, or a negative errno after writing the reason to err
+ * (err_size bytes). *port receives the bound port, *v6 whether the socket
+ * is IPv6. */
+int httpd_listen(const char *listen, const char *key, int backlog, uint16_t *port, bool *v6,
+                 char *err, size_t err_size);
 
 /* ---- connections and deadlines (httpd_conn.c) ---------------------------- */
 
@@ -37,8 +38,9 @@ void httpd_conns_free(httpd_conns *t);
 /* MHD_OPTION_NOTIFY_CONNECTION callback; cls is the table. */
 void httpd_conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                         enum MHD_ConnectionNotificationCode toe);
-/* MHD_OPTION_NOTIFY_COMPLETED callback; cls is the table: the next request
- * on this connection gets a new read_timeout. */
+/* When a request ends (httpd.c's MHD_OPTION_NOTIFY_COMPLETED callback
+ * calls it; cls is the table): the next request on this connection gets a
+ * new read_timeout. */
 void httpd_conns_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                            enum MHD_RequestTerminationCode toe);
 

@@ -169,14 +169,14 @@ static void bound_port(int fd, uint16_t *port, bool *v6) {
   }
 }
 
-int httpd_listen(const char *listen, int backlog, uint16_t *port, bool *v6, char *err,
-                 size_t err_size) {
+int httpd_listen(const char *listen, const char *key, int backlog, uint16_t *port, bool *v6,
+                 char *err, size_t err_size) {
   char host[256], ports[8];
   if (split_listen(listen, host, sizeof host, ports, sizeof ports)) {
     snprintf(err, err_size,
-             "listen = \"%s\" is not \"host:port\", \":port\" or \"[ipv6]:port\" "
+             "%s = \"%s\" is not \"host:port\", \":port\" or \"[ipv6]:port\" "
              "(port 0-65535)",
-             listen);
+             key, listen);
     return -EINVAL;
   }
   err[0] = '\0';
@@ -189,8 +189,8 @@ int httpd_listen(const char *listen, int backlog, uint16_t *port, bool *v6, char
     return fd;
   if (fd == -EADDRINUSE)
     snprintf(err, err_size,
-             "cannot listen on %s: %s; another tower or exporter is running? change listen", listen,
-             strerror(-fd));
+             "cannot listen on %s: %s; another tower or exporter is running? change %s", listen,
+             strerror(-fd), key);
   else
     snprintf(err, err_size, "cannot listen on %s: %s", listen, strerror(-fd));
   return fd;
