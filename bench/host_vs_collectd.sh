@@ -14,7 +14,7 @@ secs=${BENCH_SECONDS:-60}
 COLLECTD=${COLLECTD:-/usr/sbin/collectd}
 [ -x "$COLLECTD" ] || { echo "collectd is missing: apt-get install collectd-core"; exit 1; }
 work=$(mktemp -d)
-trap 'kill $tpid $cpid 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $tpid $cpid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 plugins=$(dirname "$(dpkg -L collectd-core | grep '/cpu.so$' | head -1)")
 
 cat > "$work/collectd.conf" <<CONF
