@@ -183,6 +183,22 @@ static promin_result classify(CURLcode code) {
   }
 }
 
+/* After a scrape cut short: a fresh parser instead of ending the document,
+ * which would parse (and report) the cut last line. */
+static void renew_parser(promin_scraper *s, promin_target *t) {
+  tower_parser **p = t->parser == t->om ? &t->om : &t->text;
+  tower_parser *fresh = NULL;
+  if (tower_parser_new_format(s->ctx, *p == t->om ? "openmetrics" : "prometheus", &fresh) < 0) {
+    tower_parser_end(*p, sink, t); /* out of memory: the old one, reset */
+    promin_batch_clear(&t->batch);
+    return;
+  }
+  tower_parser_set_source(fresh, t->display);
+  tower_parser_free(*p);
+  *p = fresh;
+  t->parser = NULL;
+}
+
 /* A transfer ended: the outcome, and the parser's end of document. */
 static void finish(promin_scraper *s, promin_target *t, CURLcode code) {
   t->ended_ns = tower_mono_ns();
@@ -195,11 +211,15 @@ static void finish(promin_scraper *s, promin_target *t, CURLcode code) {
     t->result = classify(code);
   if (t->result == PROMIN_SUCCESS && t->status != 200)
     t->result = PROMIN_HTTP_ERROR;
-  if (t->parser)
-    tower_parser_end(t->parser, sink, t);
-  t->parse_errors = tower_parser_errors(t->text) + tower_parser_errors(t->om) - t->errors_before;
-  if (t->result != PROMIN_SUCCESS)
+  if (t->result == PROMIN_SUCCESS) {
+    if (t->parser)
+      tower_parser_end(t->parser, sink, t);
+    t->parse_errors = tower_parser_errors(t->text) + tower_parser_errors(t->om) - t->errors_before;
+  } else {
     promin_batch_clear(&t->batch); /* a scrape cut short gives nothing */
+    if (t->parser)
+      renew_parser(s, t);
+  }
 }
 
 /* Waits for socket activity, at most until the deadline and never longer
