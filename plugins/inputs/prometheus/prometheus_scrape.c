@@ -48,6 +48,10 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
   size_t n = size * nmemb;
   if (t->body_bytes == 0)
     choose_parser(t);
+  if (t->status != 200) {
+    t->result = PROMIN_HTTP_ERROR;
+    return 0; /* an error page is no exposition: no need to read it */
+  }
   t->body_bytes += n;
   if (t->limit && t->body_bytes > t->limit) {
     t->result = PROMIN_BODY_TOO_LARGE;
