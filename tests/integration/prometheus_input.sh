@@ -24,14 +24,17 @@
 #  4. targets that misbehave (socat): one that hangs, one that sends 100 MB
 #     (content_length_limit), one that closes mid-body; each gives one
 #     error naming it, the good target's metrics still arrive, and the
-#     gather takes the timeout, not more.
+#     gather takes the timeout, not more;
+#  5. https (openssl s_server -WWW, a certificate made here: with tls_ca
+#     and without), basic auth, bearer_token and bearer_token_string
+#     against Python's http.server, which answers 401 to other credentials.
 # Nothing is skipped: a missing tool is a failure.
 . "$top_srcdir/tests/integration/lib.sh"
 
 NODE_EXPORTER=${NODE_EXPORTER:-/usr/bin/prometheus-node-exporter}
 PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
 PROMTOOL=${PROMTOOL:-/usr/bin/promtool}
-for tool in "$NODE_EXPORTER" "$PROMETHEUS" "$PROMTOOL" curl socat awk /usr/bin/python3; do
+for tool in "$NODE_EXPORTER" "$PROMETHEUS" "$PROMTOOL" curl socat openssl awk /usr/bin/python3; do
   command -v "$tool" >/dev/null 2>&1 || {
     echo "FAIL: $tool is missing: apt-get install prometheus-node-exporter prometheus curl socat" \
       "python3-prometheus-client (scripts/test installs them)"
@@ -386,5 +389,67 @@ check "the target that closes mid-body: one error" \
   test "$(grep -c "127.0.0.1:$cut/metrics: the response broke off after 19 bytes of body" "$work/bad.err")" = 1
 check "three errors in all" test "$(grep -c ' E! ' "$work/bad.err")" = 3
 [ "$failures" = 0 ] || cat "$work/bad.err"
+
+# ---- 5. https and credentials: `openssl s_server -WWW` serves a file over
+# TLS with a certificate made here; Python's http.server answers only the
+# right Basic or Bearer credentials (401 otherwise)
+mkdir -p "$work/www"
+printf '# TYPE tls_gauge gauge\ntls_gauge{room="a"} 4.5\n' > "$work/www/metrics"
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 2 \
+  -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+  -keyout "$work/key.pem" -out "$work/cert.pem" > "$work/req.log" 2>&1 \
+  || { fail "openssl req: $(cat "$work/req.log")"; finish; }
+tls=$(free_port)
+(cd "$work/www" && exec openssl s_server -quiet -WWW -accept "127.0.0.1:$tls" \
+  -cert "$work/cert.pem" -key "$work/key.pem") > "$work/s_server.log" 2>&1 &
+pids="$pids $!"
+cat > "$work/auth.py" <<'PY'
+import sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+GOOD = ('Basic dXNlcjpwQHNz', 'Bearer s3cret-token')  # user:p@ss
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        ok = self.headers.get('Authorization') in GOOD
+        body = b'# TYPE auth_gauge gauge\nauth_gauge 7\n' if ok else b'who are you?\n'
+        self.send_response(200 if ok else 401)
+        self.send_header('Content-Type', 'text/plain; version=0.0.4')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
+PY
+au=$(free_port)
+/usr/bin/python3 "$work/auth.py" "$au" > "$work/auth.log" 2>&1 &
+pids="$pids $!"
+printf 's3cret-token\n' > "$work/token"
+wait_for 10 curl -sf --cacert "$work/cert.pem" "https://127.0.0.1:$tls/metrics" -o /dev/null \
+  || fail "openssl s_server did not start: $(cat "$work/s_server.log")"
+wait_for 10 sh -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$au/ | grep -q 401" \
+  || fail "the auth server did not start: $(cat "$work/auth.log")"
+cat > "$work/cred.conf" <<CONF
+agent = { omit_hostname = true; };
+inputs = (
+  { plugin = "prometheus"; urls = ["https://127.0.0.1:$tls/metrics"]; tls_ca = "$work/cert.pem"; },
+  { plugin = "prometheus"; urls = ["https://localhost:$tls"]; alias = "no_ca"; },
+  { plugin = "prometheus"; urls = ["http://127.0.0.1:$au/basic"]; username = "user"; password = "p@ss"; },
+  { plugin = "prometheus"; urls = ["http://127.0.0.1:$au/wrong"]; username = "user"; password = "nope"; },
+  { plugin = "prometheus"; urls = ["http://127.0.0.1:$au/bearer"]; bearer_token = "$work/token"; },
+  { plugin = "prometheus"; urls = ["http://127.0.0.1:$au/string"]; bearer_token_string = "s3cret-token"; }
+);
+CONF
+"$TOWER" --test --config "$work/cred.conf" > "$work/cred.lp" 2> "$work/cred.err"
+check "https with tls_ca: the target's gauge arrives" \
+  grep -q "^tls_gauge,room=a,url=https://127.0.0.1:$tls/metrics gauge=4.5" "$work/cred.lp"
+check "https without the CA: one error naming the target and the certificate" \
+  test "$(grep -c "cannot scrape https://localhost:$tls: SSL certificate problem: .*(set tls_ca" "$work/cred.err")" = 1
+check "basic auth: the gauge arrives" grep -q "^auth_gauge,url=http://127.0.0.1:$au/basic gauge=7" "$work/cred.lp"
+check "a wrong password: one error that says HTTP 401 and what to check" \
+  grep -q "127.0.0.1:$au/wrong answered HTTP 401 instead of 200: no metrics from it; check username/password" "$work/cred.err"
+check "bearer_token (a file): the gauge arrives" grep -q "^auth_gauge,url=http://127.0.0.1:$au/bearer gauge=7" "$work/cred.lp"
+check "bearer_token_string: the gauge arrives" grep -q "^auth_gauge,url=http://127.0.0.1:$au/string gauge=7" "$work/cred.lp"
+check "two errors in all" test "$(grep -c ' E! ' "$work/cred.err")" = 2
+[ "$failures" = 0 ] || cat "$work/cred.err" "$work/cred.lp"
 
 finish

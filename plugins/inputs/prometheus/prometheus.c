@@ -144,6 +144,24 @@ static double seconds(int64_t ns) {
   return (double)ns / 1e9;
 }
 
+/* A target that could not be reached: the hint depends on what failed. */
+static void report_unreachable(const promin_target *t, const char *why, tower_acc *acc) {
+  if (t->unix_path && t->os_errno) /* libcurl would name localhost:80 */
+    tower_acc_error(acc,
+                    "cannot scrape %s: cannot connect to the socket %s: %s (is the target "
+                    "running, and is the path right?)",
+                    t->display, t->unix_path, strerror((int)t->os_errno));
+  else if (t->code == CURLE_PEER_FAILED_VERIFICATION || t->code == CURLE_SSL_CONNECT_ERROR)
+    tower_acc_error(acc,
+                    "cannot scrape %s: %s (set tls_ca to the CA that signed the target's "
+                    "certificate, tls_server_name to the name it carries, or check the "
+                    "target's TLS setup)",
+                    t->display, why);
+  else
+    tower_acc_error(acc, "cannot scrape %s: %s (is the target running, and is the URL right?)",
+                    t->display, why);
+}
+
 /* The one error of a failed scrape: what happened, where, what to do. */
 static void report_failure(promin_state *s, const promin_target *t, tower_acc *acc) {
   const char *why = t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->code);
@@ -155,17 +173,8 @@ static void report_failure(promin_state *s, const promin_target *t, tower_acc *a
                     t->display, seconds(s->scraper.timeout_ns));
     break;
   case PROMIN_CONNECTION_FAILED:
-    if (t->unix_path && t->os_errno) { /* libcurl would name localhost:80 */
-      tower_acc_error(acc,
-                      "cannot scrape %s: cannot connect to the socket %s: %s (is the target "
-                      "running, and is the path right?)",
-                      t->display, t->unix_path, strerror((int)t->os_errno));
-      break;
-    }
-    /* fall through */
   case PROMIN_DNS_ERROR:
-    tower_acc_error(acc, "cannot scrape %s: %s (is the target running, and is the URL right?)",
-                    t->display, why);
+    report_unreachable(t, why, acc);
     break;
   case PROMIN_HTTP_ERROR:
     tower_acc_error(
