@@ -7,8 +7,8 @@
  * middle of its body, one that wants a bearer token, and documents chosen
  * to cover each mapping rule. No real exporter does those on demand. The
  * real peers (prometheus-node-exporter, the Prometheus server's own
- * /metrics in OpenMetrics, promtool) are in
- * tests/integration/prometheus_input.sh. */
+ * /metrics, OpenMetrics from Prometheus's Python client, promtool,
+ * openssl s_server) are in tests/integration/prometheus_input.sh. */
 #include "config.h"
 
 #include <check.h>
