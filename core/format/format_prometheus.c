@@ -31,21 +31,15 @@ static const tower_option serializer_options[] = {
     TOWER_OPTION_END,
 };
 
-static const tower_option om_parser_options[] = {
-    {.name = "openmetrics_ignore_timestamp",
-     .type = TOWER_OPT_BOOL,
-     .default_value = "false",
-     .help = "ignore the timestamps of OpenMetrics samples; metrics get the time of the gather"},
-    TOWER_OPTION_END,
-};
-
 /* OpenMetrics text 1.0.0, read by the Prometheus parser in its OpenMetrics
  * mode and mapped as the "prometheus" format maps (metric_version 1), with
- * each series under the name Prometheus stores it under. */
+ * each series under the name Prometheus stores it under. No options yet:
+ * Telegraf's openmetrics_ignore_timestamp comes with its entry in
+ * tower.conf(5), which documents every format option
+ * (inputs.prometheus has its own ignore_timestamp). */
 const twi_format twi_format_openmetrics = {
     .name = "openmetrics",
     .description = "OpenMetrics text format 1.0.0 (parser only)",
-    .parser_options = om_parser_options,
     .parser_init = twi_om_parser_init,
     .parser_fini = twi_prom_parser_fini,
     .parse_line = twi_prom_parse_line,

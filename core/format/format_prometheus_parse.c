@@ -310,7 +310,8 @@ int twi_prom_parser_init(tower_parser *p, const tower_config *cfg) {
 }
 
 int twi_om_parser_init(tower_parser *p, const tower_config *cfg) {
-  return parser_init(p, true, cfg && tower_config_bool(cfg, "openmetrics_ignore_timestamp"));
+  (void)cfg; /* the format has no options yet (format_prometheus.c) */
+  return parser_init(p, true, false);
 }
 
 static void free_series(pl_series *s) {
