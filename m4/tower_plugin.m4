@@ -1,4 +1,4 @@
-# TOWER_PLUGIN(KIND, NAME, PROBE-VAR, DESCRIPTION)
+# TOWER_PLUGIN(KIND, NAME, PROBE-VAR, DESCRIPTION, [OPTION])
 #
 # Declares one plugin: plugins/KIND/NAME. Adds --enable-NAME/--disable-NAME
 # (NAME with '-' for '_'), decides whether it is built, and records a row for
@@ -9,15 +9,20 @@
 #   PROBE-VAR  shell variable holding "yes" or "no (why)" from the dependency
 #              probe; the plugin is built only when it says yes
 #   DESCRIPTION one line for --help
+#   OPTION     the --enable-/--disable- name and conditional when NAME alone
+#              would clash with a plugin of another kind (inputs.prometheus
+#              and outputs.prometheus): prometheus-input gives
+#              --enable-prometheus-input and BUILD_PLUGIN_PROMETHEUS_INPUT
 #
 # Rules: an explicit --enable-NAME (or --enable-all-plugins) whose probe says
 # no is a configure error naming the missing package; a plugin left on auto is
 # silently disabled with the reason; --disable-NAME always wins.
-# Defines the automake conditional BUILD_PLUGIN_<NAME>.
+# Defines the automake conditional BUILD_PLUGIN_<NAME> (or <OPTION>).
 AC_DEFUN([TOWER_PLUGIN], [
-  m4_pushdef([tp_opt], m4_translit([$2], [_], [-]))
-  m4_pushdef([tp_var], m4_translit([$2], [-], [_]))
-  m4_pushdef([tp_cond], [BUILD_PLUGIN_]m4_toupper(m4_translit([$2], [-], [_])))
+  m4_pushdef([tp_name], m4_default([$5], [$2]))
+  m4_pushdef([tp_opt], m4_translit(tp_name, [_], [-]))
+  m4_pushdef([tp_var], m4_translit(tp_name, [-], [_]))
+  m4_pushdef([tp_cond], [BUILD_PLUGIN_]m4_toupper(m4_translit(tp_name, [-], [_])))
   AC_ARG_ENABLE(tp_opt,
     [AS_HELP_STRING([--enable-]tp_opt, [$1.$2: $4])],
     [tp_want="$enableval"], [tp_want="$tower_all_plugins"])
@@ -37,6 +42,7 @@ $(printf '    %-12s %-22s %s' "$1" "$2" "$tp_status")"
   m4_popdef([tp_cond])
   m4_popdef([tp_var])
   m4_popdef([tp_opt])
+  m4_popdef([tp_name])
 ])
 
 # TOWER_PKG_PROBE(VAR, PREFIX, MODULES, DEBIAN-PACKAGE)

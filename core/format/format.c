@@ -20,7 +20,7 @@
 
 static const twi_format *const formats[] = {
     &twi_format_influx, &twi_format_csv,        &twi_format_json,
-    &twi_format_value,  &twi_format_prometheus,
+    &twi_format_value,  &twi_format_prometheus, &twi_format_openmetrics,
 };
 
 #define NFORMATS (sizeof formats / sizeof formats[0])

@@ -96,5 +96,6 @@ extern const twi_format twi_format_csv;
 extern const twi_format twi_format_json;
 extern const twi_format twi_format_value;
 extern const twi_format twi_format_prometheus;
+extern const twi_format twi_format_openmetrics;
 
 #endif

@@ -1,4 +1,5 @@
-/* Prometheus text exposition 0.0.4: the format descriptor and its options
+/* Prometheus text exposition 0.0.4 and OpenMetrics text 1.0.0: the format
+ * descriptors and their options
  * (Telegraf's names: the parser's prometheus_ignore_timestamp, the
  * serializer's prometheus_export_timestamp, prometheus_string_as_label and
  * prometheus_compact_encoding). */
@@ -28,6 +29,21 @@ static const tower_option serializer_options[] = {
      .default_value = "false",
      .help = "leave out the # HELP lines (only # TYPE and samples)"},
     TOWER_OPTION_END,
+};
+
+/* OpenMetrics text 1.0.0, read by the Prometheus parser in its OpenMetrics
+ * mode and mapped as the "prometheus" format maps (metric_version 1), with
+ * each series under the name Prometheus stores it under. No options yet:
+ * Telegraf's openmetrics_ignore_timestamp comes with its entry in
+ * tower.conf(5), which documents every format option
+ * (inputs.prometheus has its own ignore_timestamp). */
+const twi_format twi_format_openmetrics = {
+    .name = "openmetrics",
+    .description = "OpenMetrics text format 1.0.0 (parser only)",
+    .parser_init = twi_om_parser_init,
+    .parser_fini = twi_prom_parser_fini,
+    .parse_line = twi_prom_parse_line,
+    .parse_end = twi_prom_parse_end,
 };
 
 const twi_format twi_format_prometheus = {

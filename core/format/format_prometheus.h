@@ -22,6 +22,10 @@
 #define TWI_PROM_MAX_BUCKETS 4096
 
 int twi_prom_parser_init(tower_parser *p, const tower_config *cfg);
+/* The same parser for OpenMetrics text 1.0.0 (twi_format_openmetrics):
+ * "# EOF", seconds as timestamps, exemplars, _created samples, the
+ * OpenMetrics types; see format_prometheus_parse.c. */
+int twi_om_parser_init(tower_parser *p, const tower_config *cfg);
 void twi_prom_parser_fini(tower_parser *p);
 int twi_prom_parse_line(tower_parser *p, const char *line, size_t len);
 int twi_prom_parse_end(tower_parser *p);

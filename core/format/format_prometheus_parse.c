@@ -87,6 +87,26 @@
  * "unknown"...), the samples of x (x and x_bucket, _count, _sum, _gcount,
  * _gsum, _total, _created, _info) are skipped without further errors.
  *
+ * OpenMetrics text 1.0.0 (the "openmetrics" format, twi_om_parser_init)
+ * goes through the same code with these differences, so that every series
+ * gets the name, labels and value Prometheus stores for it:
+ * - timestamps are seconds, with a fraction ("1520879607.789"), read to the
+ *   ns; <= 0 means the gather's time, as for the text format;
+ * - an exemplar after the value or timestamp (" # {id="x"} 0.5 [ts]") is
+ *   checked and dropped;
+ * - "# EOF" ends the document: what is held goes out; a later line is an
+ *   error (once), and a document without it is an error at its end (the
+ *   metrics read are kept: the transport tells whether it was complete);
+ * - "# UNIT" lines are ignored (as every other comment);
+ * - types: counter samples are <family>_total and the metric takes that
+ *   name; <family>_created of counters, histograms and summaries is
+ *   dropped (Prometheus keeps no series of it); "unknown" is untyped; the
+ *   samples of info (<family>_info), stateset (<family>) and gaugehistogram
+ *   (<family>_bucket, _gcount, _gsum) families are gauges named by the
+ *   sample, with all their labels ("le" included), as Prometheus stores
+ *   them.
+ * The text format's behaviour is unchanged by any of this.
+ *
  * Errors report the 1-based byte column and what was expected; the line is
  * skipped and has no effect. Metrics are built with one allocation each.
  */
@@ -109,9 +129,11 @@
 
 #define INLINE_BUCKETS 16 /* buckets held in a series without a second block */
 
-#define K_IGNORED 5 /* family kind past the tower_value_type values */
+#define K_IGNORED 5  /* family kind past the tower_value_type values */
+#define K_OM_GAUGE 6 /* OpenMetrics info, stateset, gaugehistogram: gauges */
 
-enum role { R_PLAIN, R_BUCKET, R_SUM, R_COUNT };
+/* R_DROP: an OpenMetrics _created sample (Prometheus keeps no series). */
+enum role { R_PLAIN, R_BUCKET, R_SUM, R_COUNT, R_DROP };
 
 /* One label of the current line: offsets into the line. */
 typedef struct pl_tok {
@@ -129,14 +151,14 @@ typedef struct pl_line {
   size_t nlabels;
   double value;
   bool has_time;
-  int64_t time_ms;
+  int64_t time_ns; /* <= 0: the gather's time (a timestamp <= 0 too) */
 } pl_line;
 
 /* A histogram or summary series being grouped. */
 typedef struct pl_series {
   uint64_t hash;
   double sum, count;
-  int64_t time_ms;
+  int64_t time_ns;
   bool has_time;
   uint32_t nb, bcap; /* buckets / quantiles */
   double *bounds, *values;
@@ -149,7 +171,7 @@ typedef struct pl_series {
 typedef struct pl_family {
   char *name;
   size_t len, cap;
-  int kind; /* tower_value_type or K_IGNORED */
+  int kind; /* tower_value_type, K_IGNORED or K_OM_GAUGE */
   bool active, typed, help, samples, warned;
   pl_series **series; /* in order of first appearance */
   size_t nseries, scap;
@@ -167,6 +189,9 @@ typedef struct pl_state {
   char *scratch;
   size_t scratch_cap;
   bool ignore_timestamp;
+  bool om;           /* OpenMetrics text (format_openmetrics.c) */
+  bool om_eof;       /* "# EOF" was read */
+  bool om_after_eof; /* a line after it was reported */
 } pl_state;
 
 /* The line, the state and the parser a step works on. */
@@ -270,13 +295,23 @@ static const char *byte_text(char c, char buf[8]) {
 
 /* ---- state ------------------------------------------------------------ */
 
-int twi_prom_parser_init(tower_parser *p, const tower_config *cfg) {
+static int parser_init(tower_parser *p, bool om, bool ignore_timestamp) {
   pl_state *st = calloc(1, sizeof *st);
   if (!st)
     return -ENOMEM;
-  st->ignore_timestamp = cfg && tower_config_bool(cfg, "prometheus_ignore_timestamp");
+  st->ignore_timestamp = ignore_timestamp;
+  st->om = om;
   p->state = st;
   return 0;
+}
+
+int twi_prom_parser_init(tower_parser *p, const tower_config *cfg) {
+  return parser_init(p, false, cfg && tower_config_bool(cfg, "prometheus_ignore_timestamp"));
+}
+
+int twi_om_parser_init(tower_parser *p, const tower_config *cfg) {
+  (void)cfg; /* the format has no options yet (format_prometheus.c) */
+  return parser_init(p, true, false);
 }
 
 static void free_series(pl_series *s) {
@@ -353,9 +388,9 @@ static int push_tok(pl_state *st, size_t n, pl_tok **out) {
 
 /* ---- emitting --------------------------------------------------------- */
 
-static int64_t time_ns(const pl_state *st, bool has_time, int64_t ms) {
+static int64_t time_ns(const pl_state *st, bool has_time, int64_t ns) {
   /* Telegraf uses the sample's time only when it is > 0. */
-  return has_time && ms > 0 && !st->ignore_timestamp ? ms * 1000000 : TOWER_TIME_UNSET;
+  return has_time && ns > 0 && !st->ignore_timestamp ? ns : TOWER_TIME_UNSET;
 }
 
 /* Field keys of a series: formatted bounds, sorted, so that adding them
@@ -398,7 +433,7 @@ static tower_metric *build_series(const pl_state *st, const pl_family *f, const 
     str_bytes += keys[i].len + 1;
   }
   qsort(keys, s->nb, sizeof *keys, cmp_key);
-  tower_metric *m = twi_metric_new_sized(f->name, f->len, time_ns(st, s->has_time, s->time_ms),
+  tower_metric *m = twi_metric_new_sized(f->name, f->len, time_ns(st, s->has_time, s->time_ns),
                                          s->nlabels, (size_t)s->nb + 2, str_bytes);
   if (!m)
     return NULL;
@@ -478,20 +513,39 @@ static int apply_help(tower_parser *p, pl_state *st, const char *name, size_t le
   return rc;
 }
 
-static int type_kind(const char *w, size_t n) {
-  static const struct {
-    const char *word;
-    int kind;
-  } types[] = {
-      {"counter", TOWER_COUNTER}, {"gauge", TOWER_GAUGE},     {"histogram", TOWER_HISTOGRAM},
-      {"summary", TOWER_SUMMARY}, {"untyped", TOWER_UNTYPED}, {"gauge_histogram", K_IGNORED},
-  };
-  for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
-    size_t tl = strlen(types[i].word), j = 0;
-    while (j < n && j < tl && (w[j] >= 'A' && w[j] <= 'Z' ? w[j] + 32 : w[j]) == types[i].word[j])
+typedef struct type_word {
+  const char *word;
+  int kind;
+} type_word;
+
+static const type_word text_types[] = {
+    {"counter", TOWER_COUNTER},
+    {"gauge", TOWER_GAUGE},
+    {"histogram", TOWER_HISTOGRAM},
+    {"summary", TOWER_SUMMARY},
+    {"untyped", TOWER_UNTYPED},
+    {"gauge_histogram", K_IGNORED},
+    {NULL, 0},
+};
+
+/* OpenMetrics types. Prometheus stores the samples of info, stateset and
+ * gaugehistogram families as gauge series; so does this parser. "untyped"
+ * is not OpenMetrics but read as "unknown". */
+static const type_word om_types[] = {
+    {"counter", TOWER_COUNTER},     {"gauge", TOWER_GAUGE},
+    {"histogram", TOWER_HISTOGRAM}, {"summary", TOWER_SUMMARY},
+    {"unknown", TOWER_UNTYPED},     {"untyped", TOWER_UNTYPED},
+    {"gaugehistogram", K_OM_GAUGE}, {"stateset", K_OM_GAUGE},
+    {"info", K_OM_GAUGE},           {NULL, 0},
+};
+
+static int type_kind(const pl_state *st, const char *w, size_t n) {
+  for (const type_word *t = st->om ? om_types : text_types; t->word; t++) {
+    size_t tl = strlen(t->word), j = 0;
+    while (j < n && j < tl && (w[j] >= 'A' && w[j] <= 'Z' ? w[j] + 32 : w[j]) == t->word[j])
       j++;
     if (j == n && j == tl)
-      return types[i].kind;
+      return t->kind;
   }
   return -1;
 }
@@ -504,17 +558,18 @@ static int apply_type(tower_parser *p, pl_state *st, const char *s, size_t len, 
     len--;
   if (same_family(f, s + n, nlen) && !f->samples && f->typed)
     return twi_parser_error(p, n + 1, "second TYPE line for metric \"%.*s\"", qlen(nlen), s + n);
-  int kind = type_kind(s + w, len - w);
+  int kind = type_kind(st, s + w, len - w);
   int rc = 0;
   if (!same_family(f, s + n, nlen) || f->samples)
     rc = start_family(p, st, s + n, nlen);
   f->kind = kind < 0 ? K_IGNORED : kind;
   f->typed = true;
   if (kind < 0)
-    return twi_parser_error(p, w + 1,
-                            "unknown metric type \"%.*s\": expected counter, gauge, histogram, "
-                            "summary or untyped",
-                            qlen(len - w), s + w);
+    return twi_parser_error(p, w + 1, "unknown metric type \"%.*s\": expected %s", qlen(len - w),
+                            s + w,
+                            st->om ? "counter, gauge, histogram, gaugehistogram, stateset, info, "
+                                     "summary or unknown"
+                                   : "counter, gauge, histogram, summary or untyped");
   return rc;
 }
 
@@ -535,10 +590,19 @@ static int check_help(tower_parser *p, const char *s, size_t i, size_t len) {
   return 0;
 }
 
+/* "# EOF" ends an OpenMetrics document: what is held goes out, and any
+ * later line is an error (reported once). */
+static int om_eof(tower_parser *p, pl_state *st) {
+  st->om_eof = true;
+  return end_family(p, st);
+}
+
 /* A '#' line; i is after the '#'. */
 static int parse_comment(tower_parser *p, pl_state *st, const char *s, size_t len, size_t i) {
   i = skip_blanks(s, i, len);
   size_t kw = i, e = token_end(s, i, len);
+  if (st->om && e - kw == 3 && memcmp(s + kw, "EOF", 3) == 0 && skip_blanks(s, e, len) == len)
+    return om_eof(p, st);
   bool help = e - kw == 4 && memcmp(s + kw, "HELP", 4) == 0;
   if (!help && !(e - kw == 4 && memcmp(s + kw, "TYPE", 4) == 0))
     return 0; /* a plain comment */
@@ -720,8 +784,102 @@ static int scan_time(tower_parser *p, pl_line *L, size_t i) {
   if (e < L->len)
     return twi_parser_error(p, e + 1, "unexpected text after timestamp");
   L->has_time = true;
-  L->time_ms = ms;
+  L->time_ns = ms > 0 ? ms * 1000000 : 0;
   return 0;
+}
+
+/* ---- OpenMetrics: timestamps in seconds, exemplars -------------------- */
+
+/* Seconds as OpenMetrics writes them ("1520879607.789", "1.5e9") into ns.
+ * Plain decimals are read exactly (to the ns); other forms through a
+ * double. A time <= 0 gives 0, which means the gather's time. */
+static int om_seconds(const char *s, size_t n, int64_t *ns) {
+  double d;
+  if (twi_prom_parse_float(s, n, &d) < 0 || !isfinite(d))
+    return -EINVAL;
+  if (d <= 0) {
+    *ns = 0;
+    return 0;
+  }
+  if (d >= 9.2e9)
+    return -ERANGE;
+  size_t i = s[0] == '+', dot = i;
+  while (dot < n && s[dot] >= '0' && s[dot] <= '9')
+    dot++;
+  bool plain = dot > i && (dot == n || s[dot] == '.');
+  int64_t sec = 0, frac = 0, scale = 1000000000;
+  for (size_t j = dot + 1; plain && j < n; j++)
+    plain = s[j] >= '0' && s[j] <= '9';
+  if (!plain) {
+    *ns = (int64_t)(d * 1e9);
+    return 0;
+  }
+  for (size_t j = i; j < dot; j++)
+    sec = sec * 10 + (s[j] - '0');
+  for (size_t j = dot + 1; j < n && scale > 1; j++) {
+    scale /= 10;
+    frac += (s[j] - '0') * scale;
+  }
+  *ns = sec * 1000000000 + frac;
+  return 0;
+}
+
+/* Skips a quoted label value; i is at the opening quote. Returns the index
+ * after the closing quote, or len when there is none. */
+static size_t skip_quoted(const char *s, size_t i, size_t len) {
+  for (i++; i < len && s[i] != '"'; i++)
+    if (s[i] == '\\')
+      i++;
+  return i < len ? i + 1 : len;
+}
+
+/* An exemplar: "# {labels} value [timestamp]"; i is at the '#'. It is
+ * checked and dropped: tower metrics have no place for it (Prometheus
+ * keeps exemplars only when asked to). */
+static int scan_exemplar(tower_parser *p, const pl_line *L, size_t i) {
+  const char *s = L->s;
+  size_t at = i;
+  i = skip_blanks(s, i + 1, L->len);
+  if (i == L->len || s[i] != '{')
+    return twi_parser_error(p, i + 1, "expected '{' to open the labels of an exemplar");
+  while (++i < L->len && s[i] != '}')
+    if (s[i] == '"')
+      i = skip_quoted(s, i, L->len) - 1;
+  if (i >= L->len)
+    return twi_parser_error(p, L->len + 1, "expected '}' to close the labels of an exemplar");
+  i = skip_blanks(s, i + 1, L->len);
+  size_t e = token_end(s, i, L->len);
+  double v;
+  if (i == L->len || twi_prom_parse_float(s + i, e - i, &v) < 0)
+    return twi_parser_error(p, i + 1, "expected the float value of the exemplar at column %zu",
+                            at + 1);
+  i = skip_blanks(s, e, L->len);
+  e = token_end(s, i, L->len);
+  int64_t ns;
+  if (i < L->len && om_seconds(s + i, e - i, &ns) < 0)
+    return twi_parser_error(p, i + 1, "expected the exemplar's timestamp (seconds), got \"%.*s\"",
+                            qlen(e - i), s + i);
+  e = skip_blanks(s, e, L->len);
+  return e < L->len ? twi_parser_error(p, e + 1, "unexpected text after the exemplar") : 0;
+}
+
+/* What follows an OpenMetrics sample's value: [timestamp] [# exemplar]. */
+static int scan_om_tail(tower_parser *p, pl_line *L, size_t i) {
+  const char *s = L->s;
+  if (s[i] == '#')
+    return scan_exemplar(p, L, i);
+  size_t e = token_end(s, i, L->len);
+  int rc = om_seconds(s + i, e - i, &L->time_ns);
+  if (rc == -ERANGE)
+    return twi_parser_error(p, i + 1, "timestamp \"%.*s\" out of range", qlen(e - i), s + i);
+  if (rc)
+    return twi_parser_error(p, i + 1, "expected a timestamp in seconds, got \"%.*s\"", qlen(e - i),
+                            s + i);
+  L->has_time = true;
+  e = skip_blanks(s, e, L->len);
+  if (e < L->len && s[e] == '#')
+    return scan_exemplar(p, L, e);
+  return e < L->len ? twi_parser_error(p, e + 1, "unexpected text after timestamp") : 0;
 }
 
 static int scan_sample(tower_parser *p, pl_state *st, pl_line *L, size_t i) {
@@ -746,6 +904,8 @@ static int scan_sample(tower_parser *p, pl_state *st, pl_line *L, size_t i) {
     return twi_parser_error(p, i + 1, "expected a float sample value, got \"%.*s\"", qlen(e - i),
                             s + i);
   i = skip_blanks(s, e, L->len);
+  if (st->om)
+    return i < L->len ? scan_om_tail(p, L, i) : 0;
   return i < L->len ? scan_time(p, L, i) : 0;
 }
 
@@ -772,7 +932,7 @@ static int emit_simple(pl_ctx *c, int kind) {
   tower_metric *m =
       maxv && !buf ? NULL
                    : twi_metric_new_sized(L->s + L->name, L->name_len,
-                                          time_ns(st, L->has_time, L->time_ms), ntags, 1, bytes);
+                                          time_ns(st, L->has_time, L->time_ns), ntags, 1, bytes);
   if (!m)
     return oom(c->p);
   int rc = tower_metric_set_type(m, (tower_value_type)kind);
@@ -803,14 +963,34 @@ static bool has_suffix(const pl_family *f, const char *name, size_t len, const c
          memcmp(name + f->len, suffix, sl) == 0;
 }
 
+/* The role of a sample of an OpenMetrics family (OpenMetrics 1.0 names
+ * counter samples <family>_total, and every counter, histogram and summary
+ * may have a <family>_created), or -1: another family. */
+static int om_role(const pl_family *f, const char *name, size_t len) {
+  static const char *const gauges[] = {"_info", "_bucket", "_gcount", "_gsum"};
+  bool created_ok =
+      f->kind == TOWER_COUNTER || f->kind == TOWER_SUMMARY || f->kind == TOWER_HISTOGRAM;
+  if (created_ok && has_suffix(f, name, len, "_created"))
+    return R_DROP;
+  if (f->kind == TOWER_COUNTER && has_suffix(f, name, len, "_total"))
+    return R_PLAIN;
+  for (size_t i = 0; f->kind == K_OM_GAUGE && i < sizeof gauges / sizeof gauges[0]; i++)
+    if (has_suffix(f, name, len, gauges[i]))
+      return R_PLAIN;
+  return -1;
+}
+
 /* The role of a sample in the current family, or -1: another family. */
-static int sample_role(const pl_family *f, const char *name, size_t len) {
+static int sample_role(const pl_state *st, const pl_family *f, const char *name, size_t len) {
   static const char *const ignored[] = {"_bucket", "_count", "_sum",     "_gcount",
                                         "_gsum",   "_total", "_created", "_info"};
   if (!f->active)
     return -1;
   if (f->len == len && memcmp(f->name, name, len) == 0)
     return R_PLAIN;
+  int role = st->om ? om_role(f, name, len) : -1;
+  if (role >= 0)
+    return role;
   if (f->kind == TOWER_SUMMARY || f->kind == TOWER_HISTOGRAM) {
     if (has_suffix(f, name, len, "_sum"))
       return R_SUM;
@@ -1034,7 +1214,7 @@ static int add_grouped(pl_ctx *c, int role, ptrdiff_t special, double bound) {
     return c->p->sink_rc ? c->p->sink_rc : -ENOMEM;
   double v = c->L->value;
   if (c->L->has_time) {
-    s->time_ms = c->L->time_ms;
+    s->time_ns = c->L->time_ns;
     s->has_time = true;
   }
   size_t col = special >= 0 ? c->st->tok[special].k + 1 : 0;
@@ -1052,7 +1232,7 @@ static int add_grouped(pl_ctx *c, int role, ptrdiff_t special, double bound) {
 static int handle_sample(pl_ctx *c) {
   pl_family *f = &c->st->fam;
   const pl_line *L = c->L;
-  int role = sample_role(f, L->s + L->name, L->name_len);
+  int role = sample_role(c->st, f, L->s + L->name, L->name_len);
   int kind = role < 0 ? TOWER_UNTYPED : f->kind;
   ptrdiff_t special = special_label(c, kind);
   double bound = 0;
@@ -1064,14 +1244,24 @@ static int handle_sample(pl_ctx *c) {
   if (role < 0 && (rc = start_family(c->p, c->st, L->s + L->name, L->name_len)))
     return rc;
   f->samples = true;
-  if (kind == K_IGNORED)
+  if (kind == K_IGNORED || role == R_DROP)
     return 0;
+  if (kind == K_OM_GAUGE)
+    kind = TOWER_GAUGE;
   if (kind == TOWER_HISTOGRAM || kind == TOWER_SUMMARY)
     return add_grouped(c, role < 0 ? R_PLAIN : role, special, bound);
   return isnan(L->value) ? 0 : emit_simple(c, kind); /* Telegraf skips NaN */
 }
 
 /* ---- entry points ------------------------------------------------------ */
+
+/* A line after "# EOF": one error per document, the lines are ignored. */
+static int after_eof(tower_parser *p, pl_state *st) {
+  if (st->om_after_eof)
+    return 0;
+  st->om_after_eof = true;
+  return twi_parser_error(p, 1, "text after \"# EOF\" (ignored up to the end of the document)");
+}
 
 int twi_prom_parse_line(tower_parser *p, const char *line, size_t len) {
   pl_state *st = p->state;
@@ -1081,9 +1271,13 @@ int twi_prom_parse_line(tower_parser *p, const char *line, size_t len) {
     clear_series(&st->fam);
     st->fam.active = false;
   }
+  if (p->lineno == 1)
+    st->om_eof = st->om_after_eof = false;
   size_t i = skip_blanks(line, 0, len);
   if (i == len)
     return 0;
+  if (st->om_eof)
+    return after_eof(p, st);
   if (line[i] == '#')
     return parse_comment(p, st, line, len, i + 1);
   if (len > UINT32_MAX - 1)
@@ -1102,5 +1296,10 @@ int twi_prom_parse_end(tower_parser *p) {
   pl_state *st = p->state;
   int rc = end_family(p, st);
   trim_state(st);
+  /* Prometheus fails such a scrape; the metrics read are kept here (the
+   * transport tells whether the body was complete). */
+  if (st->om && !st->om_eof && rc == 0)
+    twi_parser_error(p, 0, "OpenMetrics text without \"# EOF\" at its end: cut short?");
+  st->om_eof = st->om_after_eof = false;
   return rc;
 }

@@ -1080,6 +1080,157 @@ START_TEST(test_allocations) {
 }
 END_TEST
 
+/* ---- OpenMetrics text -------------------------------------------------- */
+
+static char *om_dump(const char *text, uint64_t *errors, const char **last_error) {
+  tower_parser *p = NULL;
+  ck_assert_int_eq(tower_parser_new_format(NULL, "openmetrics", &p), 0);
+  bag b = {0};
+  int n = tower_parser_parse(p, text, strlen(text), collect, &b);
+  CHECK(n >= 0, "parse failed: %d", n);
+  *errors = tower_parser_errors(p);
+  static char last[256];
+  const char *e = tower_parser_last_error(p);
+  snprintf(last, sizeof last, "%s", e ? e : "");
+  if (last_error)
+    *last_error = last;
+  tower_parser_free(p);
+  char *out = dump_bag(&b);
+  bag_clear(&b);
+  return out;
+}
+
+static const struct {
+  const char *in;
+  const char *out;
+} om_cases[] = {
+    /* counters: the series is <family>_total; _created gives no metric */
+    {"# TYPE c counter\n# HELP c Requests.\n# UNIT c requests\nc_total{a=\"1\"} 5\n"
+     "c_created{a=\"1\"} 1520430000.123\n# EOF\n",
+     "counter c_total,a=1 counter=5\n"},
+    /* timestamps are seconds, read to the ns; <= 0 is the gather's time */
+    {"# TYPE g gauge\ng 1 1520879607.789\ng 2 1520879607\ng 3 1.5e9\ng 4 0\ng 5 -1.5\n"
+     "g 6 1520879607.1234567891\n# EOF\n",
+     "gauge g gauge=1 @1520879607789000000\ngauge g gauge=2 @1520879607000000000\n"
+     "gauge g gauge=3 @1500000000000000000\ngauge g gauge=4\ngauge g gauge=5\n"
+     "gauge g gauge=6 @1520879607123456789\n"},
+    /* exemplars are dropped, after the value or the timestamp */
+    {"# TYPE h histogram\nh_bucket{le=\"0.1\"} 8 # {id=\"a}\\\"b\"} 0.054 1520879607.7\n"
+     "h_bucket{le=\"+Inf\"} 17 # {} 3\nh_count 17\nh_sum 324789.3\nh_created 1520430000.123\n"
+     "# TYPE c counter\nc_total 17.0 1520879607.789 # {trace_id=\"KOO5S4vxi0o\"} 0.67\n# EOF\n",
+     "histogram h +Inf=17,0.1=8,count=17,sum=324789.3\n"
+     "counter c_total counter=17 @1520879607789000000\n"},
+    /* summaries as in the text format, without _created */
+    {"# TYPE s summary\ns{quantile=\"0.5\"} 1\ns_sum 3\ns_count 2\ns_created 1.5e9\n# EOF\n",
+     "summary s 0.5=1,count=2,sum=3\n"},
+    /* unknown is untyped; info, stateset and gaugehistogram samples are gauges */
+    {"# TYPE u unknown\nu 1\n# TYPE b info\nb_info{version=\"1.2\"} 1\n"
+     "# TYPE st stateset\nst{st=\"a\"} 1\nst{st=\"b\"} 0\n"
+     "# TYPE gh gaugehistogram\ngh_bucket{le=\"1\"} 2\ngh_bucket{le=\"+Inf\"} 3\ngh_gcount 3\n"
+     "gh_gsum 4\n# EOF\n",
+     "untyped u value=1\ngauge b_info,version=1.2 gauge=1\ngauge st,st=a gauge=1\n"
+     "gauge st,st=b gauge=0\ngauge gh_bucket,le=1 gauge=2\ngauge gh_bucket,le=+Inf gauge=3\n"
+     "gauge gh_gcount gauge=3\ngauge gh_gsum gauge=4\n"},
+    /* the end of a histogram family before # EOF flushes it */
+    {"# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 2\n# EOF",
+     "histogram h +Inf=1,count=1,sum=2\n"},
+};
+
+START_TEST(test_openmetrics_valid) {
+  uint64_t errors;
+  const char *last;
+  char *got = om_dump(om_cases[_i].in, &errors, &last);
+  ck_assert_msg(errors == 0, "%s: %llu errors, last %s", om_cases[_i].in,
+                (unsigned long long)errors, last);
+  ck_assert_str_eq(got, om_cases[_i].out);
+  free(got);
+}
+END_TEST
+
+static const struct {
+  const char *in;
+  uint64_t errors;
+  const char *last; /* the last error */
+  const char *out;
+} om_error_cases[] = {
+    {"g 1\n", 1, "line 1: OpenMetrics text without \"# EOF\" at its end: cut short?",
+     "untyped g value=1\n"},
+    {"g 1\n# EOF\ng 2\ng 3\n", 1,
+     "line 3, column 1: text after \"# EOF\" (ignored up to the end of the document)",
+     "untyped g value=1\n"},
+    {"g 1 12:00\n# EOF\n", 1, "line 1, column 5: expected a timestamp in seconds, got \"12:00\"",
+     ""},
+    {"g 1 1e300\n# EOF\n", 1, "line 1, column 5: timestamp \"1e300\" out of range", ""},
+    {"g 1 # id 2\n# EOF\n", 1, "line 1, column 7: expected '{' to open the labels of an exemplar",
+     ""},
+    {"g 1 # {a=\"}\"\n# EOF\n", 1,
+     "line 1, column 13: expected '}' to close the labels of an exemplar", ""},
+    {"g 1 # {} x\n# EOF\n", 1,
+     "line 1, column 10: expected the float value of the exemplar at column 5", ""},
+    {"g 1 # {} 1 now\n# EOF\n", 1,
+     "line 1, column 12: expected the exemplar's timestamp (seconds), got \"now\"", ""},
+    {"g 1 5 # {} 1 2 3\n# EOF\n", 1, "line 1, column 16: unexpected text after the exemplar", ""},
+    {"# TYPE x untyped_thing\nx 1\n# EOF\n", 1,
+     "line 1, column 10: unknown metric type \"untyped_thing\": expected counter, gauge, "
+     "histogram, gaugehistogram, stateset, info, summary or unknown",
+     ""},
+};
+
+START_TEST(test_openmetrics_errors) {
+  uint64_t errors;
+  const char *last;
+  char *got = om_dump(om_error_cases[_i].in, &errors, &last);
+  ck_assert_msg(errors == om_error_cases[_i].errors, "%s: %llu errors, last %s",
+                om_error_cases[_i].in, (unsigned long long)errors, last);
+  ck_assert_str_eq(last, om_error_cases[_i].last);
+  ck_assert_str_eq(got, om_error_cases[_i].out);
+  free(got);
+}
+END_TEST
+
+/* The OpenMetrics forms keep their text-format meaning there: "# EOF" is a
+ * comment, timestamps are ms, _total after a counter TYPE is another family. */
+START_TEST(test_openmetrics_text_unchanged) {
+  static const char doc[] = "# TYPE c counter\nc_total 5\nc_created 1.5\n# EOF\ng 1 1500\n";
+  uint64_t errors;
+  char *got = parse_dump(doc, sizeof doc - 1, &errors);
+  ck_assert_uint_eq(errors, 0);
+  ck_assert_str_eq(got, "untyped c_total value=5\nuntyped c_created value=1.5\n"
+                        "untyped g value=1 @1500000000\n");
+  free(got);
+}
+END_TEST
+
+/* A second document through the same parser starts afresh after # EOF;
+ * any cut of a document gives what the whole gives. */
+START_TEST(test_openmetrics_stream) {
+  static const char doc[] = "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1 # {} 1\nh_count 1\n"
+                            "h_sum 2\n# TYPE c counter\nc_total 3 1.25\n# EOF\n";
+  tower_parser *p = NULL;
+  ck_assert_int_eq(tower_parser_new_format(NULL, "openmetrics", &p), 0);
+  bag whole = {0};
+  ck_assert_int_eq(tower_parser_parse(p, doc, sizeof doc - 1, collect, &whole), 2);
+  ck_assert_int_eq(tower_parser_parse(p, doc, sizeof doc - 1, collect, &whole), 2);
+  char *want = dump_bag(&whole);
+  for (size_t cut = 0; cut < sizeof doc; cut++) {
+    bag b = {0};
+    for (int rep = 0; rep < 2; rep++) {
+      ck_assert_int_ge(tower_parser_feed(p, doc, cut, collect, &b), 0);
+      ck_assert_int_ge(tower_parser_feed(p, doc + cut, sizeof doc - 1 - cut, collect, &b), 0);
+      ck_assert_int_ge(tower_parser_end(p, collect, &b), 0);
+    }
+    char *got = dump_bag(&b);
+    ck_assert_str_eq(got, want);
+    free(got);
+    bag_clear(&b);
+  }
+  ck_assert_uint_eq(tower_parser_errors(p), 0);
+  free(want);
+  bag_clear(&whole);
+  tower_parser_free(p);
+}
+END_TEST
+
 /* ---- promtool ------------------------------------------------------------ */
 
 /* Runs `promtool check metrics` on text; returns its exit status and puts
@@ -1181,6 +1332,10 @@ static Suite *prometheus_suite(void) {
   tcase_add_test(tc, test_state_limits);
   tcase_add_test(tc, test_ignore_timestamp);
   tcase_add_test(tc, test_allocations);
+  tcase_add_loop_test(tc, test_openmetrics_valid, 0, N(om_cases));
+  tcase_add_loop_test(tc, test_openmetrics_errors, 0, N(om_error_cases));
+  tcase_add_test(tc, test_openmetrics_text_unchanged);
+  tcase_add_test(tc, test_openmetrics_stream);
   suite_add_tcase(s, tc);
   tc = tcase_create("stream");
   tcase_set_timeout(tc, 60);
