@@ -114,7 +114,7 @@ static void probe_group_api(kl_state *s, int64_t deadline) {
                rd_kafka_err2str(err));
   } else if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     s->group_api = KL_GROUP_API_YES;
-  } else {
+  } else { /* even a partial answer may hide a broker that lacks the API */
     tower_debug(s->ctx, "asking whether the brokers describe consumer groups: %s",
                 rd_kafka_err2str(err));
   }
