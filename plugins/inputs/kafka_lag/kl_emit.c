@@ -105,7 +105,8 @@ static void emit_group(const kl_group *g, tower_acc *acc) {
 }
 
 void kl_emit(kl_state *s, tower_acc *acc) {
-  qsort(s->entries, s->nentries, sizeof *s->entries, by_group);
+  if (s->nentries) /* (entries is NULL until a first partition is seen) */
+    qsort(s->entries, s->nentries, sizeof *s->entries, by_group);
   int64_t now_ms = tower_now() / 1000000;
   size_t i = 0;
   for (uint32_t g = 0; g < s->ngroups; g++) {
