@@ -8,7 +8,8 @@
  * tower_serializer_new().
  *
  * Formats: "influx" (InfluxDB line protocol), "prometheus" (text exposition
- * 0.0.4), "json", "value" (parser only), "csv" (serializer only).
+ * 0.0.4), "openmetrics" (OpenMetrics text 1.0.0, parser only), "json",
+ * "value" (parser only), "csv" (serializer only).
  *
  * Parsers stream: feed any chunks, complete lines are parsed at once and a
  * partial line waits for the next chunk (bounded by the maximum line length).
