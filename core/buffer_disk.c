@@ -129,6 +129,7 @@ typedef struct disk_buffer {
   size_t drop_budget, dropped_now; /* byte-limit drops allowed in this push */
   bool refusing;                   /* the last write failed: spill mode */
   bool registered;                 /* in open_dirs */
+  bool pos_missing;                /* no position file at opening */
   uint64_t unsaved_since;          /* metrics spilled since it began */
   twi_buffer_stats st;
 } disk_buffer;
@@ -1349,14 +1350,14 @@ static int list_segments(disk_buffer *b) {
 static void find_start(disk_buffer *b) {
   lpos at;
   bool found = read_position(b, &at);
-  if (!found && b->nsegs) {
-    struct stat st;
-    bool existed = fstat(b->posfd, &st) == 0 && st.st_size > 0;
+  struct stat st;
+  bool damaged = !found && fstat(b->posfd, &st) == 0 && st.st_size > 0;
+  /* an empty file: nothing was ever acknowledged, the oldest is right */
+  if (b->nsegs && (damaged || b->pos_missing))
     tower_log(b->ctx, TOWER_LOG_WARN,
               "disk buffer %s: %s; replaying every segment from the oldest (metrics written "
               "before may be sent again)",
-              b->dir, existed ? "the position file is damaged" : "no position file");
-  }
+              b->dir, damaged ? "the position file is damaged" : "no position file");
   b->rd = found ? at : (lpos){b->nsegs ? b->segs[0].seq : 0, SEG_HEADER, false};
   /* a segment number is never used twice: the position may name one that
    * was deleted since */
@@ -1422,7 +1423,11 @@ static int open_files(disk_buffer *b) {
   if ((rc = take_lock(b)))
     return rc;
   register_dir(b);
-  b->posfd = openat(b->dirfd, POS_NAME, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  b->posfd = openat(b->dirfd, POS_NAME, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  if (b->posfd < 0 && errno == ENOENT) {
+    b->pos_missing = true;
+    b->posfd = openat(b->dirfd, POS_NAME, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  }
   if (b->posfd < 0 || (rc = list_segments(b))) {
     rc = rc ? rc : -errno;
     tower_log(b->ctx, TOWER_LOG_ERROR, "cannot read the disk buffer %s: %s", b->dir, strerror(-rc));
