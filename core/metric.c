@@ -10,7 +10,9 @@
  * kept in the first bytes of the (now unused) inline area, so the header,
  * and the caller's pointer, never move while a plugin builds the metric.
  * twi_metric_pack() puts a metric back into one exact-size block when it
- * enters the output buffers, where it may stay a long time.
+ * enters the output buffers, where it may stay a long time. A disk buffer
+ * stores the areas as they are behind a small header (twi_metric_encode,
+ * at the end of this file).
  *
  * Offsets instead of pointers keep entries small (a field costs 12 bytes plus
  * its key) and let areas move without fix-ups. Replaced or removed strings
