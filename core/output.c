@@ -424,6 +424,8 @@ static void log_drop_summary(tower_ctx *o) {
             (unsigned long long)other, (unsigned long long)written, were(written));
 }
 
+static void maybe_tick(tower_ctx *o, int64_t now);
+
 /* One flush: writes what was buffered when it started, batch by batch.
  * full_only: only full batches (a batch-ready wake-up). final: ignore
  * backoff, stop at the deadline. Returns false when a write asked to retry. */
@@ -448,6 +450,7 @@ static bool flush_cycle(tower_ctx *o, bool full_only, bool final) {
     }
     size_t left = buffered(rt);
     todo = todo < left ? todo : left; /* overflow may have taken some */
+    maybe_tick(o, tower_mono_ns());   /* a long backlog does not hold back the syncs */
   }
   log_overflow(o);
   return ok;

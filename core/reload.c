@@ -67,7 +67,8 @@ static void adopt_outputs(twi_pipeline *pl, twi_pipeline *old) {
       continue;
     /* only the buffer settings changed: the running buffer converts in
      * place, keeping what it holds (memory <-> disk, fsync, size) */
-    if (!same_buffer(&o->buffer, &pl->outputs[i]->buffer))
+    bool rebuffer = !same_buffer(&o->buffer, &pl->outputs[i]->buffer);
+    if (rebuffer)
       twi_output_rebuffer(o, &pl->outputs[i]->buffer);
     twi_instance_ref(o);
     twi_instance_unref(pl->outputs[i]); /* the fresh one, never initialized */
@@ -75,8 +76,8 @@ static void adopt_outputs(twi_pipeline *pl, twi_pipeline *old) {
     o->owner = pl;
     pl->outputs[i] = o;
     size_t n = twi_output_buffered(o);
-    tower_log(o, TOWER_LOG_INFO, "unchanged by the reload; keeping its %zu buffered metric%s", n,
-              twi_s(n));
+    tower_log(o, TOWER_LOG_INFO, "%s by the reload; keeping its %zu buffered metric%s",
+              rebuffer ? "kept (only its buffer settings changed)" : "unchanged", n, twi_s(n));
   }
 }
 

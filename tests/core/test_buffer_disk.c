@@ -965,10 +965,21 @@ START_TEST(reload_converts_buffer_in_place) {
   char *dir = th_fmt("%s/outputs.record", tmp);
   ck_assert_uint_eq(records_on_disk(dir), 2);
   ck_assert(log_has("buffer on disk in"));
+  ck_assert(log_has("kept (only its buffer settings changed) by the reload; keeping its 2"));
   ck_assert_int_eq(twi_pipeline_init(b), 0);
   th_free(a);
   ck_assert_int_eq(th_gather(b), 0);
   ck_assert_uint_eq(twi_output_buffered(o), 3);
+
+  /* the same configuration again: the same output and files, untouched */
+  twi_pipeline *same = th_build(disk, TWI_ONCE, NULL);
+  twi_pipeline_adopt(same, b);
+  ck_assert_ptr_eq(same->outputs[0], o);
+  ck_assert(log_has("unchanged by the reload; keeping its 3 buffered metrics"));
+  ck_assert_uint_eq(records_on_disk(dir), 3);
+  ck_assert_int_eq(twi_pipeline_init(same), 0);
+  th_free(b);
+  b = same;
 
   twi_pipeline *c = th_build(mem, TWI_ONCE, NULL);
   twi_pipeline_adopt(c, b);

@@ -8,7 +8,9 @@
 # buffer_strategy = "disk" and buffer_fsync = "commit", against a real
 # InfluxDB 1.x (Debian influxd) that is down:
 #  1. CRASHES runs (20 by default), each killed with SIGKILL at a random
-#     moment, starting up and replaying included;
+#     moment, starting up and replaying included; then one run whose
+#     SIGHUPs switch the output memory -> disk -> memory -> disk, killed
+#     once on disk;
 #  2. InfluxDB comes back, and 5 more runs are killed while tower writes
 #     the backlog (a write may land and its acknowledgement not: those
 #     metrics come again, counted as duplicates);
@@ -87,14 +89,14 @@ stop_influxd # down: the address refuses connections from now on
 
 buf="$work/buffer"
 ledger="$work/ledger"
-conf() { # conf LABEL
+conf() { # conf LABEL [STRATEGY]
   cat > "$work/tower.conf" <<CONF
 agent = { omit_hostname = true; buffer_directory = "$buf"; flush_interval = "100ms";
           metric_batch_size = 500; metric_buffer_limit = 10000000;
           retry_backoff_min = "50ms"; retry_backoff_max = "200ms"; };
 inputs = ( { plugin = "ticker"; period = "2ms"; label = "$1"; seq_ledger = "$ledger"; } );
 outputs = ( { plugin = "influxdb"; urls = ["$api"]; database = "crash";
-              buffer_strategy = "disk"; buffer_fsync = "commit"; timeout = "2s"; } );
+              buffer_strategy = "${2:-disk}"; buffer_fsync = "commit"; timeout = "2s"; } );
 CONF
 }
 
@@ -126,6 +128,38 @@ accepted=$(lines "$ledger")
 grep -q 'to write from the last run' "$work/tower.log" \
   && ok "runs after a kill replay the disk buffer" \
   || fail "no run said it replayed the buffer: $(tail -20 "$work/tower.log")"
+
+# SIGHUP switching the running output between memory and disk: the
+# metrics buffered at that moment move along (the ticker, unchanged, keeps
+# running); a kill -9 once on disk loses none of them, whether they were
+# accepted in memory or on disk.
+hups() { grep -c "$1" "$work/reload.log"; }
+conf reload memory
+start_tower "$work/tower.conf" "$work/reload.log"
+sleep 0.3
+conf reload disk
+kill -HUP "$tpid"
+wait_for 10 sh -c "[ \$(grep -c 'buffer on disk in' '$work/reload.log') -ge 1 ]" \
+  || fail "no switch to disk after SIGHUP: $(tail -5 "$work/reload.log")"
+sleep 0.3
+conf reload memory
+kill -HUP "$tpid"
+wait_for 10 grep -q 'buffer in memory now' "$work/reload.log" \
+  || fail "no switch to memory after SIGHUP: $(tail -5 "$work/reload.log")"
+[ -z "$(ls "$buf" 2>/dev/null)" ] && ok "SIGHUP to memory read the disk buffer and removed it" \
+  || fail "the disk buffer is still there after the switch to memory: $(ls -R "$buf")"
+sleep 0.2
+conf reload disk
+kill -HUP "$tpid"
+wait_for 10 sh -c "[ \$(grep -c 'buffer on disk in' '$work/reload.log') -ge 2 ]" \
+  || fail "no second switch to disk after SIGHUP: $(tail -5 "$work/reload.log")"
+[ "$(hups 'kept (only its buffer settings changed) by the reload')" -ge 3 ] \
+  && ok "three SIGHUPs kept the running output and converted its buffer" \
+  || fail "the output was not kept by the reloads: $(grep reload "$work/reload.log")"
+sleep 0.2
+kill -9 "$tpid"
+wait "$tpid" 2>/dev/null
+cat "$work/reload.log" >> "$work/tower.log"
 
 start_influxd
 i=0
