@@ -73,8 +73,13 @@ CONF
     || { fail "influxd did not start: $(tail -5 "$d/influxd.log")"; finish; }
 }
 
+# forget PID: once PID is reaped it may be reused by any process of the
+# machine, so the exit cleanup (lib.sh, kill -9 of $pids) must not see it.
+forget() { pids=$(echo " $pids " | sed "s/ $1 / /"); }
+
 stop_influxd() {
   kill "$ipid" && wait "$ipid"
+  forget "$ipid"
 }
 
 # query Q: CSV rows of the answer (name,tags,time,columns...)
@@ -159,6 +164,7 @@ wait_for 10 sh -c "[ \$(grep -c 'buffer on disk in' '$work/reload.log') -ge 2 ]"
 sleep 0.2
 kill -9 "$tpid"
 wait "$tpid" 2>/dev/null
+forget "$tpid"
 cat "$work/reload.log" >> "$work/tower.log"
 
 start_influxd
@@ -180,6 +186,7 @@ stored() {
 backlog_stored() { stored > "$work/stored"; [ -z "$(comm -23 "$work/before" "$work/stored")" ]; }
 wait_for 60 backlog_stored || fail "the backlog did not arrive within 60s of the last start"
 stop_tower TERM
+forget "$tpid"
 [ "$trc" = 0 ] || fail "the last run exited $trc: $(tail -20 "$work/final.log")"
 stored > "$work/stored"
 accepted=$(want | wc -l | tr -d ' ')
