@@ -947,6 +947,66 @@ START_TEST(tracked_commit_delivered_at_push) {
 }
 END_TEST
 
+/* Field `key`'s integer value on the first line of `text` holding `tag`,
+ * or -1. */
+static long long field_of(const char *text, const char *tag, const char *key) {
+  const char *line = strstr(text, tag);
+  if (!line)
+    return -1;
+  while (line > text && line[-1] != '\n')
+    line--;
+  const char *eol = strchr(line, '\n');
+  size_t klen = strlen(key);
+  for (const char *p = line; (p = strstr(p, key)) && (!eol || p < eol); p++)
+    if ((p[-1] == ' ' || p[-1] == ',') && p[klen] == '=')
+      return atoll(p + klen + 1);
+  return -1;
+}
+
+/* inputs.internal reports a disk output's buffer: bytes and records on
+ * disk, what it replayed at start, damaged records; a memory output has
+ * none of these fields. */
+/* Two record outputs: "store" on disk and down, "report" in memory taking
+ * inputs.internal's internal_write; `more` adds inputs. */
+static char *internal_conf(const char *more) {
+  return th_fmt("agent = { omit_hostname = true; buffer_directory = \"%s\"; };\n"
+                "inputs = ( { plugin = \"lines\"; lines = [\"m v=1i\"]; }%s );\n"
+                "outputs = ( { plugin = \"record\"; path = \"%s/out.lp\"; alias = \"store\"; "
+                "buffer_strategy = \"disk\"; fail_writes = -1; namedrop = [\"internal_*\"]; },\n"
+                "            { plugin = \"record\"; path = \"%s/report.lp\"; alias = \"report\"; "
+                "namepass = [\"internal_write\"]; } );\n",
+                tmp, more, tmp, tmp);
+}
+
+START_TEST(internal_reports_disk_buffer) {
+  char *first = internal_conf(""), *second = internal_conf(", { plugin = \"internal\"; }");
+  twi_pipeline *pl = th_start(first, TWI_ONCE);
+  ck_assert_int_eq(th_gather(pl), 0);
+  th_flush(pl); /* store is down: its metric stays on disk */
+  th_free(pl);
+
+  pl = th_start(second, TWI_ONCE);
+  ck_assert_int_eq(th_gather(pl), 0); /* lines (one more on disk), then internal */
+  th_flush(pl);
+  th_free(pl);
+  char *path = th_fmt("%s/report.lp", tmp), *text = th_read_file(path);
+  ck_assert_ptr_nonnull(text);
+  ck_assert_msg(field_of(text, "alias=store", "buffer_disk_records") == 2 &&
+                    field_of(text, "alias=store", "buffer_replayed") == 1 &&
+                    field_of(text, "alias=store", "buffer_corrupt") == 0 &&
+                    field_of(text, "alias=store", "buffer_unsaved") == 0 &&
+                    field_of(text, "alias=store", "buffer_disk_bytes") > 32,
+                "internal_write of the disk output:\n%s", text);
+  ck_assert_msg(field_of(text, "alias=report", "metrics_written") >= 0 &&
+                    field_of(text, "alias=report", "buffer_disk_bytes") == -1,
+                "internal_write of the memory output:\n%s", text);
+  free(text);
+  free(path);
+  free(first);
+  free(second);
+}
+END_TEST
+
 /* A reload that changes only buffer_strategy keeps the running output and
  * converts its buffer: memory -> disk -> memory, nothing lost, in order. */
 START_TEST(reload_converts_buffer_in_place) {
@@ -1037,6 +1097,7 @@ int main(void) {
   tcase_add_test(t, two_unaliased_disk_twins_are_refused);
   tcase_add_test(t, tracked_commit_delivered_at_push);
   tcase_add_test(t, reload_converts_buffer_in_place);
+  tcase_add_test(t, internal_reports_disk_buffer);
   suite_add_tcase(s, t);
   return check_run(s);
 }
