@@ -95,6 +95,8 @@ static void read_agent(twi_settings *s, const agents *a, twi_diag *d) {
   s->log_level = twi_log_parse_level(tower_config_string(pick(a, "log_level"), "log_level"));
   s->logfile = strdup(tower_config_string(pick(a, "logfile"), "logfile"));
   s->plugin_dir = raw_plugin_dir(a);
+  const char *bufdir = tower_config_string(pick(a, "buffer_directory"), "buffer_directory");
+  s->buffer_directory = strdup(*bufdir ? bufdir : TOWER_DEFAULT_BUFFER_DIR);
   const char *host = tower_config_string(pick(a, "hostname"), "hostname");
   if (!tower_config_bool(pick(a, "omit_hostname"), "omit_hostname"))
     s->hostname = *host ? strdup(host) : system_hostname();
@@ -194,7 +196,7 @@ static int settings_from(twi_settings *s, const config_setting_t *const *roots, 
   free(a.views);
   free(a.blocks);
   free(tags);
-  if (rc == -ENOMEM || !s->logfile || !s->plugin_dir) {
+  if (rc == -ENOMEM || !s->logfile || !s->plugin_dir || !s->buffer_directory) {
     twi_diag_error(d, NULL, "out of memory reading the agent settings");
     return -ENOMEM;
   }
@@ -234,5 +236,6 @@ void twi_settings_free(twi_settings *s) {
   free(s->hostname);
   free(s->logfile);
   free(s->plugin_dir);
+  free(s->buffer_directory);
   memset(s, 0, sizeof *s);
 }

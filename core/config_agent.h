@@ -22,6 +22,7 @@ typedef struct twi_settings {
   int log_level;
   char *logfile;
   char *plugin_dir;
+  char *buffer_directory; /* resolved: never empty */
   size_t nglobal;
   char **global_keys, **global_values;
 } twi_settings;

@@ -763,11 +763,44 @@ static void fingerprint(tower_buf *b, const config_setting_t *s) {
   tower_buf_append_str(b, ";");
 }
 
+static bool skipped(const config_setting_t *s, const char *const *skip) {
+  for (size_t i = 0; skip && skip[i]; i++)
+    if (strcmp(config_setting_name(s), skip[i]) == 0)
+      return true;
+  return false;
+}
+
 char *twi_config_fingerprint(const tower_config *c) {
+  return twi_config_fingerprint_except(c, NULL);
+}
+
+char *twi_config_fingerprint_except(const tower_config *c, const char *const *skip) {
   tower_buf *b = tower_buf_new(256);
   if (!b)
     return NULL;
-  fingerprint(b, c->block);
+  if (skip && config_setting_type(c->block) == CONFIG_TYPE_GROUP) {
+    /* the block's members in the order fingerprint() sorts them to, less
+     * those skipped */
+    int n = config_setting_length(c->block), k = 0;
+    const config_setting_t **m = calloc((size_t)n + 1, sizeof *m);
+    if (!m) {
+      tower_buf_free(b);
+      return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+      const config_setting_t *e = config_setting_get_elem(c->block, (unsigned)i);
+      if (!skipped(e, skip))
+        m[k++] = e;
+    }
+    qsort(m, (size_t)k, sizeof *m, cmp_names);
+    tower_buf_append_str(b, "{");
+    for (int i = 0; i < k; i++)
+      fingerprint(b, m[i]);
+    tower_buf_append_str(b, "};");
+    free(m);
+  } else {
+    fingerprint(b, c->block);
+  }
   char *s = strdup(tower_buf_data(b));
   tower_buf_free(b);
   return s;

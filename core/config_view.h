@@ -45,6 +45,9 @@ void twi_config_set_ctx(tower_config *c, const tower_ctx *ctx);
 /* Canonical text of the block (group members sorted), malloc'd: equal
  * texts mean equal configuration. */
 char *twi_config_fingerprint(const tower_config *c);
+/* The same, leaving out the block's top-level settings named in `skip`
+ * (NULL-terminated): those a reload applies in place. */
+char *twi_config_fingerprint_except(const tower_config *c, const char *const *skip);
 
 /* Closest name to `key` among the tables (NULL when nothing is close). */
 const char *twi_options_suggest(const tower_option *const *tables, const char *key);

@@ -69,6 +69,36 @@ static int64_t auto_precision(int64_t interval) {
   return interval >= 1000LL ? 1000LL : 1;
 }
 
+/* The buffer settings: a reload applies them to a running output in place
+ * (reload.c), so they stay out of its fingerprint. */
+static const char *const buffer_keys[] = {"buffer_strategy", "buffer_fsync",
+                                          "buffer_fsync_interval", "buffer_max_bytes", NULL};
+
+static void read_buffer_options(tower_ctx *ctx) {
+  const tower_config *cfg = ctx->cfg;
+  twi_buffer_conf *b = &ctx->buffer;
+  const char *fsync = tower_config_string(cfg, "buffer_fsync");
+  b->disk = strcmp(tower_config_string(cfg, "buffer_strategy"), "disk") == 0;
+  b->fsync = strcmp(fsync, "interval") == 0 ? TWI_FSYNC_INTERVAL
+             : strcmp(fsync, "never") == 0  ? TWI_FSYNC_NEVER
+                                            : TWI_FSYNC_COMMIT;
+  b->fsync_interval = tower_config_duration(cfg, "buffer_fsync_interval");
+  b->max_bytes = tower_config_size(cfg, "buffer_max_bytes");
+}
+
+/* <agent.buffer_directory>/<the id as a file name>, for a disk buffer. */
+static int buffer_dir(tower_ctx *ctx, const twi_settings *set) {
+  char name[256];
+  if (!ctx->buffer.disk)
+    return 0;
+  twi_buffer_dir_name(ctx->id, name, sizeof name);
+  if (asprintf(&ctx->buffer.dir, "%s/%s", set->buffer_directory, name) < 0) {
+    ctx->buffer.dir = NULL;
+    return -ENOMEM;
+  }
+  return 0;
+}
+
 static void read_kind_options(tower_ctx *ctx, const twi_settings *set) {
   const tower_config *cfg = ctx->cfg;
   ctx->interval = set->interval;
@@ -92,15 +122,17 @@ static void read_kind_options(tower_ctx *ctx, const twi_settings *set) {
     ctx->buffer_limit = int_or(cfg, "metric_buffer_limit", set->buffer_limit);
     ctx->backoff_min = set->backoff_min;
     ctx->backoff_max = set->backoff_max;
+    read_buffer_options(ctx);
     break;
   }
 }
 
 /* An input or output is "unchanged" across a reload when its block and
- * every agent setting it inherits are equal. (An input's global tags and
+ * every agent setting it inherits are equal, its buffer settings aside. (An input's global tags and
  * host tag come from the pipeline it commits into, not from the instance.) */
 static char *fingerprint(const tower_ctx *ctx) {
-  char *block = twi_config_fingerprint(ctx->cfg);
+  char *block =
+      twi_config_fingerprint_except(ctx->cfg, ctx->kind == TOWER_OUTPUT ? buffer_keys : NULL);
   if (!block)
     return NULL;
   char *fp = NULL;
@@ -214,6 +246,8 @@ tower_ctx *twi_instance_new(twi_conf *conf, const config_setting_t *block, tower
   read_kind_options(ctx, set);
   if (kind != TOWER_PROCESSOR && !(ctx->fingerprint = fingerprint(ctx)))
     goto fail;
+  if (buffer_dir(ctx, set))
+    goto fail;
   return ctx;
 fail:
   if (d->errors == 0)
@@ -226,6 +260,14 @@ int twi_instance_init(tower_ctx *ctx) {
   if (ctx->initialized)
     return 0;
   int rc = 0;
+  /* An output's disk buffer comes first: it replays what the last run left
+   * and refuses a directory another tower holds. A trial run (--once) or a
+   * check never touches it. */
+  if (ctx->kind == TOWER_OUTPUT && ctx->out && !ctx->check_only && !ctx->trial &&
+      (rc = twi_output_open_buffer(ctx))) {
+    tower_log(ctx, TOWER_LOG_ERROR, "cannot start without its disk buffer; fix the error above");
+    return rc;
+  }
   if (ctx->plugin->desc.init)
     rc = ctx->plugin->desc.init(ctx, ctx->cfg, &ctx->state);
   if (rc < 0) {
@@ -255,6 +297,7 @@ static void instance_free(tower_ctx *ctx) {
   pthread_mutex_destroy(&ctx->process_lock);
   twi_log_limiter_destroy(&ctx->log.limiter);
   free(ctx->fingerprint);
+  free(ctx->buffer.dir);
   free(ctx->tag_keys);
   free(ctx->tag_values);
   free(ctx->hostname);

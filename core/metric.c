@@ -10,7 +10,9 @@
  * kept in the first bytes of the (now unused) inline area, so the header,
  * and the caller's pointer, never move while a plugin builds the metric.
  * twi_metric_pack() puts a metric back into one exact-size block when it
- * enters the output buffers, where it may stay a long time.
+ * enters the output buffers, where it may stay a long time. A disk buffer
+ * stores the areas as they are behind a small header (twi_metric_encode,
+ * at the end of this file).
  *
  * Offsets instead of pointers keep entries small (a field costs 12 bytes plus
  * its key) and let areas move without fix-ups. Replaced or removed strings
@@ -649,5 +651,189 @@ int tower_metric_remove_field(tower_metric *m, const char *key) {
   memmove(&fkeys(m)[i], &fkeys(m)[i + 1], n * sizeof(uint32_t));
   m->nfields--;
   m->flags |= F_GARBAGE;
+  return 0;
+}
+
+/* ---- the on-disk form (disk buffers) ---------------------------------- */
+
+/* Header: version u8, vtype u8, ntags u16, nfields u16, flags u16 (0),
+ * name u32, str_used u32, gather_id u32, time i64; then values[nfields]
+ * u64, fkeys[nfields] u32, tags[2 * ntags] u32, strings[str_used]. */
+_Static_assert(TWI_METRIC_ENC_HEADER == 1 + 1 + 2 + 2 + 2 + 4 + 4 + 4 + 8, "header layout");
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define HOST_IS_LE 1
+#else
+#define HOST_IS_LE 0
+#endif
+
+static void put_le(unsigned char *p, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; i++)
+    p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le(const unsigned char *p, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; i++)
+    v |= (uint64_t)p[i] << (8 * i);
+  return v;
+}
+
+/* Copies n elements of `size` bytes between host order and little-endian
+ * (the same operation both ways). */
+static void copy_le(void *dst, const void *src, size_t n, int size) {
+  if (HOST_IS_LE) {
+    memcpy(dst, src, n * (size_t)size);
+    return;
+  }
+  const unsigned char *s = src;
+  unsigned char *d = dst;
+  for (size_t i = 0; i < n; i++, s += size, d += size)
+    for (int b = 0; b < size; b++)
+      d[b] = s[size - 1 - b];
+}
+
+size_t twi_metric_encoded_size(const tower_metric *m) {
+  return TWI_METRIC_ENC_HEADER + (size_t)m->nfields * 12 + (size_t)m->ntags * 8 + live_str_bytes(m);
+}
+
+static size_t encode_clean(const tower_metric *m, unsigned char *p) {
+  size_t nf = m->nfields, nt = m->ntags;
+  p[0] = TWI_METRIC_ENC_VERSION;
+  p[1] = m->vtype;
+  put_le(p + 2, nt, 2);
+  put_le(p + 4, nf, 2);
+  put_le(p + 6, 0, 2);
+  put_le(p + 8, m->name, 4);
+  put_le(p + 12, m->str_used, 4);
+  put_le(p + 16, m->gather_id, 4);
+  put_le(p + 20, (uint64_t)m->time, 8);
+  unsigned char *q = p + TWI_METRIC_ENC_HEADER;
+  copy_le(q, values(m), nf, 8);
+  copy_le(q + nf * 8, fkeys(m), nf, 4);
+  copy_le(q + nf * 12, tags(m), 2 * nt, 4);
+  memcpy(q + nf * 12 + nt * 8, strings(m), m->str_used);
+  return TWI_METRIC_ENC_HEADER + nf * 12 + nt * 8 + m->str_used;
+}
+
+size_t twi_metric_encode(const tower_metric *m, void *out, size_t cap) {
+  if (twi_metric_encoded_size(m) > cap)
+    return 0;
+  if (!(m->flags & F_GARBAGE))
+    return encode_clean(m, out);
+  tower_metric *c = tower_metric_clone(m); /* drops the garbage */
+  size_t n = c ? encode_clean(c, out) : 0;
+  tower_metric_free(c);
+  return n;
+}
+
+/* The decoder's view of an encoding, read field by field from bytes that
+ * may sit at any alignment. */
+typedef struct enc_view {
+  const unsigned char *p;
+  size_t nf, nt, str_used;
+  const unsigned char *values, *fkeys, *tags;
+  const char *strs;
+} enc_view;
+
+static uint32_t view_u32(const unsigned char *base, size_t i) {
+  return (uint32_t)get_le(base + 4 * i, 4);
+}
+
+/* A string offset that names a non-empty string of the area (the area
+ * ends with a NUL, checked before, so every offset inside it does too). */
+static bool str_ok(const enc_view *v, uint64_t off) {
+  return off < v->str_used && v->strs[off] != '\0';
+}
+
+static const char *check_fields(const enc_view *v) {
+  const char *prev = NULL;
+  for (size_t i = 0; i < v->nf; i++) {
+    uint32_t k = view_u32(v->fkeys, i);
+    uint32_t type = k >> TYPE_SHIFT;
+    if (!str_ok(v, k & KEY_MASK))
+      return "a field key offset is outside the strings";
+    if (type < TOWER_FIELD_FLOAT || type > TOWER_FIELD_STRING)
+      return "a field has an unknown type";
+    uint64_t val = get_le(v->values + 8 * i, 8);
+    if (type == TOWER_FIELD_STRING && val >= v->str_used)
+      return "a string field's value offset is outside the strings";
+    const char *key = v->strs + (k & KEY_MASK);
+    if (prev && strcmp(prev, key) >= 0)
+      return "field keys are not sorted and unique";
+    prev = key;
+  }
+  return NULL;
+}
+
+static const char *check_tags(const enc_view *v) {
+  const char *prev = NULL;
+  for (size_t i = 0; i < v->nt; i++) {
+    uint32_t k = view_u32(v->tags, 2 * i), val = view_u32(v->tags, 2 * i + 1);
+    if (!str_ok(v, k) || !str_ok(v, val))
+      return "a tag offset is outside the strings (or names an empty string)";
+    const char *key = v->strs + k;
+    if (prev && strcmp(prev, key) >= 0)
+      return "tag keys are not sorted and unique";
+    prev = key;
+  }
+  return NULL;
+}
+
+/* Every check that makes the metric safe to read; NULL when it is. */
+static const char *check_encoding(enc_view *v, size_t len) {
+  const unsigned char *p = v->p;
+  if (len < TWI_METRIC_ENC_HEADER)
+    return "shorter than a metric header";
+  if (p[0] != TWI_METRIC_ENC_VERSION)
+    return "unknown metric encoding version";
+  if (p[1] > TOWER_HISTOGRAM)
+    return "unknown value type";
+  if (get_le(p + 6, 2) != 0)
+    return "unknown flags";
+  v->nt = (size_t)get_le(p + 2, 2);
+  v->nf = (size_t)get_le(p + 4, 2);
+  v->str_used = (size_t)get_le(p + 12, 4);
+  if (v->str_used == 0 || v->str_used >= STR_LIMIT)
+    return "string area size out of range";
+  if (len != TWI_METRIC_ENC_HEADER + v->nf * 12 + v->nt * 8 + v->str_used)
+    return "length does not match the counts it holds";
+  v->values = p + TWI_METRIC_ENC_HEADER;
+  v->fkeys = v->values + v->nf * 8;
+  v->tags = v->fkeys + v->nf * 4;
+  v->strs = (const char *)(v->tags + v->nt * 8);
+  if (v->strs[v->str_used - 1] != '\0')
+    return "the string area does not end with NUL";
+  if (!str_ok(v, get_le(p + 8, 4)))
+    return "the name offset is outside the strings (or names an empty string)";
+  const char *why = check_fields(v);
+  return why ? why : check_tags(v);
+}
+
+int twi_metric_decode(const void *in, size_t len, tower_metric **out, const char **why) {
+  enc_view v = {.p = in};
+  const char *bad = check_encoding(&v, len);
+  if (bad) {
+    if (why)
+      *why = bad;
+    return -EBADMSG;
+  }
+  if (!out)
+    return 0;
+  tower_metric *m = alloc_metric(v.nf, v.nt, v.str_used);
+  if (!m)
+    return -ENOMEM;
+  m->vtype = v.p[1];
+  m->ntags = (uint16_t)v.nt;
+  m->nfields = (uint16_t)v.nf;
+  m->name = (uint32_t)get_le(v.p + 8, 4);
+  m->str_used = (uint32_t)v.str_used;
+  m->gather_id = (uint32_t)get_le(v.p + 16, 4);
+  m->time = (int64_t)get_le(v.p + 20, 8);
+  copy_le(values(m), v.values, v.nf, 8);
+  copy_le(fkeys(m), v.fkeys, v.nf, 4);
+  copy_le(tags(m), v.tags, 2 * v.nt, 4);
+  memcpy(strings(m), v.strs, v.str_used);
+  *out = m;
   return 0;
 }

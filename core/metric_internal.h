@@ -28,4 +28,28 @@ size_t twi_metric_bytes(const tower_metric *m);
 
 void twi_metric_set_gather_id(tower_metric *m, uint64_t id);
 
+/* The on-disk form of a metric (disk buffers, buffer_disk.c): a header of
+ * TWI_METRIC_ENC_HEADER bytes (encoding version, value type, tag and field
+ * counts, name offset, string bytes, gather id, time) followed by the
+ * packed block's areas as they are (values, field keys, tags, strings),
+ * little-endian whatever the host. Offsets need no fix-up on either side. */
+#define TWI_METRIC_ENC_VERSION 1
+#define TWI_METRIC_ENC_HEADER 28
+
+/* Bytes twi_metric_encode() writes for m. */
+size_t twi_metric_encoded_size(const tower_metric *m);
+
+/* Writes the encoding of m (twi_metric_encoded_size(m) bytes) to out.
+ * Returns the bytes written: 0 when cap is too small, or on ENOMEM (a
+ * metric with garbage strings, unshared so never packed, is compacted
+ * through a copy first). */
+size_t twi_metric_encode(const tower_metric *m, void *out, size_t cap);
+
+/* Decodes `len` bytes written by twi_metric_encode, validating every count,
+ * offset, type and the order of keys, so that bytes that passed a
+ * checksum but are malformed never reach a reader. out NULL: validates
+ * only. Returns 0 (*out: a new metric, one reference), -EBADMSG with the
+ * reason in *why (static text), or -ENOMEM. */
+int twi_metric_decode(const void *in, size_t len, tower_metric **out, const char **why);
+
 #endif

@@ -81,6 +81,34 @@ static const tower_option output_options[] = {
      .min = "1",
      .help = "metrics kept while the output cannot write; the oldest are dropped beyond "
              "(default: agent's)"},
+    {.name = "buffer_strategy",
+     .type = TOWER_OPT_ENUM,
+     .default_value = "memory",
+     .choices = "memory|disk",
+     .help = "where metrics wait to be written: memory, or disk (a directory of its own under "
+             "agent.buffer_directory; what was not written survives a crash and is written after "
+             "the restart)"},
+    {.name = "buffer_fsync",
+     .type = TOWER_OPT_ENUM,
+     .default_value = "commit",
+     .choices = "commit|interval|never",
+     .help = "disk buffer: when metrics count as safe. commit: synced before each commit of an "
+             "input returns (a power cut loses nothing accepted); interval: synced every "
+             "buffer_fsync_interval (a power cut loses up to that much); never: left to the "
+             "kernel (a power cut loses what it had not written back, typically up to 30s). A "
+             "crash or kill -9 of tower loses nothing in any mode"},
+    {.name = "buffer_fsync_interval",
+     .type = TOWER_OPT_DURATION,
+     .default_value = "1s",
+     .min = "1ms",
+     .help = "disk buffer: how often to sync under buffer_fsync = \"interval\", save the read "
+             "position, and move to disk what a full disk made it keep in memory"},
+    {.name = "buffer_max_bytes",
+     .type = TOWER_OPT_SIZE,
+     .default_value = "512MiB",
+     .min = "64KiB",
+     .help = "disk buffer: most bytes of files; beyond, the oldest metrics are dropped and "
+             "counted (metric_buffer_limit applies too)"},
     TOWER_OPTION_END,
 };
 
@@ -123,6 +151,9 @@ const tower_option twi_agent_options[] = {
     O("logfile", TOWER_OPT_STRING, "", "log to this file instead of stderr"),
     O("plugin_dir", TOWER_OPT_STRING, "",
       "where plugins are found (--plugin-dir and TOWER_PLUGIN_DIR override)"),
+    O("buffer_directory", TOWER_OPT_STRING, "",
+      "where outputs with buffer_strategy = \"disk\" keep their buffers, one directory each "
+      "named after the instance (empty: " TOWER_DEFAULT_BUFFER_DIR ")"),
     {.name = "shutdown_timeout",
      .type = TOWER_OPT_DURATION,
      .default_value = "10s",

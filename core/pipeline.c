@@ -57,6 +57,22 @@ static void check_alias_unique(tower_ctx **list, size_t n, const config_setting_
                      ctx->id, ctx->alias, twi_kind_dir(ctx->kind));
 }
 
+/* Two disk buffers in one directory would take each other's metrics, so
+ * unaliased twins may not both keep one (aliased ones have directories of
+ * their own names; equal aliases are refused above). */
+static void check_buffer_dir_unique(tower_ctx **list, size_t n, const config_setting_t *block,
+                                    const tower_ctx *ctx, twi_diag *d) {
+  if (!ctx->buffer.disk || ctx->alias)
+    return;
+  const config_setting_t *at = config_setting_get_member(block, "buffer_strategy");
+  for (size_t i = 0; i < n; i++)
+    if (list[i]->buffer.disk && strcmp(list[i]->buffer.dir, ctx->buffer.dir) == 0)
+      twi_diag_error(d, at ? at : block,
+                     "%s: two blocks of this output without an alias keep a disk buffer, and "
+                     "both would use %s; give each block its own alias = \"...\"",
+                     ctx->id, ctx->buffer.dir);
+}
+
 /* The list `key` of file i, or NULL when absent or not a list. */
 static const config_setting_t *file_list(const twi_conf *conf, size_t i, const char *key,
                                          twi_diag *d) {
@@ -74,6 +90,8 @@ static void add_instance(twi_pipeline *pl, const config_setting_t *block, tower_
   if (!ctx)
     return;
   check_alias_unique(out, *nout, block, ctx, d);
+  if (kind == TOWER_OUTPUT)
+    check_buffer_dir_unique(out, *nout, block, ctx, d);
   ctx->index = (int)*nout;
   ctx->owner = pl;
   out[(*nout)++] = ctx;
@@ -338,7 +356,7 @@ size_t twi_pipeline_stop(twi_pipeline *pl) {
       pl->outputs[i] = NULL; /* abandoned mid-write: its thread keeps it */
       continue;
     }
-    lost += twi_output_buffered(o);
+    lost += twi_output_unsaved(o); /* a disk buffer keeps the rest for the next start */
   }
   return lost;
 }

@@ -29,6 +29,7 @@
 
 #include <tower/plugin.h>
 
+#include "buffer.h"
 #include "clock.h"
 #include "conf.h"
 #include "config_agent.h"
@@ -53,6 +54,8 @@ typedef struct twi_stats {
   _Atomic uint64_t overruns;    /* inputs: gathers longer than the interval */
   _Atomic int64_t last_time_ns; /* duration of the last gather / write */
   _Atomic int64_t buffer_size;  /* outputs */
+  /* outputs with a disk buffer (buffer.h: twi_buffer_stats) */
+  _Atomic uint64_t disk_bytes, disk_records, disk_replayed, disk_corrupt, disk_unsaved;
 } twi_stats;
 
 /* One configured plugin instance. This is what plugins see as tower_ctx. */
@@ -94,6 +97,7 @@ struct tower_ctx {
   /* outputs */
   int64_t flush_interval, flush_jitter, backoff_min, backoff_max;
   int64_t batch_size, buffer_limit;
+  twi_buffer_conf buffer; /* buffer_strategy and the disk buffer's settings */
   _Atomic int64_t retry_after;
   twi_output_rt *out;
 
@@ -182,6 +186,19 @@ bool twi_output_stop(tower_ctx *out, int64_t deadline_mono);
  * Returns the number of metrics left unwritten (0: all written). */
 size_t twi_output_flush_sync(tower_ctx *out);
 size_t twi_output_buffered(tower_ctx *out);
+/* Of those, the metrics only memory holds (all of them but those a disk
+ * buffer keeps for the next start). */
+size_t twi_output_unsaved(tower_ctx *out);
+/* Opens the disk buffer of an output with buffer_strategy = "disk" (not
+ * yet open): what it held is replayed ahead of what the output buffered in
+ * memory meanwhile. When the directory is held by the instance a reload
+ * replaces, waits for twi_output_start. 0 or -errno (logged). */
+int twi_output_open_buffer(tower_ctx *out);
+/* A reload changed only the buffer settings of a running output: the
+ * buffer converts in place (memory <-> disk, another directory, fsync and
+ * size settings), metrics and their order kept, once no batch is in
+ * flight. A conversion that fails is logged and keeps the buffer. */
+void twi_output_rebuffer(tower_ctx *out, const twi_buffer_conf *c);
 
 /* ---- inputs (input.c) ---- */
 

@@ -3,7 +3,10 @@
  *
  * An input or output whose fingerprint (its block and the agent settings it
  * inherits) did not change is not rebuilt: the new pipeline lists the very
- * instance the old one runs. Outputs keep their buffers and connections;
+ * instance the old one runs. Outputs keep their buffers and connections
+ * (the buffer settings are not in the fingerprint: a change of
+ * buffer_strategy, buffer_fsync, buffer_fsync_interval, buffer_max_bytes or
+ * agent.buffer_directory converts the running buffer in place);
  * inputs keep running (a Kafka consumer keeps its group membership, a
  * listener its socket, a polled input its schedule and previous sample).
  *
@@ -49,19 +52,32 @@ static tower_ctx *find_unchanged(twi_pipeline *old, tower_ctx **list, size_t n,
   return NULL;
 }
 
+/* Whether two outputs buffer alike (the fingerprint leaves these out). */
+static bool same_buffer(const twi_buffer_conf *a, const twi_buffer_conf *b) {
+  if (a->disk != b->disk)
+    return false;
+  return !a->disk || (strcmp(a->dir, b->dir) == 0 && a->fsync == b->fsync &&
+                      a->fsync_interval == b->fsync_interval && a->max_bytes == b->max_bytes);
+}
+
 static void adopt_outputs(twi_pipeline *pl, twi_pipeline *old) {
   for (size_t i = 0; i < pl->noutputs; i++) {
     tower_ctx *o = find_unchanged(old, old->outputs, old->noutputs, pl->outputs[i]);
     if (!o)
       continue;
+    /* only the buffer settings changed: the running buffer converts in
+     * place, keeping what it holds (memory <-> disk, fsync, size) */
+    bool rebuffer = !same_buffer(&o->buffer, &pl->outputs[i]->buffer);
+    if (rebuffer)
+      twi_output_rebuffer(o, &pl->outputs[i]->buffer);
     twi_instance_ref(o);
     twi_instance_unref(pl->outputs[i]); /* the fresh one, never initialized */
     o->index = (int)i;
     o->owner = pl;
     pl->outputs[i] = o;
     size_t n = twi_output_buffered(o);
-    tower_log(o, TOWER_LOG_INFO, "unchanged by the reload; keeping its %zu buffered metric%s", n,
-              twi_s(n));
+    tower_log(o, TOWER_LOG_INFO, "%s by the reload; keeping its %zu buffered metric%s",
+              rebuffer ? "kept (only its buffer settings changed)" : "unchanged", n, twi_s(n));
   }
 }
 

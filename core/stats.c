@@ -71,6 +71,17 @@ typedef struct {
   uint64_t written, dropped, rejected, errors;
 } output_totals;
 
+/* An output with buffer_strategy = "disk": what its disk buffer holds, what
+ * it replayed at start, the damaged records it skipped and the metrics a
+ * full disk made it keep in memory. */
+static void add_disk_fields(tower_metric *m, const twi_stats *st) {
+  tower_metric_add_uint(m, "buffer_disk_bytes", load(&st->disk_bytes));
+  tower_metric_add_uint(m, "buffer_disk_records", load(&st->disk_records));
+  tower_metric_add_uint(m, "buffer_replayed", load(&st->disk_replayed));
+  tower_metric_add_uint(m, "buffer_corrupt", load(&st->disk_corrupt));
+  tower_metric_add_uint(m, "buffer_unsaved", load(&st->disk_unsaved));
+}
+
 static int add_outputs(tower_acc *acc, twi_pipeline *pl, output_totals *t) {
   for (size_t i = 0; i < pl->noutputs; i++) {
     const tower_ctx *o = pl->outputs[i];
@@ -93,6 +104,8 @@ static int add_outputs(tower_acc *acc, twi_pipeline *pl, output_totals *t) {
     tower_metric_add_uint(m, "metrics_rejected", load(&st->rejected));
     tower_metric_add_int(m, "write_time_ns", atomic_load(&st->last_time_ns));
     tower_metric_add_uint(m, "errors", load(&st->errors));
+    if (o->buffer.disk)
+      add_disk_fields(m, st);
     tower_acc_add(acc, m);
   }
   return 0;
