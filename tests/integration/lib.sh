@@ -6,8 +6,17 @@ set -u
 failures=0
 work=$(mktemp -d "${TMPDIR:-/tmp}/tower-it.XXXXXX")
 pids=""
+# our_child PID: PID is still a child of this script. A process already
+# waited for has given its id back to the system, and with tests running
+# in parallel the id may belong to another test's process by now.
+our_child() {
+  st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  st=${st##*) } # past the command name, which may hold spaces
+  set -- $st
+  [ "$2" = "$$" ]
+}
 cleanup() {
-  for p in $pids; do kill -9 "$p" 2>/dev/null; done
+  for p in $pids; do our_child "$p" && kill -9 "$p" 2>/dev/null; done
   rm -rf "$work"
 }
 trap cleanup EXIT
