@@ -297,7 +297,25 @@ START_TEST(bad_result) {
                 "process returned a number; return the metric, a list of metrics, or nil to drop "
                 "it (metric \"");
   check_failure(LUA("\"function process(m) return {m, 'x'} end\""), AS_IS,
-                "process returned a table;");
+                "process returned a string; return the metric");
+  /* a metric kept in state is sent once; the second call returns a dead one */
+  uint64_t errors;
+  char *got = run_counting(LUA("\"function process(m)\\n\"\n"
+                               "\"  state.c = state.c or Metric('once', {}, {v = 1}, 7)\\n\"\n"
+                               "\"  return {m, state.c}\\n\"\n"
+                               "\"end\\n\""),
+                           &errors);
+  ck_assert_str_eq(got, "cpu,host=a count=7u,state=\"42\",up=true,usage=1.5,used=10i 1\n"
+                        "once v=1i 7\n"
+                        "mem,host=a used=2048i 2\n");
+  ck_assert_uint_eq(errors, 1);
+  char *log = read_log();
+  ck_assert_msg(strstr(log, "process returned a metric that an earlier call passed on already; "
+                            "return deepcopy(metric) to send one twice (metric \"mem\"); the "
+                            "metric was passed on unchanged\n"),
+                "%s", log);
+  free(log);
+  free(got);
 }
 END_TEST
 

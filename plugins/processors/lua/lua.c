@@ -66,24 +66,38 @@ static const tower_option options[] = {
 
 /* ---- one metric ---------------------------------------------------------- */
 
-/* Whether the call's result is something process may return. */
-static bool valid_result(lua_State *L, int r) {
-  if (lua_isnil(L, r) || lm_test(L, r))
-    return true;
-  if (!lua_istable(L, r))
-    return false;
-  lua_Integer n = (lua_Integer)lua_rawlen(L, r); /* raw: no metamethod runs here */
-  for (lua_Integer i = 1; i <= n; i++) {
-    lua_rawgeti(L, r, i);
-    bool ok = lm_test(L, -1) != NULL;
-    lua_pop(L, 1);
-    if (!ok)
-      return false;
-  }
-  return true;
+/* Whether the value at `idx` is a metric process may return; if not, says
+ * why in `why`. */
+static bool good_metric(lua_State *L, int idx, char *why, size_t size) {
+  lm_box *b = lm_test(L, idx);
+  if (!b)
+    snprintf(why, size,
+             "process returned a %s; return the metric, a list of metrics, or nil to drop it",
+             luaL_typename(L, idx));
+  else if (!b->m)
+    snprintf(why, size,
+             "process returned a metric that an earlier call passed on already; "
+             "return deepcopy(metric) to send one twice");
+  return b && b->m;
 }
 
-/* Hands on the live metric of the handle at `idx` (a second mention of one
+/* Whether process may return the value at `r`; if not, says why. */
+static bool good_result(lua_State *L, int r, char *why, size_t size) {
+  if (lua_isnil(L, r))
+    return true;
+  if (!lua_istable(L, r))
+    return good_metric(L, r, why, size);
+  bool good = true;
+  lua_Integer n = (lua_Integer)lua_rawlen(L, r); /* raw: no metamethod runs here */
+  for (lua_Integer i = 1; i <= n && good; i++) {
+    lua_rawgeti(L, r, i);
+    good = good_metric(L, lua_gettop(L), why, size);
+    lua_pop(L, 1);
+  }
+  return good;
+}
+
+/* Hands on the metric of the handle at `idx` (a second mention of one
  * metric in the list finds its handle dead and adds nothing). */
 static void hand_on(lua_State *L, int idx, tower_acc *next) {
   tower_metric *m = lm_take(lm_test(L, idx));
@@ -107,10 +121,9 @@ static void hand_on_result(lua_State *L, int r, tower_acc *next) {
 }
 
 /* The call failed: one error, and the metric as it came goes on or not. */
-static int fail(lua_proc *s, lm_box *in, tower_acc *next, const char *why) {
-  tower_acc_error(next, "%s (metric \"%s\"); the metric was %s", why, lm_original_name(in),
+static int fail(lua_proc *s, tower_metric *m, tower_acc *next, const char *why) {
+  tower_acc_error(next, "%s (metric \"%s\"); the metric was %s", why, tower_metric_name(m),
                   s->pass_on_error ? "passed on unchanged" : "dropped");
-  tower_metric *m = lm_restore(in);
   if (s->pass_on_error)
     tower_acc_add(next, m);
   else
@@ -121,21 +134,23 @@ static int fail(lua_proc *s, lm_box *in, tower_acc *next, const char *why) {
 static int lua_process(void *state, tower_metric *m, tower_acc *next) {
   lua_proc *s = state;
   lua_State *L = s->L;
+  char why[512];
+  lua_pushcfunction(L, lm_push_borrowed);
+  lua_pushlightuserdata(L, m);
+  lua_pushboolean(L, s->pass_on_error);
+  if (lsb_call(L, 2, 1, why, sizeof why) != LUA_OK)
+    return fail(s, m, next, why);
   /* The handle stays on the stack below the call, so the collector keeps
    * it until the result is handed on. */
-  lm_box *in = lm_push_borrowed(L, m, s->pass_on_error);
   int base = lua_gettop(L);
+  lm_box *in = lm_test(L, base);
   lua_rawgeti(L, LUA_REGISTRYINDEX, s->process_ref);
   lua_pushvalue(L, base);
   int rc = 0;
-  if (lsb_call(L, 1, 1) != LUA_OK) {
-    rc = fail(s, in, next, lua_tostring(L, -1));
-  } else if (!valid_result(L, base + 1)) {
-    char why[160];
-    snprintf(why, sizeof why,
-             "process returned a %s; return the metric, a list of metrics, or nil to drop it",
-             luaL_typename(L, base + 1));
-    rc = fail(s, in, next, why);
+  if (lsb_call(L, 1, 1, why, sizeof why) != LUA_OK) {
+    rc = fail(s, lm_restore(in), next, why);
+  } else if (!good_result(L, base + 1, why, sizeof why)) {
+    rc = fail(s, lm_restore(in), next, why);
   } else {
     hand_on_result(L, base + 1, next);
     tower_metric_free(lm_take(in)); /* not returned: dropped */
@@ -146,21 +161,41 @@ static int lua_process(void *state, tower_metric *m, tower_acc *next) {
 
 /* ---- configuration --------------------------------------------------------- */
 
-/* Loads inline source so that Lua's line numbers are the config file's:
- * the chunk is named after the file and starts on the line of `source`. */
-static int load_source(lua_State *L, const tower_setting *set, const char *src) {
+/* Loads inline source (protected; the setting is argument 1) so that Lua's
+ * line numbers are the config file's: the chunk is named after the file
+ * and starts on the line of `source`. */
+static int load_source(lua_State *L) {
+  const tower_setting *set = lua_touserdata(L, 1);
+  const char *src = tower_setting_string(set);
   unsigned line = tower_setting_line(set);
   size_t pad = line > 1 ? line - 1 : 0, len = strlen(src);
-  char *text = malloc(pad + len);
-  if (!text)
-    return LUA_ERRMEM;
+  luaL_Buffer b;
+  char *text = luaL_buffinitsize(L, &b, pad + len);
   memset(text, '\n', pad);
   memcpy(text + pad, src, len);
+  luaL_pushresultsize(&b, pad + len);
   lua_pushfstring(L, "@%s", tower_setting_file(set));
-  int status = luaL_loadbufferx(L, text, pad + len, lua_tostring(L, -1), "t");
-  free(text);
-  lua_remove(L, -2);
-  return status;
+  size_t n;
+  const char *chunk = lua_tolstring(L, -2, &n);
+  if (luaL_loadbufferx(L, chunk, n, lua_tostring(L, -1), "t") != LUA_OK)
+    return lua_error(L);
+  return 1;
+}
+
+/* Loads the script file (protected; the setting is argument 1). */
+static int load_file(lua_State *L) {
+  const tower_setting *set = lua_touserdata(L, 1);
+  if (luaL_loadfilex(L, tower_setting_string(set), "t") != LUA_OK)
+    return lua_error(L);
+  return 1;
+}
+
+/* Finds process() and keeps a reference to it (protected: it allocates). */
+static int find_process(lua_State *L) {
+  if (lua_getglobal(L, "process") != LUA_TFUNCTION)
+    return luaL_error(L, "the script defines no function process(metric)");
+  lua_pushinteger(L, luaL_ref(L, LUA_REGISTRYINDEX));
+  return 1;
 }
 
 /* Compiles and runs the script, then finds its process function. */
@@ -173,15 +208,20 @@ static int load_script(lua_proc *s, const tower_config *cfg) {
                               src ? ", not both" : "");
   const tower_setting *at = src ? src : file;
   lua_State *L = s->L;
-  int status = src ? load_source(L, src, tower_setting_string(src))
-                   : luaL_loadfilex(L, tower_setting_string(file), "t");
+  char why[512];
+  lua_pushcfunction(L, src ? load_source : load_file);
+  lua_pushlightuserdata(L, (void *)at);
+  int status = lsb_call(L, 1, 1, why, sizeof why);
   if (status == LUA_OK)
-    status = lsb_call(L, 0, 0);
+    status = lsb_call(L, 0, 0, why, sizeof why);
+  if (status == LUA_OK) {
+    lua_pushcfunction(L, find_process);
+    status = lsb_call(L, 0, 1, why, sizeof why);
+  }
   if (status != LUA_OK)
-    return tower_config_error(cfg, at, "%s", lua_tostring(L, -1));
-  if (lua_getglobal(L, "process") != LUA_TFUNCTION)
-    return tower_config_error(cfg, at, "the script defines no function process(metric)");
-  s->process_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return tower_config_error(cfg, at, "%s", why);
+  s->process_ref = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
   return 0;
 }
 

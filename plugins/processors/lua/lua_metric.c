@@ -19,7 +19,11 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Two metatables for handles: only metrics made in Lua need a finalizer,
+ * and an object with one costs the collector a call when it dies, which
+ * the handle of every processed metric should not. */
 #define MT_METRIC "tower.metric"
+#define MT_OWNED "tower.metric.owned"
 #define MT_TAGS "tower.tags"
 #define MT_FIELDS "tower.fields"
 #define UV_TAGS 1
@@ -30,16 +34,18 @@
 static lm_box *push_box(lua_State *L, tower_metric *m, bool owned, bool cow) {
   lm_box *b = lua_newuserdatauv(L, sizeof *b, 2);
   *b = (lm_box){.m = m, .owned = owned, .cow = cow};
-  luaL_setmetatable(L, MT_METRIC);
+  luaL_setmetatable(L, owned ? MT_OWNED : MT_METRIC);
   return b;
 }
 
-lm_box *lm_push_borrowed(lua_State *L, tower_metric *m, bool cow) {
-  return push_box(L, m, false, cow);
+int lm_push_borrowed(lua_State *L) {
+  push_box(L, lua_touserdata(L, 1), false, lua_toboolean(L, 2));
+  return 1;
 }
 
 lm_box *lm_test(lua_State *L, int idx) {
-  return luaL_testudata(L, idx, MT_METRIC);
+  lm_box *b = luaL_testudata(L, idx, MT_METRIC);
+  return b ? b : luaL_testudata(L, idx, MT_OWNED);
 }
 
 tower_metric *lm_take(lm_box *b) {
@@ -59,9 +65,11 @@ tower_metric *lm_restore(lm_box *b) {
   return m;
 }
 
-const char *lm_original_name(const lm_box *b) {
-  const tower_metric *m = b->orig ? b->orig : b->m;
-  return m ? tower_metric_name(m) : "?";
+static lm_box *check_box(lua_State *L) {
+  lm_box *b = lm_test(L, 1);
+  if (!b)
+    luaL_typeerror(L, 1, "metric");
+  return b;
 }
 
 static tower_metric *readable(lua_State *L, lm_box *b) {
@@ -278,7 +286,7 @@ static void push_view(lua_State *L, int box, int uv, const char *mt) {
 /* ---- the metric handle ------------------------------------------------ */
 
 static int metric_index(lua_State *L) {
-  lm_box *b = luaL_checkudata(L, 1, MT_METRIC);
+  lm_box *b = check_box(L);
   const char *key = luaL_checkstring(L, 2);
   const tower_metric *m = readable(L, b);
   if (strcmp(key, "name") == 0)
@@ -295,7 +303,7 @@ static int metric_index(lua_State *L) {
 }
 
 static int metric_newindex(lua_State *L) {
-  lm_box *b = luaL_checkudata(L, 1, MT_METRIC);
+  lm_box *b = check_box(L);
   const char *key = luaL_checkstring(L, 2);
   if (strcmp(key, "name") == 0) {
     const char *name = luaL_checkstring(L, 3);
@@ -315,7 +323,7 @@ static int metric_newindex(lua_State *L) {
 }
 
 static int metric_gc(lua_State *L) {
-  lm_box *b = luaL_checkudata(L, 1, MT_METRIC);
+  lm_box *b = check_box(L);
   if (b->owned)
     tower_metric_free(b->m);
   b->m = NULL;
@@ -323,7 +331,7 @@ static int metric_gc(lua_State *L) {
 }
 
 static int metric_tostring(lua_State *L) {
-  lm_box *b = luaL_checkudata(L, 1, MT_METRIC);
+  lm_box *b = check_box(L);
   if (b->m)
     lua_pushfstring(L, "metric %s (%I tags, %I fields)", tower_metric_name(b->m),
                     (lua_Integer)tower_metric_tag_count(b->m),
@@ -386,7 +394,6 @@ static void new_metatable(lua_State *L, const char *name, const luaL_Reg *fns) {
 void lm_open(lua_State *L) {
   static const luaL_Reg metric_fns[] = {{"__index", metric_index},
                                         {"__newindex", metric_newindex},
-                                        {"__gc", metric_gc},
                                         {"__tostring", metric_tostring},
                                         {NULL, NULL}};
   static const luaL_Reg tags_fns[] = {{"__index", tags_index},
@@ -400,6 +407,11 @@ void lm_open(lua_State *L) {
                                         {"__pairs", fields_pairs},
                                         {NULL, NULL}};
   new_metatable(L, MT_METRIC, metric_fns);
+  new_metatable(L, MT_OWNED, metric_fns);
+  luaL_getmetatable(L, MT_OWNED);
+  lua_pushcfunction(L, metric_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
   new_metatable(L, MT_TAGS, tags_fns);
   new_metatable(L, MT_FIELDS, fields_fns);
   lua_register(L, "Metric", metric_new);

@@ -24,10 +24,12 @@ typedef struct lm_box {
 /* Registers the metatables and the globals Metric and deepcopy. */
 void lm_open(lua_State *L);
 
-/* Pushes a handle on `m`, which stays the caller's (the metric given to
- * process). With `cow` the first change makes a private copy, so that
- * lm_restore() can give back the metric as it came. */
-lm_box *lm_push_borrowed(lua_State *L, tower_metric *m, bool cow);
+/* A lua_CFunction (call it protected: it allocates): pushes a handle on
+ * the metric given as light userdata (argument 1), which stays the
+ * caller's (the metric given to process). With argument 2 true the first
+ * change makes a private copy, so that lm_restore() can give back the
+ * metric as it came. */
+int lm_push_borrowed(lua_State *L);
 
 /* The handle at `idx`, or NULL when that is not a metric. */
 lm_box *lm_test(lua_State *L, int idx);
@@ -39,8 +41,5 @@ tower_metric *lm_take(lm_box *b);
 /* After a failed call: the metric as it came (the changed copy is freed);
  * the handle dies. NULL when the handle is dead. */
 tower_metric *lm_restore(lm_box *b);
-
-/* The name of the metric as it came, for messages (never NULL). */
-const char *lm_original_name(const lm_box *b);
 
 #endif

@@ -20,6 +20,7 @@
 
 #include <lauxlib.h>
 #include <lualib.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,28 +61,29 @@ void lsb_arm(lua_State *L) {
   lua_sethook(L, budget_hook, LUA_MASKCOUNT, n > INT32_MAX ? INT32_MAX : (int)n);
 }
 
-/* The error object as one string, without running Lua code (a __tostring
- * metamethod would itself be stopped by a spent budget). */
-static void error_to_string(lua_State *L, int status) {
-  if (status == LUA_ERRMEM) {
-    lua_pop(L, 1);
-    lua_pushfstring(L, "the script needed more than memory_limit (%I bytes)",
-                    (lua_Integer)limits_of(L)->limit);
-  } else if (lua_type(L, -1) != LUA_TSTRING) {
-    const char *type = luaL_typename(L, -1);
-    lua_pop(L, 1);
-    lua_pushfstring(L, "error(...) was called with a %s value, not a message", type);
-  }
+/* The error object as text in `why`, formatted in C: after a memory error
+ * there may be no room in the state for a new string, and running a
+ * __tostring metamethod would meet the spent budget. */
+static void describe_error(lua_State *L, int status, char *why, size_t size) {
+  if (status == LUA_ERRMEM)
+    snprintf(why, size, "the script needed more than memory_limit (%zu bytes)",
+             limits_of(L)->limit);
+  else if (lua_type(L, -1) == LUA_TSTRING)
+    snprintf(why, size, "%s", lua_tostring(L, -1));
+  else
+    snprintf(why, size, "error(...) was called with a %s value, not a message",
+             luaL_typename(L, -1));
 }
 
-int lsb_call(lua_State *L, int nargs, int nresults) {
+int lsb_call(lua_State *L, int nargs, int nresults, char *why, size_t size) {
   lsb_arm(L);
   int status = lua_pcall(L, nargs, nresults, 0);
   /* Armed afresh rather than removed: Lua code that runs between calls
    * (a metamethod reached from C) stays bounded too. */
   lsb_arm(L);
   if (status != LUA_OK) {
-    error_to_string(L, status);
+    describe_error(L, status, why, size);
+    lua_pop(L, 1);
     if (status == LUA_ERRMEM) /* give the next call the memory back */
       lua_gc(L, LUA_GCCOLLECT);
   }

@@ -26,9 +26,11 @@ lua_State *lsb_new(lsb_limits *limits);
 void lsb_arm(lua_State *L);
 
 /* Calls the function below `nargs` arguments on the stack under the budget,
- * like lua_pcall(L, nargs, nresults, 0). On failure the message (one string,
- * with the script's file:line where Lua knows it) replaces the error object.
+ * like lua_pcall(L, nargs, nresults, 0). On failure nothing is left on the
+ * stack and `why` holds the message (with the script's file:line where Lua
+ * knows it). Every Lua allocation outside a protected call could end the
+ * process on a memory error, so the plugin makes them all through here.
  * Returns the lua_pcall status. */
-int lsb_call(lua_State *L, int nargs, int nresults);
+int lsb_call(lua_State *L, int nargs, int nresults, char *why, size_t size);
 
 #endif
