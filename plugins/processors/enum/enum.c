@@ -294,7 +294,8 @@ static int compile_mappings(enum_state *s, tower_ctx *ctx, const tower_config *c
   }
   if (!(s->mappings = calloc(n, sizeof *s->mappings)))
     return -ENOMEM;
-  for (size_t i = 0; i < n; i++, s->nmappings++) {
+  for (size_t i = 0; i < n; i++) {
+    s->nmappings++; /* counted first: destroy frees what a failed mapping holds */
     int rc = compile_mapping(cfg, single ? list : tower_setting_at(list, i), i, &s->mappings[i]);
     if (rc)
       return rc;
