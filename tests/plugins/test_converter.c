@@ -113,6 +113,32 @@ START_TEST(unconvertible_values_are_dropped_and_counted) {
 }
 END_TEST
 
+START_TEST(huge_numbers) {
+  /* beyond int64 saturates; beyond a double does not convert (Go's ParseFloat), except in hex */
+  char *digits = malloc(402);
+  ck_assert_ptr_nonnull(digits);
+  memset(digits, '9', 400);
+  digits[400] = 0;
+  char *line = th_fmt("n a=\"%s\",b=\"0x%s\",c=\"-%s\",d=1i 1", digits, digits, digits);
+  const char *in[] = {line, NULL};
+  unsigned long errors;
+  char *log;
+  char *out = pipe_lp_run_logged(dir, in,
+                                 CONVERTER("fields = { integer = [\"a\", \"b\"]; "
+                                           "unsigned = [\"c\"]; };"),
+                                 &errors, &log);
+  ck_assert_str_eq(out, "n b=9223372036854775807i,d=1i 1\n");
+  ck_assert_uint_eq(errors, 2);
+  ck_assert_msg(strstr(log, "(\"9999999999999999999999999999999999999999999999999999999999999999..."
+                            "\") to integer"),
+                "%s", log);
+  free(out);
+  free(log);
+  free(line);
+  free(digits);
+}
+END_TEST
+
 START_TEST(timestamps_unix) {
   static const char *const tag[] = {"t,ts=1700000000 v=1 1", NULL};
   pipe_lp_check(dir, tag,
@@ -206,6 +232,7 @@ int main(void) {
   tcase_add_test(t, fields_to_tags_and_name);
   tcase_add_test(t, first_target_wins);
   tcase_add_test(t, unconvertible_values_are_dropped_and_counted);
+  tcase_add_test(t, huge_numbers);
   tcase_add_test(t, timestamps_unix);
   tcase_add_test(t, timestamps_go_layouts);
   tcase_add_test(t, timestamp_that_does_not_parse);

@@ -100,8 +100,9 @@ static bool parse_number(const char *s, number *n) {
     n->d = n->neg ? -(double)n->mag : (double)n->mag;
     return true;
   }
-  if (rc == -ERANGE) /* beyond 64 bits, saturates below */
-    return true;
+  if (rc == -ERANGE) /* beyond 64 bits: saturates below, unless beyond a double too, which
+                       Go's ParseFloat refuses (a hex integer goes through big.Float: +-Inf) */
+    return !isinf(n->d) || hexadecimal(s);
   return !hexadecimal(s) && parse_float(s, &n->d);
 }
 
