@@ -76,6 +76,20 @@ START_TEST(fields_to_tags_and_name) {
 }
 END_TEST
 
+START_TEST(base64_ieee_float32) {
+  /* 0x44a78000 is 1340.0f; 0xc0490fdb is -3.14159274f (float32 pi, negated) */
+  static const char *const in[] = {"p a=\"RKeAAA==\",b=\"wEkP2w==\",c=\"RKeA\",d=5i 1", NULL};
+  unsigned long errors;
+  char *log;
+  char *out = pipe_lp_run_logged(dir, in, CONVERTER("fields = { base64_ieee_float32 = [\"*\"]; };"),
+                                 &errors, &log);
+  ck_assert_str_eq(out, "p a=1340,b=-3.1415927410125732 1\n");
+  ck_assert_uint_eq(errors, 2); /* c: three bytes; d: not a string */
+  free(out);
+  free(log);
+}
+END_TEST
+
 START_TEST(first_target_wins) {
   /* fields: float is tested before integer; tags: measurement before string */
   static const char *const in[] = {"o,t=x v=\"2\" 6", NULL};
@@ -230,6 +244,7 @@ int main(void) {
   tcase_add_test(t, fields_to_unsigned_boolean_float);
   tcase_add_test(t, fields_to_string);
   tcase_add_test(t, fields_to_tags_and_name);
+  tcase_add_test(t, base64_ieee_float32);
   tcase_add_test(t, first_target_wins);
   tcase_add_test(t, unconvertible_values_are_dropped_and_counted);
   tcase_add_test(t, huge_numbers);

@@ -4,7 +4,7 @@
  * list is the target:
  *   tags:   measurement, string, integer, unsigned, boolean, float, timestamp
  *   fields: measurement, tag, float, integer, unsigned, boolean, string,
- *           timestamp
+ *           timestamp, base64_ieee_float32
  * A tag or field goes to the first target (in that order) one of whose
  * globs matches its key. Tags are converted first, then fields (a tag made
  * a field can be converted again as a field, as in Telegraf). A tag made a
@@ -44,19 +44,21 @@ typedef enum {
   TO_BOOLEAN,
   TO_FLOAT,
   TO_TIMESTAMP,
+  TO_BASE64_FLOAT32,
   NTARGETS,
   TO_NONE = NTARGETS,
 } target;
 
-static const char *const target_names[NTARGETS] = {"measurement", "tag",     "string", "integer",
-                                                   "unsigned",    "boolean", "float",  "timestamp"};
+static const char *const target_names[NTARGETS] = {
+    "measurement",        "tag", "string", "integer", "unsigned", "boolean", "float", "timestamp",
+    "base64_ieee_float32"};
 
 /* Telegraf's order of tests, for tags and for fields. */
 static const target tag_order[] = {TO_MEASUREMENT, TO_STRING, TO_INTEGER,   TO_UNSIGNED,
                                    TO_BOOLEAN,     TO_FLOAT,  TO_TIMESTAMP, TO_NONE};
-static const target field_order[] = {TO_MEASUREMENT, TO_TAG,       TO_FLOAT,
-                                     TO_INTEGER,     TO_UNSIGNED,  TO_BOOLEAN,
-                                     TO_STRING,      TO_TIMESTAMP, TO_NONE};
+static const target field_order[] = {TO_MEASUREMENT,    TO_TAG,     TO_FLOAT,  TO_INTEGER,
+                                     TO_UNSIGNED,       TO_BOOLEAN, TO_STRING, TO_TIMESTAMP,
+                                     TO_BASE64_FLOAT32, TO_NONE};
 
 typedef struct {
   tower_globs *globs[NTARGETS]; /* NULL: nothing goes to that target */
@@ -100,6 +102,8 @@ static const tower_option field_options[] = {
     GLOBS("boolean", "fields to make booleans"),
     GLOBS("float", "fields to make floats"),
     GLOBS("timestamp", "field whose value becomes the metric time"),
+    GLOBS("base64_ieee_float32",
+          "string fields holding a base64 big-endian IEEE 754 float32 to make floats"),
     TIME_FORMAT,
     TOWER_OPTION_END,
 };
@@ -170,6 +174,8 @@ static int put(const conversions *c, target t, tower_metric *m, const char *key,
     return go_to_float(in, &v.f) ? tower_metric_add_float(m, key, v.f) : -EDOM;
   case TO_TIMESTAMP:
     return to_time(c, in, &v.i) ? tower_metric_set_time(m, v.i) : -EDOM;
+  case TO_BASE64_FLOAT32:
+    return go_base64_float32(in, &v.f) ? tower_metric_add_float(m, key, v.f) : -EDOM;
   default:
     return 0;
   }

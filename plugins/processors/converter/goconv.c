@@ -285,3 +285,32 @@ const char *go_to_text(const goval *in, char *buf) {
   }
   return "";
 }
+
+/* ---- base64 float32 ------------------------------------------------------ */
+
+static int b64(char c) {
+  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const char *p = c ? strchr(alphabet, c) : NULL;
+  return p ? (int)(p - alphabet) : -1;
+}
+
+bool go_base64_float32(const goval *in, double *out) {
+  /* four bytes are exactly "xxxxxx==": 6 symbols and 2 of padding; the
+   * unused low 4 bits of the sixth symbol are ignored, as Go's (not strict)
+   * StdEncoding does */
+  const char *s = in->type == GV_STRING ? in->v.s : NULL;
+  if (!s || strlen(s) != 8 || strcmp(s + 6, "==") != 0)
+    return false;
+  uint64_t bits = 0;
+  for (int i = 0; i < 6; i++) {
+    int v = b64(s[i]);
+    if (v < 0)
+      return false;
+    bits = bits << 6 | (uint64_t)v;
+  }
+  uint32_t word = (uint32_t)(bits >> 4);
+  float f;
+  memcpy(&f, &word, sizeof f);
+  *out = f;
+  return true;
+}

@@ -36,6 +36,10 @@ bool go_to_int(const goval *in, int64_t *out);
 bool go_to_uint(const goval *in, uint64_t *out);
 bool go_to_float(const goval *in, double *out);
 bool go_to_bool(const goval *in, bool *out);
+/* A string holding four bytes in standard base64 with padding, read as a
+ * big-endian IEEE 754 float32 ("RKeAAA==" -> 1340): Telegraf's
+ * base64_ieee_float32. */
+bool go_base64_float32(const goval *in, double *out);
 /* Writes `in` as text into buf (len >= GO_TEXT_MAX): floats as Go's
  * FormatFloat(v, 'f', -1, 64) (shortest, never an exponent: 1e21 ->
  * "1000000000000000000000"), integers in decimal, booleans true/false.
