@@ -166,7 +166,7 @@ CONF
 start_tower "$work/daemon.conf" "$work/daemon.log"
 statuses() { n=$(grep -c '^docker_container_status,' "$work/daemon.lp" 2>/dev/null); echo "${n:-0}"; }
 at_least() { [ "$(statuses)" -ge "$1" ]; }
-wait_for 10 at_least 4 \
+wait_for 30 at_least 4 \
   && ok "daemon gathers ($(statuses) status lines)" || fail "daemon: $(cat "$work/daemon.log")"
 fds1=$(ls /proc/"$tpid"/fd | wc -l)
 stop_service
@@ -179,7 +179,7 @@ grep -q "cannot connect to the Docker daemon at unix://$sock" "$work/daemon.log"
   && ok "the error names the endpoint and what to do" || fail "error text: $(cat "$work/daemon.log")"
 start_service || fail "service restart: $(tail -5 "$work/service.log")"
 n=$(statuses)
-wait_for 10 at_least $((n + 4)) \
+wait_for 30 at_least $((n + 4)) \
   && ok "gathers again once the service is back" || fail "no recovery: $(tail -5 "$work/daemon.log")"
 sleep 3
 fds2=$(ls /proc/"$tpid"/fd | wc -l)
