@@ -18,17 +18,17 @@
 
 static char *pt_dir;
 
-static void pt_setup(void) {
+static inline void pt_setup(void) {
   pt_dir = th_tmpdir();
 }
 
-static void pt_teardown(void) {
+static inline void pt_teardown(void) {
   th_rmrf(pt_dir);
   free(pt_dir);
 }
 
 /* `lines` (NULL-terminated) as the body of a libconfig string array. */
-static char *pt_lines_array(const char *const *lines) {
+static inline char *pt_lines_array(const char *const *lines) {
   size_t len = 3;
   for (size_t i = 0; lines[i]; i++)
     len += 2 * strlen(lines[i]) + 4;
@@ -53,7 +53,7 @@ static char *pt_lines_array(const char *const *lines) {
 /* Config: one `lines` input per element of `inputs` (each a NULL-terminated
  * list of lines, gathered in this order), the processors list body `procs`
  * (NULL: none) starting on line 4, the record output. */
-static char *pt_config(const char *const *const *inputs, size_t ninputs, const char *procs) {
+static inline char *pt_config(const char *const *const *inputs, size_t ninputs, const char *procs) {
   char *list = strdup("");
   for (size_t i = 0; i < ninputs; i++) {
     char *arr = pt_lines_array(inputs[i]);
@@ -75,8 +75,8 @@ static char *pt_config(const char *const *const *inputs, size_t ninputs, const c
 
 /* `gathers` rounds of every input gathering once, then one flush; returns
  * what the output wrote (malloc'd). */
-static char *pt_run_rounds(const char *const *const *inputs, size_t ninputs, const char *procs,
-                           int gathers) {
+static inline char *pt_run_rounds(const char *const *const *inputs, size_t ninputs,
+                                  const char *procs, int gathers) {
   char *c = pt_config(inputs, ninputs, procs);
   twi_pipeline *pl = th_start(c, TWI_ONCE);
   for (int i = 0; i < gathers; i++)
@@ -91,7 +91,7 @@ static char *pt_run_rounds(const char *const *const *inputs, size_t ninputs, con
   return text ? text : strdup("");
 }
 
-static char *pt_run(const char *const *lines, const char *procs) {
+static inline char *pt_run(const char *const *lines, const char *procs) {
   return pt_run_rounds(&lines, 1, procs, 1);
 }
 
@@ -108,7 +108,7 @@ static char *pt_run(const char *const *lines, const char *procs) {
 
 /* Builds `procs` (which must pass the core's validation) and runs init with
  * the log captured; init must fail. Returns the log (malloc'd). */
-static char *pt_init_log(const char *procs) {
+static inline char *pt_init_log(const char *procs) {
   char *c = pt_config((const char *const *const[]){PT_LINES("x v=1")}, 1, procs);
   char *errors = NULL;
   twi_pipeline *pl = th_build(c, TWI_ONCE, &errors);
@@ -129,8 +129,8 @@ static char *pt_init_log(const char *procs) {
 }
 
 /* init fails and the log says `what` at tower.conf:`line` for `instance`. */
-static void pt_init_error(const char *procs, unsigned line, const char *instance,
-                          const char *what) {
+static inline void pt_init_error(const char *procs, unsigned line, const char *instance,
+                                 const char *what) {
   char *log = pt_init_log(procs);
   char *where = th_fmt("/tower.conf:%u: ", line);
   ck_assert_msg(strstr(log, where) && strstr(log, what) && strstr(log, instance),
@@ -140,7 +140,7 @@ static void pt_init_error(const char *procs, unsigned line, const char *instance
 }
 
 /* The core's validation refuses `procs` at build, saying `what`. */
-static void pt_build_error(const char *procs, const char *what) {
+static inline void pt_build_error(const char *procs, const char *what) {
   char *c = pt_config((const char *const *const[]){PT_LINES("x v=1")}, 1, procs);
   char *errors = NULL;
   twi_pipeline *pl = th_build(c, TWI_ONCE, &errors);
