@@ -1,12 +1,15 @@
 /* processors.regex through the real core: value conversions of tags and
  * string fields (result_key, append, globs), renames of tags, fields and
  * metrics (keep/overwrite), Go's ReplaceAllString and template rules (the
- * examples of Go's regexp documentation), the RE2 constructs translated to
- * POSIX, and configuration errors with file:line. */
+ * examples of Go's regexp documentation), RE2 constructs as PCRE2 matches
+ * them, the ones it refuses, configuration errors with file:line, and a
+ * match that fails at run time (the match limit): counted, metric passed on. */
 #include "config.h"
 
 #include "check_run.h"
 #include "proc_test.h"
+
+#include <stdatomic.h>
 
 #define RX(body) "{ plugin = \"regex\"; " body " }"
 
@@ -128,6 +131,59 @@ START_TEST(re2_constructs) {
 }
 END_TEST
 
+/* What RE2 and PCRE2 agree on and POSIX does not: lazy quantifiers,
+ * leftmost-first alternation, '.' as one UTF-8 character, Unicode case
+ * folding. */
+START_TEST(re2_semantics) {
+  pt_expect(PT_LINES("m,t=a<b>c<d> n=1i 1"),
+            RX("tag_values = ( { key = \"t\"; pattern = \"<(.+?)>\"; replacement = \"[$1]\"; } );"),
+            "m,t=a[b]c[d] n=1i 1\n");
+  pt_expect(PT_LINES("m,t=ab n=1i 1"),
+            RX("tag_values = ( { key = \"t\"; pattern = \"a|ab\"; replacement = \"X\"; } );"),
+            "m,t=Xb n=1i 1\n");
+  pt_expect(PT_LINES("m,t=\xc3\xa9t\xc3\xa9 n=1i 1"),
+            RX("tag_values = ( { key = \"t\"; pattern = \"^.t.$\"; replacement = \"one\"; } );"),
+            "m,t=one n=1i 1\n");
+  pt_expect(PT_LINES("m,t=\xc3\x89T\xc3\x89 n=1i 1"),
+            RX("tag_values = ( { key = \"t\"; pattern = \"(?i)^\xc3\xa9t\xc3\xa9$\"; replacement = "
+               "\"ete\"; } );"),
+            "m,t=ete n=1i 1\n");
+}
+END_TEST
+
+/* Catastrophic backtracking on a hostile value hits the match limit: the
+ * failure is logged with the rule and key, counted once for the instance,
+ * and the metric goes on with the rules before the failing one applied. */
+START_TEST(match_limit_error) {
+  char *c = pt_config((const char *const *const[]){PT_LINES(
+                          "m,t=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa! n=1i 1")},
+                      1,
+                      RX("tag_values = ( { key = \"t\"; pattern = \"a\"; replacement = \"b\"; },\n"
+                         "  { key = \"t\"; pattern = \"^(b+)+$\"; replacement = \"x\"; } );"));
+  char *log_path = th_fmt("%s/log", pt_dir);
+  twi_pipeline *pl = th_start(c, TWI_ONCE);
+  ck_assert_int_eq(twi_log_set_file(log_path), 0);
+  ck_assert_int_eq(th_gather(pl), 0);
+  twi_log_set_file(NULL);
+  ck_assert_uint_eq(atomic_load(&pl->processors[0]->stats.errors), 1);
+  ck_assert_uint_eq(th_flush(pl), 0);
+  th_free(pl);
+  char *path = th_fmt("%s/out.lp", pt_dir);
+  char *out = th_read_file(path), *log = th_read_file(log_path);
+  ck_assert_str_eq(out, "m,t=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb! n=1i 1\n");
+  ck_assert_msg(strstr(log, "[processors.regex] metric m: tag_values[1]: pattern \"^(b+)+$\" on "
+                            "\"t\": match limit exceeded") &&
+                    strstr(log, "avoid nested quantifiers") &&
+                    strstr(log, "the metric was passed on with the rules before this one applied"),
+                "log:\n%s", log);
+  free(out);
+  free(log);
+  free(path);
+  free(log_path);
+  free(c);
+}
+END_TEST
+
 START_TEST(tag_rename) {
   const char *in[] = {"m,host_name=a,host=b,x=1 n=1i 1", NULL};
   /* keep (default): the target exists, both stay */
@@ -171,16 +227,30 @@ START_TEST(metric_rename_and_order) {
 END_TEST
 
 START_TEST(bad_patterns) {
-  pt_init_error(RX("tag_values = (\n { key = \"t\"; pattern = \"a+?\"; } );"), 5,
+  /* what RE2 and PCRE2 read differently is refused */
+  pt_init_error(RX("tag_values = (\n { key = \"t\"; pattern = \"a\\\\v\"; } );"), 5,
                 "[processors.regex]",
-                "tag_values[0]: pattern \"a+?\": lazy quantifier \"+?\" is not supported");
+                /* the log doubles backslashes */
+                "tag_values[0]: pattern \"a\\\\v\": \\\\v is the vertical tab in RE2 but any "
+                "vertical space in PCRE2: write \\\\x0B");
+  pt_init_error(RX("tag_values = (\n { key = \"t\"; pattern = \"[\\\\v]\"; } );"), 5,
+                "[processors.regex]", "\\\\v is the vertical tab");
+  pt_init_error(RX("tag_values = (\n { key = \"t\"; pattern = \"a{,2}\"; } );"), 5,
+                "[processors.regex]", "\"{,\" is literal in RE2");
+  pt_init_error(RX("tag_values = (\n { key = \"t\"; pattern = \"(*CR)a.\"; } );"), 5,
+                "[processors.regex]", "\"(*\" starts a PCRE2 verb");
+  /* inside \Q...\E and escaped, they are literal text for both */
+  pt_expect(PT_LINES("m,t=a\\v{\\,(* n=1i 1"),
+            RX("tag_values = ( { key = \"t\"; pattern = \"\\\\Q\\\\v{,\\\\E\\\\(\\\\*\"; "
+               "replacement = \"X\"; } );"),
+            "m,t=aX n=1i 1\n");
   pt_init_error(RX("fields = (\n { key = \"t\";\n  pattern = \"(a\"; } );"), 6,
                 "[processors.regex]", "fields[0]: pattern \"(a\": ");
   pt_init_error(RX("metric_rename = (\n { pattern = \"(?P<x>a)\"; replacement = \"$${y}\"; } );"),
                 5, "[processors.regex]",
                 "replacement refers to group \"y\", which the pattern does not name");
   pt_init_error(RX("tag_rename = (\n { pattern = \"(a)\\\\1\"; } );"), 5, "[processors.regex]",
-                "RE2 has no back-references");
+                "\\\\1 to \\\\9 are back-references in PCRE2");
   pt_build_error(RX("tag_values = ( { pattern = \"a\"; } );"), "key");
   pt_build_error(RX("tag_rename = ( { pattern = \"a\"; result_key = \"replace\"; } );"),
                  "\"replace\" is not one of keep|overwrite");
@@ -197,6 +267,8 @@ int main(void) {
   tcase_add_test(t, field_conversion);
   tcase_add_test(t, go_replace_all_semantics);
   tcase_add_test(t, re2_constructs);
+  tcase_add_test(t, re2_semantics);
+  tcase_add_test(t, match_limit_error);
   tcase_add_test(t, tag_rename);
   tcase_add_test(t, field_rename);
   tcase_add_test(t, metric_rename_and_order);

@@ -6,10 +6,9 @@
  * within a section the rules apply one after the other, each seeing what
  * the ones before it made.
  *
- * Patterns are RE2 syntax translated to POSIX extended regular expressions
- * (rx.h says what is translated, README.md why). Patterns are compiled
- * once; processing a metric allocates only when the metric itself grows,
- * all scratch space lives in the instance.
+ * Patterns are RE2 syntax matched by PCRE2 (rx.h says how, README.md why).
+ * Patterns are compiled once; processing a metric allocates only when the
+ * metric itself grows, all scratch space lives in the instance.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -40,14 +39,24 @@ typedef struct {
 } rename_rule;
 
 typedef struct {
+  const char *section; /* its option: "tag_values", ... */
   convert_rule *rules;
   size_t n;
 } convert_list;
 
 typedef struct {
+  const char *section;
   rename_rule *rules;
   size_t n;
 } rename_list;
+
+/* Where matching failed, for the error message. */
+typedef struct {
+  const char *section;
+  size_t rule;
+  const char *pattern, *why;
+  const char *key; /* the tag or field, NULL for the metric name */
+} failure;
 
 typedef struct {
   tower_ctx *ctx;
@@ -56,6 +65,7 @@ typedef struct {
   tower_buf *out;   /* a replacement's result */
   tower_buf *value; /* a value being moved or appended to */
   tower_buf *keys;  /* the keys a rule visits, NUL-separated */
+  failure failed;
 } regex_state;
 
 static const tower_option tag_options[] = {
@@ -228,14 +238,23 @@ static int convert_field(regex_state *s, convert_rule *r, tower_metric *m, const
   return tower_metric_add_string(m, r->result_key ? r->result_key : key, tower_buf_data(s->out));
 }
 
+/* Notes where matching failed (rx_replace_all's -ERANGE). */
+static int note_failure(regex_state *s, int rc, const char *section, size_t rule, const rx *re,
+                        const char *pattern, const char *key) {
+  if (rc == -ERANGE)
+    s->failed = (failure){section, rule, pattern, re->why, key};
+  return rc;
+}
+
 static int apply_conversions(regex_state *s, convert_list *l, key_kind kind, tower_metric *m) {
   for (size_t i = 0; i < l->n; i++) {
     convert_rule *r = &l->rules[i];
     int rc = snapshot_keys(s, m, kind, r->keys);
-    for (const char *k = NULL; rc == 0 && (k = next_key(s, k));)
+    const char *k = NULL;
+    while (rc == 0 && (k = next_key(s, k)))
       rc = kind == TAG_KEYS ? convert_tag(s, r, m, k) : convert_field(s, r, m, k);
     if (rc)
-      return rc;
+      return note_failure(s, rc, l->section, i, &r->re, r->pattern, k);
   }
   return 0;
 }
@@ -295,11 +314,13 @@ static int rename_key(regex_state *s, rename_rule *r, tower_metric *m, key_kind 
 
 static int apply_renames(regex_state *s, rename_list *l, key_kind kind, tower_metric *m) {
   for (size_t i = 0; i < l->n; i++) {
+    rename_rule *r = &l->rules[i];
     int rc = snapshot_keys(s, m, kind, NULL);
-    for (const char *k = NULL; rc == 0 && (k = next_key(s, k));)
-      rc = rename_key(s, &l->rules[i], m, kind, k);
+    const char *k = NULL;
+    while (rc == 0 && (k = next_key(s, k)))
+      rc = rename_key(s, r, m, kind, k);
     if (rc)
-      return rc;
+      return note_failure(s, rc, l->section, i, &r->re, r->pattern, k);
   }
   return 0;
 }
@@ -309,7 +330,7 @@ static int rename_metric(regex_state *s, tower_metric *m) {
     rename_rule *r = &s->metric_rename.rules[i];
     int rc = rx_replace_all(&r->re, tower_metric_name(m), r->replacement, s->out);
     if (rc < 0)
-      return rc;
+      return note_failure(s, rc, "metric_rename", i, &r->re, r->pattern, NULL);
     if (rc > 0 && *tower_buf_data(s->out) &&
         (rc = tower_metric_set_name(m, tower_buf_data(s->out))))
       return rc;
@@ -328,7 +349,15 @@ static int regex_process(void *state, tower_metric *m, tower_acc *next) {
     rc = apply_renames(s, &s->field_rename, FIELD_KEYS, m);
   if (rc == 0)
     rc = rename_metric(s, m);
-  if (rc)
+  const failure *f = &s->failed;
+  if (rc == -ERANGE)
+    tower_acc_error(next,
+                    "metric %s: %s[%zu]: pattern \"%s\" on %s%s%s: %s; the metric was passed on "
+                    "with the rules before this one applied",
+                    tower_metric_name(m), f->section, f->rule, f->pattern,
+                    f->key ? "\"" : "the metric name", f->key ? f->key : "", f->key ? "\"" : "",
+                    f->why);
+  else if (rc)
     tower_acc_error(next,
                     "metric %s: %s; the metric was passed on with the rules before the "
                     "failing one applied",
@@ -367,6 +396,7 @@ static const tower_config *group_at(const tower_setting *list, size_t i) {
 }
 
 static int compile_conversions(const tower_config *cfg, const char *section, convert_list *l) {
+  l->section = section;
   const tower_setting *list = tower_config_setting(cfg, section);
   size_t n = groups_len(list);
   if (n == 0)
@@ -388,6 +418,7 @@ static int compile_conversions(const tower_config *cfg, const char *section, con
 }
 
 static int compile_renames(const tower_config *cfg, const char *section, rename_list *l) {
+  l->section = section;
   const tower_setting *list = tower_config_setting(cfg, section);
   size_t n = groups_len(list);
   if (n == 0)

@@ -1,36 +1,43 @@
-/* rx: the regular expressions of processors.regex.
+/* rx: the regular expressions of processors.regex, on PCRE2.
  *
- * Telegraf's patterns are Go (RE2) syntax. tower matches with the C
- * library's POSIX extended regular expressions (regcomp, no new dependency,
- * no backtracking blow-up without back-references) and translates the RE2
- * constructs Telegraf configurations use into them at compile time:
- * \d \D \w \W \s \S (also inside [...]), \t \n \r \f \v, escaped
- * punctuation, (?:...), named groups (?P<name>...) and (?<name>...), and a
- * leading (?i). RE2 constructs POSIX cannot express (lazy quantifiers,
- * other flags, \pN, \Q..\E) are refused with a message, never misread.
+ * Telegraf's patterns are Go (RE2) syntax. PCRE2 reads that syntax as RE2
+ * does, with the options rx_compile sets ($ only at the very end, '.' not
+ * matching "\n" alone, UTF-8). The few RE2 constructs PCRE2 would read
+ * differently are refused at compile time with a message, never misread:
+ * \v (RE2: the vertical tab; PCRE2: any vertical space), \1 to \9 (RE2:
+ * octal or an error; PCRE2: back-references), "{," (RE2: literal; PCRE2
+ * 10.43 and later: a quantifier) and "(*" (PCRE2's verbs, which can change
+ * the newline convention; RE2: an error).
+ *
+ * Matching allocates nothing: each rx owns its match data, made at compile
+ * time, so an rx is used by one thread at a time (the core never runs a
+ * processor instance's process() concurrently: plugin.h). A match limit
+ * turns catastrophic backtracking on a hostile value into an error.
  *
  * Replacements follow Go's Regexp.Expand: $1, ${1}, $name, ${name}, $$ for a
  * literal $, an unknown or unmatched group expands to nothing.
- *
- * An rx holds its match scratch space, so it is used by one thread at a time
- * (a processor instance's callbacks never run concurrently).
  */
 #ifndef TOWER_PROCESSORS_REGEX_RX_H
 #define TOWER_PROCESSORS_REGEX_RX_H
 
-#include <regex.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include <tower/buf.h>
 
+/* Backtracking steps one match may take (PCRE2's default is 10 million):
+ * an ordinary pattern on a value of a few kilobytes stays far below it. */
+#define RX_MATCH_LIMIT 1000000u
+
 typedef struct rx {
-  regex_t re;
-  bool compiled;
-  size_t ngroups;      /* RE2 capturing groups */
-  size_t *posix_group; /* RE2 group i+1 -> POSIX group number */
-  char **names;        /* name of RE2 group i+1, or NULL */
-  regmatch_t *match;   /* scratch for every POSIX group + the whole match */
+  pcre2_code *code;
+  pcre2_match_data *md; /* the ovector of every match of this rx */
+  pcre2_match_context *mctx;
+  size_t ngroups; /* capturing groups */
+  bool jit;       /* compiled to machine code (else PCRE2's interpreter) */
+  char why[256];  /* why the last rx_replace_all failed */
 } rx;
 
 /* Compiles the RE2-syntax `pattern`. Returns 0, or -EINVAL with a message
@@ -45,8 +52,8 @@ int rx_check_template(const rx *r, const char *tmpl, char *err, size_t errlen);
 
 /* Go's ReplaceAllString: `out` receives `s` with every non-overlapping match
  * replaced by the expansion of `tmpl`. Returns 1 when the pattern matched, 0
- * when it did not (out then holds `s`), -ENOMEM when the matcher ran out of
- * memory. */
+ * when it did not (out then holds `s`), -ENOMEM when out could not grow, or
+ * -ERANGE when matching failed (the match limit: r->why says so). */
 int rx_replace_all(rx *r, const char *s, const char *tmpl, tower_buf *out);
 
 #endif
