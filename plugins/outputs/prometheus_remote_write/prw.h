@@ -43,8 +43,8 @@ typedef struct prw_encoder {
   unsigned map_flags; /* TOWER_PROM_STRING_AS_LABEL */
   char *arena;        /* series keys */
   size_t alen, acap;
-  prw_series *series;
-  size_t nseries, scap;
+  prw_series *series, *spare; /* spare: the sort's scratch */
+  size_t nseries, scap, sparecap;
   uint32_t *slots; /* open addressing: series index + 1, 0 empty */
   size_t nslots;
   prw_sample *samples, *sorted;

@@ -51,6 +51,7 @@ int prw_encoder_init(prw_encoder *e, unsigned map_flags) {
 void prw_encoder_fini(prw_encoder *e) {
   free(e->arena);
   free(e->series);
+  free(e->spare);
   free(e->slots);
   free(e->samples);
   free(e->sorted);
@@ -218,11 +219,37 @@ static int add_metric(prw_encoder *e, const tower_metric *m) {
 
 /* ---- ordering ------------------------------------------------------------------- */
 
-static int cmp_series(const void *a, const void *b) {
-  const prw_series *x = a, *y = b;
+static int cmp_series(const prw_series *x, const prw_series *y) {
   size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
   int c = memcmp(x->kp, y->kp, n);
   return c ? c : (x->key_len > y->key_len) - (x->key_len < y->key_len);
+}
+
+/* Bottom-up merge sort of the series through e->spare: glibc's qsort
+ * allocates its own scratch on every call, which a warm encoder avoids. */
+static int sort_series(prw_encoder *e) {
+  size_t n = e->nseries;
+  if (GROW(e->spare, e->sparecap, n))
+    return -ENOMEM;
+  prw_series *a = e->series, *b = e->spare;
+  for (size_t w = 1; w < n; w *= 2) {
+    for (size_t lo = 0; lo < n; lo += 2 * w) {
+      size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+      size_t i = lo, j = mid, o = lo;
+      while (i < mid && j < hi)
+        b[o++] = cmp_series(&a[j], &a[i]) < 0 ? a[j++] : a[i++];
+      while (i < mid)
+        b[o++] = a[i++];
+      while (j < hi)
+        b[o++] = a[j++];
+    }
+    prw_series *t = a;
+    a = b;
+    b = t;
+  }
+  if (a != e->series)
+    memcpy(e->series, a, n * sizeof *a);
+  return 0;
 }
 
 /* Samples of one series by time; arrival order within a millisecond
@@ -258,7 +285,8 @@ static int order(prw_encoder *e) {
     e->series[i].first = (uint32_t)i;
     e->series[i].kp = e->arena + e->series[i].key;
   }
-  qsort(e->series, e->nseries, sizeof *e->series, cmp_series);
+  if (sort_series(e))
+    return -ENOMEM;
   uint32_t at = 0;
   for (size_t i = 0; i < e->nseries; i++) {
     e->slots[e->series[i].first] = (uint32_t)i;
