@@ -156,7 +156,7 @@ chmod +x "$work/probe.sh"
 start_tower "$work/daemon.conf" "$work/daemon.log"
 # Two gathers kept: the first one's second is over before Prometheus starts.
 check "unreachable: the failure is logged and the batch kept" \
-  wait_for 10 grep -q "cannot send to http://127.0.0.1:$port2/api/v1/write: .*the [2-9] metrics of the batch are kept" "$work/daemon.log"
+  wait_for 10 grep -q "cannot send to http://127.0.0.1:$port2/api/v1/write: .*the batch ([2-9] metrics) is kept" "$work/daemon.log"
 up_at=$(date +%s)
 start_prometheus p2 "$port2"
 # The first sample was gathered before Prometheus ran: it was kept.

@@ -76,13 +76,13 @@ static tower_write_result retry(prw_state *s, const char *what, size_t n) {
     tower_ctx_retry_after(s->ctx, r->retry_after_ns);
   if (r->status)
     tower_error(s->ctx,
-                "%s answered HTTP %ld (%s)%s; the %zu metric%s of the batch are kept and "
-                "sent again later",
+                "%s answered HTTP %ld (%s)%s; the batch (%zu metric%s) is kept and sent "
+                "again later",
                 s->redacted, r->status, reason(r), what, n, plural_s(n));
   else
     tower_error(s->ctx,
-                "cannot send to %s: %s; the %zu metric%s of the batch are kept and sent "
-                "again later",
+                "cannot send to %s: %s; the batch (%zu metric%s) is kept and sent again "
+                "later",
                 s->redacted, reason(r), n, plural_s(n));
   return TOWER_WRITE_RETRY;
 }

@@ -31,6 +31,12 @@ typedef struct prw_series {
   uint32_t first;    /* index of its first sample in `sorted` */
 } prw_series;
 
+/* One label of a key being built, with its lengths. */
+typedef struct prw_pair {
+  const char *name, *value, *suffix; /* suffix: appended to the value (__name__) */
+  size_t nlen, vlen, slen;
+} prw_pair;
+
 typedef struct prw_sample {
   uint32_t series;
   int64_t ts_ms;
@@ -49,7 +55,9 @@ typedef struct prw_encoder {
   size_t nslots;
   prw_sample *samples, *sorted;
   size_t nsamples, smcap, sortcap;
-  tower_buf *num; /* le / quantile label values */
+  tower_buf *num;  /* le / quantile label values */
+  prw_pair *pairs; /* labels of the series being mapped */
+  size_t npairs, paircap;
   /* the protobuf message and its pointer arrays */
   Prometheus__TimeSeries *ts, **tsp;
   Prometheus__Label *labels, **labelp;

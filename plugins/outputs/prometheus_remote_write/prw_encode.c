@@ -52,6 +52,7 @@ void prw_encoder_fini(prw_encoder *e) {
   free(e->arena);
   free(e->series);
   free(e->spare);
+  free(e->pairs);
   free(e->slots);
   free(e->samples);
   free(e->sorted);
@@ -69,52 +70,59 @@ void prw_encoder_fini(prw_encoder *e) {
 
 /* ---- series keys -------------------------------------------------------------- */
 
-/* One label of a key: the mapped series' labels plus __name__ and le or
- * quantile, which take their place in name order. */
-typedef struct extra {
-  const char *name, *value, *suffix; /* suffix: appended to value (__name__) */
-} extra;
-
-static size_t pair_size(const char *n, const char *v, const char *suffix) {
-  return strlen(n) + strlen(v) + strlen(suffix) + 2;
+/* A label of a key with its lengths, measured once per mapped series: a
+ * histogram's buckets all repeat the same labels. */
+static prw_pair make_pair(const char *name, const char *value, const char *suffix) {
+  return (prw_pair){name, value, suffix, strlen(name), strlen(value), strlen(suffix)};
 }
 
-static char *put_pair(char *o, const char *n, const char *v, const char *suffix) {
-  size_t ln = strlen(n) + 1, lv = strlen(v), ls = strlen(suffix) + 1;
-  memcpy(o, n, ln);
-  memcpy(o + ln, v, lv);
-  memcpy(o + ln + lv, suffix, ls);
-  return o + ln + lv + ls;
+static size_t pair_bytes(const prw_pair *p) {
+  return p->nlen + p->vlen + p->slen + 2;
 }
 
-/* Bytes of the key; labels with an empty value are left out (Prometheus
- * treats them as absent, and the specification forbids them). */
-static size_t key_size(const tower_prom_series *s, const extra *x, size_t nx) {
-  size_t n = 0;
+static char *put_pair(char *o, const prw_pair *p) {
+  memcpy(o, p->name, p->nlen + 1);
+  o += p->nlen + 1;
+  memcpy(o, p->value, p->vlen);
+  memcpy(o + p->vlen, p->suffix, p->slen + 1);
+  return o + p->vlen + p->slen + 1;
+}
+
+/* The series' labels as pairs in e->pairs; labels with an empty value are
+ * left out (Prometheus treats them as absent, the specification forbids
+ * them). 0 or -ENOMEM. */
+static int load_pairs(prw_encoder *e, const tower_prom_series *s) {
+  if (GROW(e->pairs, e->paircap, s->nlabels))
+    return -ENOMEM;
+  e->npairs = 0;
   for (size_t i = 0; i < s->nlabels; i++)
     if (s->label_values[i][0])
-      n += pair_size(s->label_names[i], s->label_values[i], "");
+      e->pairs[e->npairs++] = make_pair(s->label_names[i], s->label_values[i], "");
+  return 0;
+}
+
+/* Bytes of the key: the series' pairs and the extras (__name__, le...). */
+static size_t key_size(const prw_encoder *e, const prw_pair *x, size_t nx) {
+  size_t n = 0;
+  for (size_t i = 0; i < e->npairs; i++)
+    n += pair_bytes(&e->pairs[i]);
   for (size_t i = 0; i < nx; i++)
-    n += pair_size(x[i].name, x[i].value, x[i].suffix);
+    n += pair_bytes(&x[i]);
   return n;
 }
 
-/* Writes the key at o: the series' sorted labels merged with the sorted
+/* Writes the key at o: the series' sorted pairs merged with the sorted
  * extras. Returns the number of labels. */
-static uint32_t put_key(char *o, const tower_prom_series *s, const extra *x, size_t nx) {
-  uint32_t n = 0;
+static uint32_t put_key(char *o, const prw_encoder *e, const prw_pair *x, size_t nx) {
   size_t j = 0;
-  for (size_t i = 0; i < s->nlabels; i++) {
-    for (; j < nx && strcmp(x[j].name, s->label_names[i]) < 0; j++, n++)
-      o = put_pair(o, x[j].name, x[j].value, x[j].suffix);
-    if (s->label_values[i][0]) {
-      o = put_pair(o, s->label_names[i], s->label_values[i], "");
-      n++;
-    }
+  for (size_t i = 0; i < e->npairs; i++) {
+    for (; j < nx && strcmp(x[j].name, e->pairs[i].name) < 0; j++)
+      o = put_pair(o, &x[j]);
+    o = put_pair(o, &e->pairs[i]);
   }
-  for (; j < nx; j++, n++)
-    o = put_pair(o, x[j].name, x[j].value, x[j].suffix);
-  return n;
+  for (; j < nx; j++)
+    o = put_pair(o, &x[j]);
+  return (uint32_t)(e->npairs + nx);
 }
 
 static uint64_t fnv1a(const char *p, size_t n) {
@@ -168,12 +176,15 @@ static int intern(prw_encoder *e, size_t key, size_t len, uint32_t nlabels, uint
 /* One sample of series name+suffix{labels, extra}. */
 static int add_sample(prw_encoder *e, const tower_prom_series *s, const char *suffix,
                       const char *xname, const char *xvalue, double v) {
-  extra x[2] = {{"__name__", s->name, suffix}, {xname, xvalue, ""}};
-  size_t nx = xname ? 2 : 1;
-  size_t need = key_size(s, x, nx), key = e->alen;
+  prw_pair x[2];
+  size_t nx = 1;
+  x[0] = make_pair("__name__", s->name, suffix);
+  if (xname)
+    x[nx++] = make_pair(xname, xvalue, "");
+  size_t need = key_size(e, x, nx), key = e->alen;
   if (GROW(e->arena, e->acap, e->alen + need) || GROW(e->samples, e->smcap, e->nsamples + 1))
     return -ENOMEM;
-  uint32_t nlabels = put_key(e->arena + key, s, x, nx), id;
+  uint32_t nlabels = put_key(e->arena + key, e, x, nx), id;
   e->alen += need;
   if (intern(e, key, need, nlabels, &id))
     return -ENOMEM;
@@ -205,6 +216,8 @@ static int add_distribution(prw_encoder *e, const tower_prom_series *s) {
 
 static int on_series(void *ud, const tower_prom_series *s) {
   prw_encoder *e = ud;
+  if (load_pairs(e, s))
+    return -ENOMEM;
   if (s->type == TOWER_HISTOGRAM || s->type == TOWER_SUMMARY)
     return add_distribution(e, s);
   return add_sample(e, s, "", NULL, NULL, s->value);
