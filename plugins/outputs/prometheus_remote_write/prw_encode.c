@@ -125,11 +125,20 @@ static uint32_t put_key(char *o, const prw_encoder *e, const prw_pair *x, size_t
   return (uint32_t)(e->npairs + nx);
 }
 
-static uint64_t fnv1a(const char *p, size_t n) {
-  uint64_t h = 14695981039346656037ULL;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-  return h;
+/* Hash of a key, eight bytes at a time (a byte-wise FNV was a sixth of the
+ * encoding time on 90-byte keys); the final mix spreads the bits over the
+ * low ones the table uses. */
+static uint64_t hash_key(const char *p, size_t n) {
+  uint64_t h = 0x9E3779B97F4A7C15ULL ^ n, w;
+  for (; n >= 8; p += 8, n -= 8) {
+    memcpy(&w, p, 8);
+    h = (h ^ w) * 0xFF51AFD7ED558CCDULL;
+    h ^= h >> 32;
+  }
+  w = 0;
+  memcpy(&w, p, n);
+  h = (h ^ w) * 0xC4CEB9FE1A85EC53ULL;
+  return h ^ (h >> 29);
 }
 
 /* ---- the series table ---------------------------------------------------------- */
@@ -155,7 +164,7 @@ static int rehash(prw_encoder *e, size_t nslots) {
 static int intern(prw_encoder *e, size_t key, size_t len, uint32_t nlabels, uint32_t *out) {
   if ((e->nseries + 1) * 2 > e->nslots && rehash(e, e->nslots ? e->nslots * 2 : 256))
     return -ENOMEM;
-  uint64_t h = fnv1a(e->arena + key, len);
+  uint64_t h = hash_key(e->arena + key, len);
   size_t k = h & (e->nslots - 1);
   for (; e->slots[k]; k = (k + 1) & (e->nslots - 1)) {
     const prw_series *s = &e->series[e->slots[k] - 1];
