@@ -3,7 +3,7 @@
  *   unpacked with protobuf-c, then checked: series sorted by labels,
  *   labels sorted with __name__ among them, samples in time order, one per
  *   millisecond, histograms as outputs.prometheus exposes them, and no
- *   allocation per metric once the buffers have grown.
+ *   allocation per metric once the buffers have grown; Retry-After values.
  * - The plugin through the real core into a real Prometheus server (Debian
  *   package prometheus, started here with --web.enable-remote-write-receiver
  *   on a free port and a temporary storage directory): series come back
@@ -191,6 +191,18 @@ START_TEST(warm_encoder_allocates_nothing_per_metric) {
 }
 END_TEST
 
+START_TEST(retry_after_values) {
+  ck_assert_int_eq(prw_retry_after("30", 1000), 30000000000LL);
+  ck_assert_int_eq(prw_retry_after("0", 1000), 0);
+  ck_assert_int_eq(prw_retry_after("99999", 1000), 600000000000LL); /* at most 10 minutes */
+  /* An HTTP date: 1994-11-06 08:49:37 UTC is 784111777. */
+  ck_assert_int_eq(prw_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784111777 - 45), 45000000000LL);
+  ck_assert_int_eq(prw_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784111777 + 5), 0);
+  ck_assert_int_eq(prw_retry_after("soon", 1000), -1);
+  ck_assert_int_eq(prw_retry_after("-3", 1000), -1);
+}
+END_TEST
+
 /* ---- a real Prometheus ------------------------------------------------------------ */
 
 typedef struct prom {
@@ -375,6 +387,7 @@ int main(void) {
   tcase_add_test(t, label_names_in_byte_order_and_empty_values_dropped);
   tcase_add_test(t, histogram_and_summary_as_the_exposition);
   tcase_add_test(t, warm_encoder_allocates_nothing_per_metric);
+  tcase_add_test(t, retry_after_values);
   suite_add_tcase(s, t);
   TCase *p = tcase_create("prometheus");
   tcase_add_checked_fixture(p, setup, NULL);

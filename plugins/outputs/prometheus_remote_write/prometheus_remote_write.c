@@ -120,6 +120,9 @@ static tower_write_result prw_write(void *state, const tower_batch *batch) {
   if (s->enc.samples_replaced)
     tower_debug(s->ctx, "%zu sample%s replaced by a later one of the same series and millisecond",
                 s->enc.samples_replaced, plural_s(s->enc.samples_replaced));
+  if (s->enc.metrics_without_series)
+    tower_debug(s->ctx, "%zu metric%s without a numeric field or a valid name left out",
+                s->enc.metrics_without_series, plural_s(s->enc.metrics_without_series));
   if (s->enc.nseries == 0)
     return TOWER_WRITE_OK; /* nothing Prometheus can store (strings only) */
   prw_http_post(&s->http, s->url, s->enc.body, s->enc.body_len);
