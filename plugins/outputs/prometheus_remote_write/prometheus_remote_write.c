@@ -37,12 +37,29 @@ static const tower_option options[] = {
     TOWER_OPTION_END,
 };
 
+/* Requests a write may spend isolating the samples a receiver refused (a
+ * 400 refuses the whole request): about 2 log2(n) per bad metric, so a few
+ * out-of-order samples in a batch of thousands cost only themselves;
+ * beyond the budget the rest of a refused request is dropped. */
+#define PRW_BISECT_REQUESTS 64
+
+/* The metrics a write lost, for its one log line. */
+typedef struct prw_losses {
+  uint64_t metrics, samples;
+  long status; /* of the first refusal */
+  char reason[PRW_REASON_MAX];
+} prw_losses;
+
 typedef struct prw_state {
   tower_ctx *ctx;
   const char *url;
   char *redacted; /* the URL as logs show it */
   prw_encoder enc;
   prw_http http;
+  const tower_metric **run; /* the batch's metrics, for its halves */
+  size_t runcap;
+  int budget;
+  prw_losses loss;
 } prw_state;
 
 /* ---- what a response means ------------------------------------------------------- */
@@ -70,7 +87,8 @@ static const char *reason(const prw_response *r) {
   return r->body[0] ? r->body : "no reason given";
 }
 
-static tower_write_result retry(prw_state *s, const char *what, size_t n) {
+/* Logs why the batch goes back to the buffer; -EAGAIN. */
+static int retry(prw_state *s, const char *what, size_t n) {
   const prw_response *r = &s->http.resp;
   if (r->retry_after_ns > 0)
     tower_ctx_retry_after(s->ctx, r->retry_after_ns);
@@ -84,39 +102,47 @@ static tower_write_result retry(prw_state *s, const char *what, size_t n) {
                 "cannot send to %s: %s; the batch (%zu metric%s) is kept and sent again "
                 "later",
                 s->redacted, reason(r), n, plural_s(n));
-  return TOWER_WRITE_RETRY;
+  return -EAGAIN;
 }
 
-static tower_write_result judge(prw_state *s, size_t n) {
-  const prw_response *r = &s->http.resp;
-  switch (classify(r->status)) {
-  case PRW_WRITTEN:
-    return TOWER_WRITE_OK;
-  case PRW_AGAIN:
-    return retry(s, "", n);
-  case PRW_CONFIG:
-    return retry(s, ": check url and the credentials", n);
-  default:
-    /* Prometheus appends a request as a whole or not at all: one sample it
-     * refuses (out of order, too old) loses the request. */
-    tower_error(s->ctx,
-                "%s refused the request (HTTP %ld: %s): %zu metric%s (%zu sample%s) dropped; a "
-                "receiver refuses samples older than those it has for a series, so check that "
-                "no other writer sends the same series",
-                s->redacted, r->status, reason(r), n, plural_s(n), s->enc.samples_sent,
-                plural_s(s->enc.samples_sent));
-    return TOWER_WRITE_DROP;
+static void note_loss(prw_state *s, size_t metrics) {
+  prw_losses *l = &s->loss;
+  if (!l->metrics) {
+    l->status = s->http.resp.status;
+    snprintf(l->reason, sizeof l->reason, "%s", reason(&s->http.resp));
   }
+  l->metrics += metrics;
+  l->samples += s->enc.samples_sent;
 }
 
-static tower_write_result prw_write(void *state, const tower_batch *batch) {
-  prw_state *s = state;
-  size_t n = tower_batch_len(batch);
-  if (prw_encode(&s->enc, batch)) {
-    tower_error(s->ctx, "out of memory while building a request of %zu metric%s; retrying later", n,
-                plural_s(n));
-    return TOWER_WRITE_RETRY;
+static int send_run(prw_state *s, const tower_metric **ms, size_t n, size_t batch_len);
+
+/* The receiver refused the request of ms[0..n) for its data. Prometheus
+ * appends a request whole or not at all, so one out-of-order sample would
+ * lose all the others: the halves are sent on their own, down to the
+ * metrics that are refused alone (within the budget). A request too large
+ * (413) is split whatever the budget. */
+static int refused(prw_state *s, const tower_metric **ms, size_t n, size_t batch_len) {
+  bool too_large = s->http.resp.status == 413;
+  if (n > 1 && (too_large || s->budget >= 2)) {
+    if (!too_large)
+      s->budget -= 2;
+    tower_debug(s->ctx, "HTTP %ld for %zu metrics: sending the halves on their own",
+                s->http.resp.status, n);
+    size_t mid = n / 2;
+    int rc = send_run(s, ms, mid, batch_len);
+    return rc ? rc : send_run(s, ms + mid, n - mid, batch_len);
   }
+  note_loss(s, n);
+  return 0;
+}
+
+/* Sends ms[0..n) as one request (or its halves, when refused). 0 when every
+ * metric is dealt with (stored, or refused for good and noted), -EAGAIN
+ * when the batch must be kept and retried, -ENOMEM. */
+static int send_run(prw_state *s, const tower_metric **ms, size_t n, size_t batch_len) {
+  if (prw_encode_metrics(&s->enc, ms, n))
+    return -ENOMEM;
   if (s->enc.samples_replaced)
     tower_debug(s->ctx, "%zu sample%s replaced by a later one of the same series and millisecond",
                 s->enc.samples_replaced, plural_s(s->enc.samples_replaced));
@@ -124,9 +150,58 @@ static tower_write_result prw_write(void *state, const tower_batch *batch) {
     tower_debug(s->ctx, "%zu metric%s without a numeric field or a valid name left out",
                 s->enc.metrics_without_series, plural_s(s->enc.metrics_without_series));
   if (s->enc.nseries == 0)
-    return TOWER_WRITE_OK; /* nothing Prometheus can store (strings only) */
+    return 0; /* nothing Prometheus can store (strings only) */
   prw_http_post(&s->http, s->url, s->enc.body, s->enc.body_len);
-  return judge(s, n);
+  switch (classify(s->http.resp.status)) {
+  case PRW_WRITTEN:
+    return 0;
+  case PRW_AGAIN:
+    return retry(s, "", batch_len);
+  case PRW_CONFIG:
+    return retry(s, ": check url and the credentials", batch_len);
+  default:
+    return refused(s, ms, n, batch_len);
+  }
+}
+
+static void report_losses(prw_state *s, size_t n) {
+  const prw_losses *l = &s->loss;
+  if (!l->metrics)
+    return;
+  tower_ctx_count_rejected(s->ctx, l->metrics);
+  tower_error(s->ctx,
+              "lost: %llu of %zu metric%s refused by %s (%llu sample%s; HTTP %ld: %s); the "
+              "others were stored. A receiver refuses samples older than the newest it has for "
+              "a series: check that no other writer sends the same series",
+              (unsigned long long)l->metrics, n, plural_s(n), s->redacted,
+              (unsigned long long)l->samples, plural_s(l->samples), l->status, l->reason);
+}
+
+static tower_write_result prw_write(void *state, const tower_batch *batch) {
+  prw_state *s = state;
+  size_t n = tower_batch_len(batch);
+  if (n > s->runcap) {
+    const tower_metric **run = realloc(s->run, n * sizeof *run);
+    if (!run) {
+      tower_error(s->ctx, "out of memory for a batch of %zu metric%s; retrying later", n,
+                  plural_s(n));
+      return TOWER_WRITE_RETRY;
+    }
+    s->run = run;
+    s->runcap = n;
+  }
+  for (size_t i = 0; i < n; i++)
+    s->run[i] = tower_batch_at(batch, i);
+  s->budget = PRW_BISECT_REQUESTS;
+  memset(&s->loss, 0, sizeof s->loss);
+  int rc = send_run(s, s->run, n, n);
+  if (rc == -ENOMEM)
+    tower_error(s->ctx, "out of memory while building a request of %zu metric%s; retrying later", n,
+                plural_s(n));
+  if (rc)
+    return TOWER_WRITE_RETRY; /* halves already stored come again: see README */
+  report_losses(s, n);
+  return TOWER_WRITE_OK;
 }
 
 /* ---- init / destroy -------------------------------------------------------------- */
@@ -152,6 +227,7 @@ static void prw_destroy(void *state) {
   prw_state *s = state;
   prw_http_fini(&s->http);
   prw_encoder_fini(&s->enc);
+  free(s->run);
   free(s->redacted);
   free(s);
 }

@@ -76,11 +76,9 @@ typedef struct prw_encoder {
 int prw_encoder_init(prw_encoder *e, unsigned map_flags);
 void prw_encoder_fini(prw_encoder *e);
 
-/* Maps the metrics of the batch to series (as outputs.prometheus does),
- * sorts the series by labels and each one's samples by time, builds the
- * WriteRequest and compresses it: e->body, e->body_len. 0 or -ENOMEM. */
-int prw_encode(prw_encoder *e, const tower_batch *batch);
-/* The same from an array of metrics (tests and benchmarks). */
+/* Maps the metrics to series (as outputs.prometheus does), sorts the
+ * series by labels and each one's samples by time, builds the WriteRequest
+ * and compresses it: e->body, e->body_len. 0 or -ENOMEM. */
 int prw_encode_metrics(prw_encoder *e, const tower_metric *const *ms, size_t n);
 
 /* ---- HTTP (prw_http.c) ---------------------------------------------------- */

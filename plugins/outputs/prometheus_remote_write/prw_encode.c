@@ -412,14 +412,6 @@ static int finish(prw_encoder *e) {
   return rc ? rc : build(e);
 }
 
-int prw_encode(prw_encoder *e, const tower_batch *batch) {
-  reset(e);
-  for (size_t i = 0; i < tower_batch_len(batch); i++)
-    if (add_metric(e, tower_batch_at(batch, i)))
-      return -ENOMEM;
-  return finish(e);
-}
-
 int prw_encode_metrics(prw_encoder *e, const tower_metric *const *ms, size_t n) {
   reset(e);
   for (size_t i = 0; i < n; i++)
