@@ -180,6 +180,7 @@ static tower_write_result write_batch(tower_ctx *o, size_t k, bool ends) {
   }
   rt->in_flight = 0;
   atomic_store(&o->stats.buffer_size, (int64_t)buffered(rt));
+  twi_stats_outcome(o, r == TOWER_WRITE_OK);
   return r;
 }
 
@@ -352,6 +353,7 @@ int twi_output_start(tower_ctx *o) {
     return -rc;
   }
   rt->started = true;
+  twi_stats_started(o);
   return 0;
 }
 
