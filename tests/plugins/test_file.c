@@ -416,6 +416,31 @@ START_TEST(test_config_errors) {
 }
 END_TEST
 
+/* tower --config-check: writable places pass and nothing is created; a
+ * missing directory is an error. */
+START_TEST(test_config_check_creates_nothing) {
+  char *c = th_fmt("inputs = ( { plugin = \"lines\"; lines = [\"a x=1\"]; } );\n"
+                   "outputs = ( { plugin = \"file\"; files = [\"stdout\", \"%s/m.out\"]; } );\n",
+                   dir);
+  twi_pipeline *pl = th_build(c, TWI_ONCE, NULL);
+  ck_assert_ptr_nonnull(pl);
+  ck_assert_int_eq(twi_pipeline_check(pl), 0);
+  th_free(pl);
+  free(c);
+  char *got = list_dir(NULL);
+  ck_assert_str_eq(got, "");
+  free(got);
+  c = th_fmt("inputs = ( { plugin = \"lines\"; lines = [\"a x=1\"]; } );\n"
+             "outputs = ( { plugin = \"file\"; files = [\"%s/no/m.out\"]; } );\n",
+             dir);
+  pl = th_build(c, TWI_ONCE, NULL);
+  ck_assert_ptr_nonnull(pl);
+  ck_assert_int_ne(twi_pipeline_check(pl), 0);
+  th_free(pl);
+  free(c);
+}
+END_TEST
+
 static Suite *file_suite(void) {
   Suite *s = suite_create("outputs.file");
   TCase *tc = tcase_create("formats");
@@ -441,6 +466,7 @@ static Suite *file_suite(void) {
   tcase_add_test(tc, test_one_file_fails);
   tcase_add_test(tc, test_disk_full_message);
   tcase_add_test(tc, test_config_errors);
+  tcase_add_test(tc, test_config_check_creates_nothing);
   suite_add_tcase(s, tc);
   return s;
 }
