@@ -100,6 +100,7 @@ static void gather_once(tower_ctx *in, tower_acc *acc, int64_t tick) {
   uint64_t n = atomic_load(&in->stats.metrics) - before;
   tower_log(in, TOWER_LOG_DEBUG, "gathered %llu metric%s in %.1f ms", (unsigned long long)n,
             twi_s(n), (double)took / 1e6);
+  twi_stats_outcome(in, rc >= 0 && twi_acc_errors(acc) == reported);
   /* A failed gather is one error, reported here unless the plugin reported
    * it already (plugin.h); what it added before failing is still committed. */
   if (rc < 0 && twi_acc_errors(acc) == reported)
@@ -185,6 +186,8 @@ int twi_input_start(tower_ctx *in, twi_pipeline *pl) {
       tower_log(in, TOWER_LOG_ERROR, "cannot start the input thread: %s", strerror(-rc));
   }
   rt->started = rc == 0;
+  if (rt->started)
+    twi_stats_started(in);
   return rc;
 }
 

@@ -372,6 +372,7 @@ static tower_write_result write_batch(tower_ctx *o, size_t k, bool ends) {
   apply_switch(o);
   update_stats(o);
   atomic_store(&o->stats.buffer_size, (int64_t)buffered(rt));
+  twi_stats_outcome(o, r == TOWER_WRITE_OK);
   return r;
 }
 
@@ -592,6 +593,7 @@ int twi_output_start(tower_ctx *o) {
     return -rc;
   }
   rt->started = true;
+  twi_stats_started(o);
   return 0;
 }
 

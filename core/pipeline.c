@@ -235,6 +235,8 @@ int twi_pipeline_start(twi_pipeline *pl) {
       failed++; /* logged; the other inputs go on */
   if (failed && failed == (int)pl->ninputs)
     return -EIO;
+  if (pl->mode == TWI_RUN)
+    twi_stats_set_running(pl);
   return 0;
 }
 
@@ -331,6 +333,7 @@ static void stop_inputs(twi_pipeline *pl, int64_t deadline) {
 }
 
 size_t twi_pipeline_stop(twi_pipeline *pl) {
+  twi_stats_unset_running(pl);
   int64_t timeout = pl->set.shutdown_timeout, deadline = tower_mono_ns() + timeout;
   stop_inputs(pl, deadline);
   /* Inputs a reload kept may be committing through this pipeline still;

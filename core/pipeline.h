@@ -56,6 +56,11 @@ typedef struct twi_stats {
   _Atomic int64_t buffer_size;  /* outputs */
   /* outputs with a disk buffer (buffer.h: twi_buffer_stats) */
   _Atomic uint64_t disk_bytes, disk_records, disk_replayed, disk_corrupt, disk_unsaved;
+  /* For health checks (TOWER_STATS_HEALTH), kept by twi_stats_outcome and
+   * twi_stats_started. */
+  _Atomic uint64_t errors_in_row; /* failed gathers / writes since the last good one */
+  _Atomic int64_t last_ok_ns;     /* wall clock of the last good gather / write; 0: none */
+  _Atomic int64_t started_ns;     /* wall clock the input / output started; 0: not started */
 } twi_stats;
 
 /* One configured plugin instance. This is what plugins see as tower_ctx. */
@@ -163,6 +168,15 @@ void twi_acc_hand_over(tower_acc *acc, twi_pipeline *pl);
 /* ---- agent totals (stats.c) ---- */
 /* Adds a freed instance's counters to the agent totals that outlive it. */
 void twi_stats_retire(const tower_ctx *ctx);
+/* One gather or write ended: `ok` when it failed in no way. */
+void twi_stats_outcome(tower_ctx *ctx, bool ok);
+/* The input or output runs now (its thread or service started). */
+void twi_stats_started(tower_ctx *ctx);
+/* `pl` is the pipeline the agent runs from now on (tower_agent_stats_each
+ * reports on it); it keeps a reference until replaced. */
+void twi_stats_set_running(twi_pipeline *pl);
+/* `pl` stops: when it is the one reported on, none is until the next. */
+void twi_stats_unset_running(twi_pipeline *pl);
 
 /* ---- outputs (output.c) ---- */
 

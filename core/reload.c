@@ -103,6 +103,7 @@ void twi_pipeline_adopt(twi_pipeline *pl, twi_pipeline *old) {
 }
 
 void twi_pipeline_hand_over(twi_pipeline *pl) {
+  twi_stats_set_running(pl); /* before the old one stops: health checks see no gap */
   for (size_t i = 0; pl->spares && i < pl->ninputs; i++)
     if (pl->spares[i])
       twi_input_hand_over(pl->inputs[i], pl);

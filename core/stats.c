@@ -4,11 +4,18 @@
  * Per-instance counters live in each tower_ctx; when an instance is freed
  * (a reload, shutdown) its counts move into the retired totals, so the
  * agent totals never go backwards.
+ *
+ * The same metrics reach an input's accumulator (tower_agent_stats) or a
+ * callback (tower_agent_stats_each, for outputs.health). The callback
+ * reports on the pipeline the agent runs, which the pipeline registers here
+ * when it starts (or takes over in a reload) and withdraws when it stops; a
+ * reference keeps it alive while a report reads it.
  */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,6 +40,77 @@ void twi_stats_retire(const tower_ctx *ctx) {
   }
 }
 
+static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
+static twi_pipeline *running; /* holds a reference */
+
+void twi_stats_set_running(twi_pipeline *pl) {
+  twi_pipeline_ref(pl);
+  pthread_mutex_lock(&running_lock);
+  twi_pipeline *old = running;
+  running = pl;
+  pthread_mutex_unlock(&running_lock);
+  twi_pipeline_free(old);
+}
+
+void twi_stats_unset_running(twi_pipeline *pl) {
+  pthread_mutex_lock(&running_lock);
+  twi_pipeline *old = running == pl ? pl : NULL;
+  if (old)
+    running = NULL;
+  pthread_mutex_unlock(&running_lock);
+  twi_pipeline_free(old);
+}
+
+static twi_pipeline *running_ref(void) {
+  pthread_mutex_lock(&running_lock);
+  twi_pipeline *pl = running;
+  if (pl)
+    twi_pipeline_ref(pl);
+  pthread_mutex_unlock(&running_lock);
+  return pl;
+}
+
+void twi_stats_outcome(tower_ctx *ctx, bool ok) {
+  if (ok) {
+    atomic_store(&ctx->stats.errors_in_row, 0);
+    atomic_store(&ctx->stats.last_ok_ns, tower_now());
+  } else {
+    atomic_fetch_add(&ctx->stats.errors_in_row, 1);
+  }
+}
+
+void twi_stats_started(tower_ctx *ctx) {
+  atomic_store(&ctx->stats.started_ns, tower_now());
+}
+
+/* Where the metrics go: an input's accumulator, or a callback that only
+ * reads each one (freed after the call). */
+typedef struct sink {
+  tower_acc *acc;
+  tower_stats_fn fn;
+  void *arg;
+  unsigned flags;
+} sink;
+
+static int emit(const sink *k, tower_metric *m) {
+  if (k->acc)
+    return tower_acc_add(k->acc, m);
+  int rc = k->fn(k->arg, m);
+  tower_metric_free(m);
+  return rc;
+}
+
+/* The fields health checks read (TOWER_STATS_HEALTH). */
+static void add_health(tower_metric *m, const twi_stats *st, bool output) {
+  int64_t started = atomic_load(&st->started_ns), last = atomic_load(&st->last_ok_ns);
+  tower_metric_add_bool(m, "started", started != 0);
+  tower_metric_add_uint(m, "consecutive_errors", atomic_load(&st->errors_in_row));
+  if (output)
+    tower_metric_add_int(m, "last_write_ns", last ? last : started);
+  else
+    tower_metric_add_int(m, "last_success_ns", last);
+}
+
 static tower_metric *instance_metric(const char *name, const tower_ctx *ctx, const char *tag) {
   tower_metric *m = tower_metric_new(name, TOWER_TIME_UNSET);
   if (m) {
@@ -47,7 +125,7 @@ static uint64_t load(const _Atomic uint64_t *v) {
   return atomic_load(v);
 }
 
-static int add_inputs(tower_acc *acc, twi_pipeline *pl, uint64_t *gathered, uint64_t *errors) {
+static int add_inputs(const sink *k, twi_pipeline *pl, uint64_t *gathered, uint64_t *errors) {
   for (size_t i = 0; i < pl->ninputs; i++) {
     const tower_ctx *in = pl->inputs[i];
     if (!in)
@@ -62,7 +140,11 @@ static int add_inputs(tower_acc *acc, twi_pipeline *pl, uint64_t *gathered, uint
     tower_metric_add_uint(m, "metrics_gathered", load(&st->metrics));
     tower_metric_add_uint(m, "errors", load(&st->errors));
     tower_metric_add_uint(m, "gather_overruns", load(&st->overruns));
-    tower_acc_add(acc, m);
+    if (k->flags & TOWER_STATS_HEALTH)
+      add_health(m, st, false);
+    int rc = emit(k, m);
+    if (rc < 0 && !k->acc)
+      return rc; /* the callback asked to stop */
   }
   return 0;
 }
@@ -82,7 +164,7 @@ static void add_disk_fields(tower_metric *m, const twi_stats *st) {
   tower_metric_add_uint(m, "buffer_unsaved", load(&st->disk_unsaved));
 }
 
-static int add_outputs(tower_acc *acc, twi_pipeline *pl, output_totals *t) {
+static int add_outputs(const sink *k, twi_pipeline *pl, output_totals *t) {
   for (size_t i = 0; i < pl->noutputs; i++) {
     const tower_ctx *o = pl->outputs[i];
     if (!o)
@@ -106,7 +188,11 @@ static int add_outputs(tower_acc *acc, twi_pipeline *pl, output_totals *t) {
     tower_metric_add_uint(m, "errors", load(&st->errors));
     if (o->buffer.disk)
       add_disk_fields(m, st);
-    tower_acc_add(acc, m);
+    if (k->flags & TOWER_STATS_HEALTH)
+      add_health(m, st, true);
+    int rc = emit(k, m);
+    if (rc < 0 && !k->acc)
+      return rc; /* the callback asked to stop */
   }
   return 0;
 }
@@ -122,7 +208,7 @@ static bool status_value(const char *text, const char *key, uint64_t *out) {
   return true;
 }
 
-static int add_process(tower_acc *acc) {
+static int add_process(const sink *k) {
   char text[4096];
   FILE *f = fopen("/proc/self/status", "r");
   size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
@@ -159,18 +245,18 @@ static int add_process(tower_acc *acc) {
     closedir(d);
     tower_metric_add_int(m, "open_fds", fds - 1); /* not the directory handle itself */
   }
-  return tower_acc_add(acc, m);
+  return emit(k, m);
 }
 
-int tower_agent_stats(tower_acc *acc, unsigned flags) {
-  twi_pipeline *pl = twi_acc_pipeline(acc);
-  if (!pl)
-    return -EINVAL;
+static int report(const sink *k, twi_pipeline *pl) {
   uint64_t gathered = load(&retired.gathered), gather_errors = load(&retired.gather_errors);
   output_totals t = {load(&retired.written), load(&retired.dropped), load(&retired.rejected),
                      load(&retired.write_errors)};
-  if (add_inputs(acc, pl, &gathered, &gather_errors) || add_outputs(acc, pl, &t))
-    return -ENOMEM;
+  int rc = add_inputs(k, pl, &gathered, &gather_errors);
+  if (rc == 0)
+    rc = add_outputs(k, pl, &t);
+  if (rc)
+    return rc;
   tower_metric *m = tower_metric_new("internal_agent", TOWER_TIME_UNSET);
   if (!m)
     return -ENOMEM;
@@ -181,8 +267,26 @@ int tower_agent_stats(tower_acc *acc, unsigned flags) {
   tower_metric_add_uint(m, "metrics_rejected", t.rejected);
   tower_metric_add_uint(m, "gather_errors", gather_errors);
   tower_metric_add_uint(m, "write_errors", t.errors);
-  int rc = tower_acc_add(acc, m);
-  if (rc == 0 && (flags & TOWER_STATS_PROCESS))
-    rc = add_process(acc);
+  rc = emit(k, m);
+  if (rc == 0 && (k->flags & TOWER_STATS_PROCESS))
+    rc = add_process(k);
+  return rc;
+}
+
+int tower_agent_stats(tower_acc *acc, unsigned flags) {
+  twi_pipeline *pl = twi_acc_pipeline(acc);
+  if (!pl)
+    return -EINVAL;
+  sink k = {.acc = acc, .flags = flags};
+  return report(&k, pl);
+}
+
+int tower_agent_stats_each(unsigned flags, tower_stats_fn fn, void *arg) {
+  twi_pipeline *pl = running_ref();
+  if (!pl)
+    return -ESRCH;
+  sink k = {.fn = fn, .arg = arg, .flags = flags};
+  int rc = report(&k, pl);
+  twi_pipeline_free(pl);
   return rc;
 }

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,12 +117,96 @@ START_TEST(process_can_be_left_out) {
 }
 END_TEST
 
+/* ---- tower_agent_stats_each: the same figures for plugins that are not
+ * inputs (outputs.health), with the health fields ---- */
+
+typedef struct {
+  double bad_errors, good_errors, good_success, out_errors, out_last_write, started;
+  int seen;
+} health_view;
+
+static double num(const tower_metric *m, const char *key) {
+  ptrdiff_t i = tower_metric_field_index(m, key);
+  double v = -1;
+  ck_assert_msg(i >= 0, "%s lacks %s", tower_metric_name(m), key);
+  tower_metric_field_number(m, (size_t)i, &v);
+  return v;
+}
+
+static int collect(void *arg, const tower_metric *m) {
+  health_view *v = arg;
+  const char *alias = tower_metric_tag(m, "alias");
+  v->seen++;
+  if (strcmp(tower_metric_name(m), "internal_gather") == 0) {
+    v->started += num(m, "started");
+    if (alias && strcmp(alias, "bad") == 0) {
+      v->bad_errors = num(m, "consecutive_errors");
+    } else {
+      v->good_errors = num(m, "consecutive_errors");
+      v->good_success = num(m, "last_success_ns");
+    }
+  } else if (strcmp(tower_metric_name(m), "internal_write") == 0) {
+    v->started += num(m, "started");
+    v->out_errors = num(m, "consecutive_errors");
+    v->out_last_write = num(m, "last_write_ns");
+  }
+  return 0;
+}
+
+static int stop_at_first(void *arg, const tower_metric *m) {
+  (void)m;
+  ++*(int *)arg;
+  return -EINTR;
+}
+
+START_TEST(health_fields_count_failures_in_a_row) {
+  char *c =
+      th_fmt("agent = { omit_hostname = true; };\n"
+             "inputs = ( { plugin = \"lines\"; lines = [\"a v=1i\"]; fail = true; "
+             "alias = \"bad\"; },\n"
+             "           { plugin = \"lines\"; lines = [\"b v=1i\"]; } );\n"
+             "outputs = ( { plugin = \"record\"; path = \"%s/out.lp\"; fail_writes = 2; } );\n",
+             dir);
+  twi_pipeline *pl = th_start(c, TWI_ONCE);
+  health_view v = {0};
+  /* no pipeline registered as running: no report */
+  ck_assert_int_eq(tower_agent_stats_each(TOWER_STATS_HEALTH, collect, &v), -ESRCH);
+  twi_stats_set_running(pl);
+  double t0 = (double)tower_now();
+  ck_assert_int_eq(th_gather(pl), 1);
+  ck_assert_int_eq(th_gather(pl), 1);
+  ck_assert_uint_ne(th_flush(pl), 0); /* RETRY: kept */
+  ck_assert_int_eq(tower_agent_stats_each(TOWER_STATS_HEALTH, collect, &v), 0);
+  ck_assert_int_eq(v.seen, 4); /* two inputs, one output, the agent */
+  ck_assert(v.bad_errors == 2);
+  ck_assert(v.good_errors == 0);
+  ck_assert(v.good_success >= t0);
+  ck_assert(v.out_errors == 1);
+  ck_assert(v.out_last_write == 0); /* neither written nor started (--once) */
+  ck_assert(v.started == 0);
+  ck_assert_uint_ne(th_flush(pl), 0);
+  ck_assert_uint_eq(th_flush(pl), 0);
+  ck_assert_int_eq(tower_agent_stats_each(TOWER_STATS_HEALTH, collect, &v), 0);
+  ck_assert(v.out_errors == 0);
+  ck_assert(v.out_last_write >= t0);
+  /* a negative return from the callback ends the report with it */
+  int calls = 0;
+  ck_assert_int_eq(tower_agent_stats_each(0, stop_at_first, &calls), -EINTR);
+  ck_assert_int_eq(calls, 1);
+  twi_stats_unset_running(pl);
+  ck_assert_int_eq(tower_agent_stats_each(0, collect, &v), -ESRCH);
+  th_free(pl);
+  free(c);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("internal");
   TCase *t = tcase_create("internal");
   tcase_add_checked_fixture(t, setup, teardown);
   tcase_add_test(t, counts_match_the_pipeline);
   tcase_add_test(t, process_can_be_left_out);
+  tcase_add_test(t, health_fields_count_failures_in_a_row);
   suite_add_tcase(s, t);
   return check_run(s);
 }

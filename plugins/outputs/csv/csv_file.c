@@ -27,6 +27,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "../../common/fileio/write_all.h"
 #include "../../common/plural.h"
 #include "csv.h"
 
@@ -53,31 +54,8 @@ static const char *hint(int err) {
   }
 }
 
-static int write_all(int fd, struct iovec *iov, int cnt) {
-  while (cnt > 0) {
-    ssize_t n = writev(fd, iov, cnt);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return -errno;
-    if (n == 0)
-      return -EIO;
-    while (cnt > 0 && (size_t)n >= iov->iov_len) {
-      n -= (ssize_t)iov->iov_len;
-      iov++;
-      cnt--;
-    }
-    if (cnt > 0) {
-      iov->iov_base = (char *)iov->iov_base + n;
-      iov->iov_len -= (size_t)n;
-    }
-  }
-  return 0;
-}
-
 static int write_buf(int fd, const tower_buf *b) {
-  struct iovec iov = {(void *)tower_buf_data(b), tower_buf_len(b)};
-  return write_all(fd, &iov, 1);
+  return fileio_write_buf(fd, tower_buf_data(b), tower_buf_len(b));
 }
 
 static int pread_all(int fd, char *buf, size_t len, off_t off) {
@@ -437,7 +415,7 @@ int csv_file_append(csv_out *o, csv_file *f) {
   size_t hl = tower_buf_len(o->head), bl = tower_buf_len(f->buf);
   struct iovec iov[2] = {{(void *)tower_buf_data(o->head), hl},
                          {(void *)tower_buf_data(f->buf), bl}};
-  rc = write_all(f->fd, iov, 2);
+  rc = fileio_write_all(f->fd, iov, 2);
   if (!rc && o->fsync && fsync(f->fd) != 0)
     rc = -errno;
   if (rc) {
@@ -494,7 +472,7 @@ static int adopt_snapshot(csv_out *o, csv_file *f) {
 static int write_snapshot(csv_out *o, csv_file *f, int fd) {
   struct iovec iov[2] = {{(void *)tower_buf_data(o->head), tower_buf_len(o->head)},
                          {(void *)tower_buf_data(f->buf), tower_buf_len(f->buf)}};
-  int rc = write_all(fd, iov, 2);
+  int rc = fileio_write_all(fd, iov, 2);
   if (!rc && o->fsync && fsync(fd) != 0)
     rc = -errno;
   if (close(fd) != 0 && !rc)

@@ -54,7 +54,7 @@ extern "C" {
 
 #define TOWER_PLUGIN_MAGIC 0x31525754u /* "TWR1" in memory on little endian */
 #define TOWER_ABI_MAJOR 1
-#define TOWER_ABI_MINOR 1
+#define TOWER_ABI_MINOR 2
 
 typedef enum tower_plugin_kind {
   TOWER_INPUT = 1,
@@ -294,6 +294,32 @@ bool tower_batch_ends_flush(const tower_batch *b);
  * internal_agent totals keep counting. Returns 0, -EINVAL for an accumulator
  * that is not an input's, -ENOMEM. */
 int tower_agent_stats(tower_acc *acc, unsigned flags);
+
+/* ---- the agent's health (ABI 1.2) ------------------------------------- */
+
+/* With tower_agent_stats_each: also the fields health checks read, on
+ *   internal_gather  started (bool: the input's thread or service runs),
+ *                    consecutive_errors (gathers that failed since the last
+ *                    good one; a gather that reported any error counts),
+ *                    last_success_ns (wall clock of the last good gather;
+ *                    0: none yet)
+ *   internal_write   started, consecutive_errors (failed writes since the
+ *                    last good one), last_write_ns (wall clock of the last
+ *                    good write, or of the output's start before its first)
+ */
+#define TOWER_STATS_HEALTH 0x2u
+
+/* Called with each metric of a report; `m` is lent during the call. A
+ * negative return stops the report. */
+typedef int (*tower_stats_fn)(void *arg, const tower_metric *m);
+
+/* The metrics tower_agent_stats adds, for the pipeline the agent runs now,
+ * handed to `fn` one by one instead of an accumulator: for plugins that are
+ * not inputs (outputs.health answers probes with them). Callable from any
+ * thread. Returns 0, -ESRCH when no pipeline runs (tower --once, --test, a
+ * reload between two pipelines, shutdown), -ENOMEM, or what `fn` returned
+ * to stop. Needs a core of ABI 1.2 or later. */
+int tower_agent_stats_each(unsigned flags, tower_stats_fn fn, void *arg);
 
 #ifdef __cplusplus
 }
