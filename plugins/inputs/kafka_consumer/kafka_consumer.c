@@ -16,8 +16,9 @@
  *   - a message that cannot be parsed, or is longer than max_message_len, is
  *     logged, counted and skipped: its offset is stored like the others', so
  *     a bad message never stalls a partition;
- *   - stop() is bounded: the final commit and leaving the group get
- *     KC_CLOSE_MS together, then the consumer is destroyed regardless.
+ *   - stop() is bounded: the deliveries in flight get KC_DRAIN_MS, then
+ *     the final commit and leaving the group KC_CLOSE_MS together, then the
+ *     consumer is destroyed regardless.
  */
 #define _GNU_SOURCE /* dladdr */
 #include <dlfcn.h>
