@@ -45,12 +45,14 @@ done
 
 # ---- the buffer strategy -------------------------------------------------
 # where_option NAME: "agent" or "output", the block where sample-config
-# lists the option; empty when it does not exist.
+# lists the option (as a setting, or an output's common options list);
+# empty when it does not exist.
 where_option() {
   "$TOWER" sample-config outputs.influxdb 2>/dev/null | awk -v name="$1" '
     /^agent = \{/ { block = "agent" }
     /^outputs = \(/ { block = "output" }
-    $0 ~ "^ *#? *" name " = " { print block; exit }'
+    $0 ~ "^ *#? *" name " = " { print block; exit }
+    /^ *# / && block == "output" && (" " $0 " ") ~ "[ ,]" name "[ ,]" { print block; exit }'
 }
 agent_buf=""; output_buf=""
 case "$BUFFER" in
