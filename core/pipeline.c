@@ -292,15 +292,27 @@ static stopper *start_stopper(tower_ctx *in, int64_t deadline) {
   return s;
 }
 
-/* Waits for one stopper (NULL: none could be made, stop the input here);
- * false when the input must be abandoned. */
-static bool await_stopper(stopper *s, tower_ctx *in, int64_t deadline) {
+/* While inputs stop, the outputs write what they are handed every
+ * STOP_FLUSH_NS instead of at their next flush_interval: an input that
+ * acknowledges its source only after delivery (inputs.kafka_consumer) waits
+ * for it in its stop, before it leaves its Kafka group. */
+#define STOP_FLUSH_NS (100 * 1000000LL)
+
+/* Waits for one stopper (NULL: none could be made, stop the input here),
+ * flushing the outputs meanwhile; false when the input must be abandoned. */
+static bool await_stopper(twi_pipeline *pl, stopper *s, tower_ctx *in, int64_t deadline) {
   if (!s)
     return twi_input_stop(in, deadline);
-  struct timespec ts = twi_timespec(s->deadline);
   pthread_mutex_lock(&s->lock);
-  while (!s->done && pthread_cond_timedwait(&s->cond, &s->lock, &ts) != ETIMEDOUT)
-    ;
+  for (int64_t now; !s->done && (now = tower_mono_ns()) < s->deadline;) {
+    struct timespec ts =
+        twi_timespec(now + STOP_FLUSH_NS < s->deadline ? now + STOP_FLUSH_NS : s->deadline);
+    if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) != ETIMEDOUT)
+      continue;
+    pthread_mutex_unlock(&s->lock);
+    twi_pipeline_flush_now(pl);
+    pthread_mutex_lock(&s->lock);
+  }
   bool done = s->done, ok = s->ok;
   s->abandoned = !done;
   pthread_mutex_unlock(&s->lock);
@@ -327,7 +339,7 @@ static void stop_inputs(twi_pipeline *pl, int64_t deadline) {
       st[i] = start_stopper(pl->inputs[i], deadline);
   for (size_t i = 0; i < pl->ninputs; i++)
     if (owns(pl, pl->inputs[i]))
-      await_stopper(st ? st[i] : NULL, pl->inputs[i], deadline);
+      await_stopper(pl, st ? st[i] : NULL, pl->inputs[i], deadline);
   if (st != stack)
     free(st);
 }

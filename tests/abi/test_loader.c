@@ -152,13 +152,15 @@ static char *plugin_dir_with(const char *name, const char *as) {
   return dir;
 }
 
-START_TEST(good_runs_in_a_pipeline) {
+/* Fixture `name` (an input named like its file) gathers in a pipeline and
+ * its metric reaches the record output. */
+static void runs_in_a_pipeline(const char *name) {
   char *saved = strdup(getenv("TOWER_PLUGIN_DIR"));
-  char *dir = plugin_dir_with("good", "good"), *out = th_fmt("%s/out.lp", dir);
+  char *dir = plugin_dir_with(name, name), *out = th_fmt("%s/out.lp", dir);
   char *conf = th_fmt("agent = { omit_hostname = true; };\n"
-                      "inputs = ( { plugin = \"good\"; greeting = \"hi\"; } );\n"
+                      "inputs = ( { plugin = \"%s\"; greeting = \"hi\"; } );\n"
                       "outputs = ( { plugin = \"record\"; path = \"%s\"; } );\n",
-                      out);
+                      name, out);
   twi_pipeline *pl = th_start(conf, TWI_ONCE);
   ck_assert_int_eq(th_gather(pl), 0);
   ck_assert_uint_eq(th_flush(pl), 0);
@@ -173,6 +175,26 @@ START_TEST(good_runs_in_a_pipeline) {
   free(conf);
   free(out);
   free(dir);
+}
+
+START_TEST(good_runs_in_a_pipeline) {
+  runs_in_a_pipeline("good");
+}
+END_TEST
+
+/* A plugin built against the SDK headers of ABI 1.0 (tests/abi/frozen/1.0)
+ * loads in this newer core (minor 0 <= the core's) and runs. */
+START_TEST(older_minor_loads_and_runs) {
+  ck_assert_int_gt(TOWER_ABI_MINOR, 0); /* else there is no older minor to try */
+  char *path = fixture("abi_1_0"), err[2048] = "";
+  twi_plugin *p = NULL;
+  ck_assert_msg(twi_plugin_open(path, TOWER_INPUT, "abi_1_0", &p, err, sizeof err) == 0, "%s", err);
+  ck_assert_uint_eq(p->desc.abi_major, 1);
+  ck_assert_uint_eq(p->desc.abi_minor, 0);
+  ck_assert_str_eq(p->options[0].name, "greeting");
+  twi_plugin_close(p);
+  free(path);
+  runs_in_a_pipeline("abi_1_0");
 }
 END_TEST
 
@@ -226,6 +248,7 @@ static Suite *loader_suite(void) {
   tcase_add_test(t, unresolved_symbol);
   tcase_add_test(t, not_elf);
   tcase_add_test(t, good_runs_in_a_pipeline);
+  tcase_add_test(t, older_minor_loads_and_runs);
   tcase_add_test(t, init_failure_is_reported);
   tcase_add_test(t, missing_plugin_is_named);
   suite_add_tcase(s, t);

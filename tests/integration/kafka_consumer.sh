@@ -11,9 +11,11 @@
 #      messages produced meanwhile arrive;
 #   3. json data, offset newest vs oldest, three instances with their own
 #      groups in one agent;
-#   4. a dead output and a slow one: the consumer is not stalled, another
-#      output gets everything, and offsets are committed once the metrics
-#      are in the buffers (a restart does not consume them again);
+#   4. a dead output stalls consumption at max_undelivered_messages with
+#      nothing committed, and stop says so; an output that fails its first
+#      writes gets everything, then it is committed (a restart reads only
+#      new messages); SIGKILL while a slow output writes: the restart reads
+#      again what it had not written;
 #   5. brokers down and up again: nothing lost, stop stays bounded;
 #   6. SIGKILL mid-stream and restart: every message arrives, duplicates
 #      are counted and reported;
@@ -27,7 +29,8 @@
   || { echo "FAIL: inputs.kafka_consumer is not built (tower plugins does not list it)"; exit 1; }
 
 # ---- the cluster: three brokers; commands (rtt) through a fifo on stdin.
-start_mock -b 3 -t metrics:4 -t json:2 -t json2:1 -t newest:2 -t slow:4 -t down:2 -t kill:4 -t trial:2
+start_mock -b 3 -t metrics:4 -t json:2 -t json2:1 -t newest:2 -t slow:4 -t slowk:2 -t down:2 -t kill:4 \
+  -t trial:2
 
 
 # produce TOPIC KCAT-ARGS...: -l FILE (a message per line) or FILE... (one each)
@@ -156,47 +159,77 @@ nn=$(grep -v '^probe' "$work/j.lp" | grep -c 'via=new'); no=$(grep 'via=new' "$w
   && ok "offset oldest: all 10 messages (second group, same topic)" \
   || fail "offset oldest: $(grep -c 'via=old' "$work/j.lp") metrics"
 
-# ---- 4. a dead and a slow output: consumer not stalled, offsets committed
+# ---- 4. offsets follow the writes: a dead output stalls consumption at
+#         max_undelivered_messages, an output that comes back gets it all,
+#         a slow output's unwritten metrics survive a SIGKILL
 lp 1 2000 s > "$work/s.txt"
 sed -i 's/^m,/s,/' "$work/s.txt"
 produce slow -l "$work/s.txt"
-kconf "$work/s.conf" "$(kin gs '"slow"' ''), { plugin = \"internal\"; }" \
+kconf "$work/s.conf" "$(kin gs '"slow"' 'max_undelivered_messages = 100;'), { plugin = \"internal\"; }" \
   "{ plugin = \"record\"; alias = \"fast\"; path = \"$work/fast.lp\"; namepass = [\"s\"]; },
    { plugin = \"record\"; alias = \"dead\"; path = \"$work/dead.lp\"; namepass = [\"s\"];
      fail_writes = -1; metric_buffer_limit = 100000; },
-   { plugin = \"record\"; alias = \"slow\"; path = \"$work/slowout.lp\"; namepass = [\"s\"];
-     delay = \"2s\"; metric_batch_size = 100; metric_buffer_limit = 100000; },
    { plugin = \"record\"; alias = \"stats\"; path = \"$work/stats.lp\"; namepass = [\"internal_*\"]; }" \
   'retry_backoff_min = "500ms"; retry_backoff_max = "1s";'
 start_tower "$work/s.conf" "$work/s1.log"
 wait_assigned "$work/s1.log" 1
-wait_for 20 has_lines "$work/fast.lp" 2000 && ok "fast output got all 2000 metrics beside a dead and a slow one" \
-  || fail "fast output: $(lines "$work/fast.lp") of 2000"
-buffered() { grep "^internal_write,alias=$1,output=record " "$work/stats.lp" | tail -1 | sed 's/.*buffer_size=\([0-9]*\)i.*/\1/'; }
-wait_for 5 sh -c "grep -q '^internal_write,alias=dead,output=record .*buffer_size=2000i' '$work/stats.lp'" \
-  && ok "dead output holds all 2000 in its buffer" || fail "dead output buffer: $(buffered dead)"
+wait_for 20 has_lines "$work/fast.lp" 100 || fail "fast output: $(lines "$work/fast.lp") of 100"
+gathered() { grep '^internal_gather,input=kafka_consumer ' "$work/stats.lp" | tail -1 | sed 's/.*metrics_gathered=\([0-9]*\)u.*/\1/'; }
+sleep 2 # four times what a full window waits before it pauses
+wait_for 5 sh -c "grep -q '^internal_gather,input=kafka_consumer .*metrics_gathered=100u' '$work/stats.lp'"
+[ "$(lines "$work/fast.lp")" = 100 ] && [ "$(gathered)" = 100 ] \
+  && ok "a dead output stalls consumption at max_undelivered_messages: 100 of 2000 read, the fast output has those 100" \
+  || fail "with a dead output: $(lines "$work/fast.lp") metrics written, $(gathered) gathered (want 100)"
 [ "$(lines "$work/dead.lp")" = 0 ] && ok "dead output wrote nothing" || fail "dead output wrote"
-sl=$(buffered slow)
-[ -n "$sl" ] && [ "$sl" -gt 0 ] && ok "slow output still has $sl metrics buffered (writes take 2 s)" \
-  || fail "slow output buffer: '$sl'"
-grep -q '^internal_gather,input=kafka_consumer .*metrics_gathered=2000u' "$work/stats.lp" \
-  && ok "consumer gathered all 2000 while the outputs lag" || fail "gathered: $(grep 'input=kafka_consumer' "$work/stats.lp" | tail -1)"
 stop_tower TERM
-grep -q 'stopped after 2000 messages' "$work/s1.log" && ok "2000 messages consumed" || fail "$(grep stopped "$work/s1.log")"
-# Same group, a working output: the 2000 are not consumed again, because
-# their offsets were committed once they were in the buffers.
-lp 2001 2020 s | sed 's/^m,/s,/' > "$work/s2.txt"
-produce slow -l "$work/s2.txt"
-kconf "$work/s2.conf" "$(kin gs '"slow"' '')" "{ plugin = \"record\"; path = \"$work/after.lp\"; }"
+grep -q '100 messages not yet written by the outputs after 3 s; their offsets are not committed' "$work/s1.log" \
+  && ok "stop waited for the dead output, then said the 100 are consumed again" \
+  || fail "stop: $(grep -E 'W!|E!' "$work/s1.log" | grep kafka | tail -3)"
+[ "$tsecs" -lt 5000 ] && ok "stop with a dead output took ${tsecs} ms (bounded)" || fail "stop took ${tsecs} ms"
+# The same group with an output whose first 5 writes fail: it comes back,
+# and gets all 2000 (the 100 of the first run were never committed).
+kconf "$work/s2.conf" "$(kin gs '"slow"' 'max_undelivered_messages = 100;')" \
+  "{ plugin = \"record\"; path = \"$work/back.lp\"; fail_writes = 5; }" \
+  'retry_backoff_min = "200ms"; retry_backoff_max = "400ms";'
 start_tower "$work/s2.conf" "$work/s2.log"
 wait_assigned "$work/s2.log" 1
+wait_for 60 has_distinct "$work/back.lp" 2000 \
+  && ok "an output back after 5 failed writes got all 2000, the 100 read before the stop included" \
+  || fail "output back: $(distinct "$work/back.lp") of 2000"
+grep -q 'failing as configured' "$work/s2.log" && ok "its first writes failed" || fail "no failed write"
+stop_tower TERM
+lp 2001 2020 s | sed 's/^m,/s,/' > "$work/s3.txt"
+produce slow -l "$work/s3.txt"
+kconf "$work/s3.conf" "$(kin gs '"slow"' '')" "{ plugin = \"record\"; path = \"$work/after.lp\"; }"
+start_tower "$work/s3.conf" "$work/s3.log"
+wait_assigned "$work/s3.log" 1
 wait_for 20 has_lines "$work/after.lp" 20
 sleep 1
 stop_tower TERM
 n=$(lines "$work/after.lp")
 [ "$n" = 20 ] && ! grep -q 'k=s2000 ' "$work/after.lp" \
-  && ok "offsets were committed on buffer acceptance: the restart got only the 20 new messages" \
-  || fail "restart after the dead output: $n metrics"
+  && ok "once written, the 2000 were committed: the restart got only the 20 new messages" \
+  || fail "restart after the outage: $n metrics"
+# A slow output (1 s per write of 100): SIGKILL after two writes; the
+# restart consumes again everything it had not written.
+lp 1 1000 w | sed 's/^m,/w,/' > "$work/w.txt"
+produce slowk -l "$work/w.txt"
+kconf "$work/w.conf" "$(kin gw '"slowk"' '')" \
+  "{ plugin = \"record\"; path = \"$work/slowout.lp\"; delay = \"1s\"; metric_batch_size = 100; }"
+start_tower "$work/w.conf" "$work/w1.log"
+wait_assigned "$work/w1.log" 1
+wait_for 20 has_lines "$work/slowout.lp" 200 || fail "slow output: $(lines "$work/slowout.lp") written"
+kill -KILL "$tpid"
+wait "$tpid" 2>/dev/null
+n1=$(lines "$work/slowout.lp")
+kconf "$work/w2.conf" "$(kin gw '"slowk"' '')" "{ plugin = \"record\"; path = \"$work/slowout.lp\"; }"
+start_tower "$work/w2.conf" "$work/w2.log"
+wait_assigned "$work/w2.log" 1
+wait_for 30 has_distinct "$work/slowout.lp" 1000
+stop_tower TERM
+[ "$(distinct "$work/slowout.lp")" = 1000 ] && [ "$n1" -lt 1000 ] \
+  && ok "SIGKILL while a slow output had written $n1 of 1000: after the restart all 1000 are there" \
+  || fail "slow output and SIGKILL: $(distinct "$work/slowout.lp") of 1000 ($n1 before the kill)"
 
 # ---- 5. brokers down and up: nothing lost; stop stays bounded ------------
 lp 1 100 d > "$work/d1.txt"

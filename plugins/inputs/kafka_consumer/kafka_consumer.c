@@ -5,16 +5,20 @@
  * This file reads the options, builds the librdkafka configuration and
  * starts and stops the consumer; kc_consume.c runs the consumer thread.
  * Decisions (README.md has them all):
- *   - at-least-once: a message's offset is stored (enable.auto.offset.store
- *     = false) only once the metrics parsed from it were accepted into every
- *     output's buffer (tower_acc_commit); librdkafka commits stored offsets
- *     every auto.commit.interval.ms, when partitions are revoked, and stop()
- *     commits them once more before it leaves the group;
+ *   - at-least-once to the destinations: a message's offset is stored
+ *     (enable.auto.offset.store = false) only once every output has written
+ *     the metrics parsed from it (or holds them durably, or dropped them for
+ *     good), in offset order per partition (kc_track.c); librdkafka commits
+ *     stored offsets every auto.commit.interval.ms, when partitions are
+ *     revoked, and stop() commits them once more before it leaves the group;
+ *   - at most max_undelivered_messages are in flight, as in Telegraf: a
+ *     dead output stalls consumption there, and Kafka keeps the backlog;
  *   - a message that cannot be parsed, or is longer than max_message_len, is
  *     logged, counted and skipped: its offset is stored like the others', so
  *     a bad message never stalls a partition;
- *   - stop() is bounded: the final commit and leaving the group get
- *     KC_CLOSE_MS together, then the consumer is destroyed regardless.
+ *   - stop() is bounded: the deliveries in flight get KC_DRAIN_MS, then
+ *     the final commit and leaving the group KC_CLOSE_MS together, then the
+ *     consumer is destroyed regardless.
  */
 #define _GNU_SOURCE /* dladdr */
 #include <dlfcn.h>
@@ -32,11 +36,14 @@
 #define PLUGIN_VERSION "0.1.0"
 #endif
 
-/* stop()'s budget, from its start: the final offset commit ends by
- * KC_COMMIT_MS, leaving the group by KC_CLOSE_MS, librdkafka's own shutdown
- * is waited for until KC_STOP_MS. Each takes milliseconds while a broker
- * answers. They are short because the agent's shutdown_timeout also covers
- * the outputs' final flush, which comes after the inputs stop. */
+/* stop()'s budget: the messages in flight get up to KC_DRAIN_MS to be
+ * delivered (the core has the outputs write while inputs stop); then, from
+ * there, the final offset commit ends by KC_COMMIT_MS, leaving the group by
+ * KC_CLOSE_MS, librdkafka's own shutdown is waited for until KC_STOP_MS.
+ * Each takes milliseconds while the outputs write and a broker answers.
+ * They are short because the agent's shutdown_timeout (10 s by default)
+ * also covers the outputs' final flush, which comes after the inputs stop. */
+#define KC_DRAIN_MS 3000
 #define KC_COMMIT_MS 2000
 #define KC_CLOSE_MS 3000
 #define KC_STOP_MS 3500
@@ -75,8 +82,8 @@ static const tower_option options[] = {
      .default_value = "1000",
      .min = "1",
      .max = "1000000",
-     .help = "messages parsed before their metrics are handed to the outputs and their offsets "
-             "stored"},
+     .help = "messages read but not yet written by every output, at most; consumption waits "
+             "there (offsets are committed only after delivery)"},
     {.name = "timestamp_source",
      .type = TOWER_OPT_ENUM,
      .default_value = "metric",
@@ -110,7 +117,7 @@ static int check_owned(const kc_state *s) {
                                 owned[i].property, owned[i].option);
     return tower_config_error(s->cfg, at,
                               "librdkafka property %s cannot be changed: at-least-once delivery "
-                              "stores offsets only after the outputs accepted the metrics",
+                              "stores offsets only after the outputs wrote the metrics",
                               owned[i].property);
   }
   return 0;
@@ -197,6 +204,9 @@ static void read_options(kc_state *s) {
   s->topic_tag = tower_config_string(cfg, "topic_tag");
   s->max_message_len = tower_config_size(cfg, "max_message_len");
   s->max_undelivered = (size_t)tower_config_int(cfg, "max_undelivered_messages");
+  /* Several commits fit in the window, so that the first ones can be
+   * delivered (and make room) while the last ones are read. */
+  s->chunk = s->max_undelivered / 4 ? s->max_undelivered / 4 : 1;
   s->inner_time = strcmp(tower_config_string(cfg, "timestamp_source"), "inner") == 0;
   s->data_format = tower_config_string(cfg, "data_format");
   if (!s->data_format)
@@ -310,11 +320,16 @@ static int kc_start(void *state, tower_acc *acc) {
   s->acc = acc;
   atomic_store(&s->stop, false);
   s->messages = s->skipped = s->metrics = 0;
-  int rc = create_consumer(s);
-  if (rc)
-    return rc;
-  s->batch = rd_kafka_topic_partition_list_new(16);
+  s->tracking = tower_ctx_may_acknowledge(s->ctx); /* not for --test/--once */
   s->batch_msgs = 0;
+  s->paused = NULL;
+  int rc = s->tracking ? kc_track_init(&s->track, s->ctx) : 0;
+  if (rc == 0)
+    rc = create_consumer(s);
+  if (rc) {
+    kc_track_free(&s->track);
+    return rc;
+  }
   rc = subscribe(s);
   if (rc == 0) {
     rc = -pthread_create(&s->thread, NULL, kc_consume_main, s);
@@ -326,8 +341,7 @@ static int kc_start(void *state, tower_acc *acc) {
     s->rk = NULL;
     link_free(s->link);
     s->link = NULL;
-    rd_kafka_topic_partition_list_destroy(s->batch);
-    s->batch = NULL;
+    kc_track_free(&s->track);
     return rc;
   }
   s->thread_started = true;
@@ -470,16 +484,40 @@ static void destroy_handle(kc_state *s, int flags, int64_t deadline) {
                      "background once session.timeout.ms has passed");
 }
 
+/* Waits, until the deadline, for the outputs to deliver what is in flight,
+ * and stores the offsets they free. */
+static void drain(kc_state *s, int64_t deadline) {
+  static atomic_bool no_stop; /* only the deadline ends this wait */
+  size_t n = kc_track_in_flight(&s->track);
+  bool all = n == 0 || kc_track_wait(&s->track, 1, deadline * 1000000, &no_stop);
+  kc_store_settled(s);
+  if (n == 0)
+    return;
+  if (all) {
+    tower_debug(s->ctx, "the outputs delivered the last %zu message%s", n, plural_s(n));
+    return;
+  }
+  n = kc_track_in_flight(&s->track);
+  tower_warn(s->ctx,
+             "%zu message%s not yet written by the outputs after %d s; their offsets are not "
+             "committed, so they are consumed again after a restart",
+             n, plural_s(n), KC_DRAIN_MS / 1000);
+}
+
 static void kc_stop(void *state) {
   kc_state *s = state;
   if (!s->rk)
     return;
   atomic_store(&s->stop, true);
+  if (s->tracking)
+    kc_track_wake(&s->track);
   if (s->thread_started)
-    pthread_join(s->thread, NULL); /* it delivered its last batch */
+    pthread_join(s->thread, NULL); /* it committed its last messages */
   s->thread_started = false;
+  if (s->tracking)
+    drain(s, mono_ms() + KC_DRAIN_MS);
   int64_t t0 = mono_ms();
-  if (tower_ctx_may_acknowledge(s->ctx))
+  if (s->tracking)
     commit_stored(s, t0 + KC_COMMIT_MS);
   bool closed = close_consumer(s, t0 + KC_CLOSE_MS);
   if (!closed)
@@ -490,8 +528,7 @@ static void kc_stop(void *state) {
   destroy_handle(s, closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE, t0 + KC_STOP_MS);
   s->rk = NULL;
   s->link = NULL;
-  rd_kafka_topic_partition_list_destroy(s->batch);
-  s->batch = NULL;
+  kc_track_free(&s->track); /* what is still in flight stores nothing */
   s->acc = NULL;
   tower_info(s->ctx, "stopped after %llu message%s, %llu metric%s, %llu message%s skipped",
              (unsigned long long)s->messages, plural_s(s->messages), (unsigned long long)s->metrics,
@@ -503,7 +540,7 @@ static const tower_plugin plugin = {
     .flags = TOWER_PLUGIN_PARSER,
     .name = "kafka_consumer",
     .description = "read metrics from Kafka topics (consumer group, at-least-once: offsets are "
-                   "committed once the outputs accepted the metrics)",
+                   "committed once the outputs wrote the metrics)",
     .version = PLUGIN_VERSION,
     .options = options,
     .init = kc_init,

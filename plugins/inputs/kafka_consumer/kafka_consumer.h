@@ -1,6 +1,7 @@
 /* inputs.kafka_consumer internals, shared by kafka_consumer.c (options,
  * configuration, start and stop) and kc_consume.c (the consumer thread:
- * messages, batches, offsets, rebalances). Private to the plugin. */
+ * messages, batches, offsets, rebalances); kc_track.c keeps the windows of
+ * messages in flight. Private to the plugin. */
 #ifndef TOWER_KAFKA_CONSUMER_H
 #define TOWER_KAFKA_CONSUMER_H
 
@@ -13,6 +14,8 @@
 #include <librdkafka/rdkafka.h>
 
 #include <tower/tower.h>
+
+#include "kc_track.h"
 
 /* How long one rd_kafka_consumer_poll() waits when nothing is pending: the
  * longest stop() waits for the thread to notice. */
@@ -39,7 +42,8 @@ struct kc_state {
   const tower_config *cfg;
 
   /* options */
-  size_t max_undelivered;   /* messages per delivery to the outputs */
+  size_t max_undelivered;   /* messages read and not yet delivered, at most */
+  size_t chunk;             /* messages per commit to the core */
   uint64_t max_message_len; /* 0: no limit */
   const char *topic_tag;    /* NULL: none */
   bool inner_time;          /* timestamp_source = "inner" */
@@ -57,10 +61,15 @@ struct kc_state {
   bool thread_started;
   atomic_bool stop;
 
-  /* the batch: messages consumed but not yet delivered to the outputs, as
-   * the offsets to store once they are (next offset per partition) */
-  rd_kafka_topic_partition_list_t *batch;
-  size_t batch_msgs;
+  /* offsets are stored once the outputs delivered the messages' metrics;
+   * false for tower --test/--once, which store nothing */
+  bool tracking;
+  kc_track track;    /* the windows of messages in flight (when tracking) */
+  size_t batch_msgs; /* messages read since the last commit to the core */
+  /* the partitions paused while the window is full (NULL: consuming) */
+  rd_kafka_topic_partition_list_t *paused;
+  int64_t paused_since; /* ms, monotonic */
+  bool stall_logged;
 
   /* the message being parsed, for the sink */
   const char *msg_topic;
@@ -73,11 +82,12 @@ struct kc_state {
 
 /* ---- kc_consume.c ---- */
 
-/* A group rebalance: partitions assigned (taken) or revoked (what was read
- * from them delivered first, then given up, which commits their stored
- * offsets). Runs inside rd_kafka_consumer_poll() on the consumer thread
+/* A group rebalance: partitions assigned (taken) or revoked (what the
+ * outputs delivered of them stored first, so that giving them up commits
+ * it; their messages still in flight are not stored: the next owner reads
+ * them again). Runs inside rd_kafka_consumer_poll() on the consumer thread
  * (kc_rebalance_cb), or in stop()'s close as an event once the thread has
- * ended and nothing is pending. */
+ * ended. */
 void kc_rebalance(kc_state *s, rd_kafka_t *rk, rd_kafka_resp_err_t err,
                   rd_kafka_topic_partition_list_t *partitions);
 
@@ -90,8 +100,12 @@ void kc_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque);
 /* The consumer thread (arg: the kc_state). */
 void *kc_consume_main(void *arg);
 
-/* Hands the batch to the outputs (tower_acc_commit), then stores the
- * offsets of its messages for the next commit to Kafka. */
+/* Hands the messages read since the last commit to the core: a tracked
+ * commit whose delivery frees their offsets (tower_acc_commit for
+ * --test/--once). */
 void kc_deliver(kc_state *s);
+/* Stores, for librdkafka's next commit to Kafka, the offsets the outputs'
+ * deliveries have settled since the last call. */
+void kc_store_settled(kc_state *s);
 
 #endif

@@ -1,14 +1,22 @@
 /* inputs.kafka_consumer: the consumer thread.
  *
- * Messages are polled and parsed into the accumulator one by one; the
- * batch is delivered (tower_acc_commit: every output buffer holds its
- * metrics) when it reaches max_undelivered_messages or when librdkafka has
- * no further message ready, and only then are the batch's offsets stored.
- * librdkafka commits stored offsets in the background (auto commit), when
- * partitions are revoked, and at close. So a message is never committed
- * before its metrics are in the output buffers: a crash at any point means
- * messages consumed again, never messages skipped in Kafka (what it takes
- * is what the output buffers held, as for every input).
+ * Messages are polled and parsed into the accumulator one by one, and
+ * handed to the core in commits of up to `chunk` messages, or as soon as
+ * librdkafka has no further message ready. Each commit is tracked
+ * (tower_acc_commit_tracked): once every output has written its metrics
+ * (or holds them in a disk buffer that syncs at commit, or dropped them for
+ * good), its messages are settled, and each partition stores the offset
+ * below which all its messages are settled (kc_track.c). librdkafka commits
+ * stored offsets in the background (auto commit), when partitions are
+ * revoked, and at close. So a message is never committed before the
+ * outputs have its metrics: a crash at any point means messages consumed
+ * again, never messages skipped in Kafka.
+ *
+ * At most max_undelivered_messages are in flight. When the window is full
+ * the thread sleeps on the tracker's condition, which deliveries signal;
+ * if that lasts KC_PAUSE_MS, it pauses its partitions and wakes every
+ * KC_POLL_MS to serve the group (rebalances, max.poll.interval.ms) until
+ * there is room again.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -18,6 +26,12 @@
 #include "../../common/kafka/kafka_common.h"
 #include "../../common/plural.h"
 #include "kafka_consumer.h"
+
+/* A full window waits this long before the partitions are paused (a pause
+ * drops what librdkafka prefetched: it is fetched again on resume). */
+#define KC_PAUSE_MS 500
+/* A pause this long is logged: consumption has stalled on the outputs. */
+#define KC_STALL_WARN_MS 10000
 
 /* ---- librdkafka callbacks ----------------------------------------------- */
 
@@ -71,6 +85,14 @@ static void assign(kc_state *s, rd_kafka_t *rk, rd_kafka_topic_partition_list_t 
                 error ? rd_kafka_error_string(error) : rd_kafka_err2str(err));
   if (error)
     rd_kafka_error_destroy(error);
+  if (s->paused) { /* the window is still full: these wait too */
+    rd_kafka_pause_partitions(rk, parts);
+    for (int i = 0; i < parts->cnt; i++)
+      if (!rd_kafka_topic_partition_list_find(s->paused, parts->elems[i].topic,
+                                              parts->elems[i].partition))
+        rd_kafka_topic_partition_list_add(s->paused, parts->elems[i].topic,
+                                          parts->elems[i].partition);
+  }
 }
 
 static void unassign(kc_state *s, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
@@ -112,10 +134,14 @@ void kc_rebalance(kc_state *s, rd_kafka_t *rk, rd_kafka_resp_err_t err,
     return;
   }
   if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-    /* Deliver what was read from them while they are still ours, so their
-     * offsets can be stored; unassigning then commits the stored offsets
-     * (auto commit) before another member of the group takes over. */
+    /* Store what the outputs have delivered while the partitions are still
+     * ours: unassigning commits the stored offsets (auto commit) before
+     * another member takes over. What is still in flight is not stored,
+     * now or later: the next owner consumes it again. */
     kc_deliver(s);
+    kc_store_settled(s);
+    if (s->tracking)
+      kc_track_forget(&s->track, partitions);
     if (rd_kafka_assignment_lost(rk))
       tower_warn(s->ctx,
                  "group %s lost partition%s %s (session timed out?); messages not committed "
@@ -134,18 +160,10 @@ void kc_rebalance(kc_state *s, rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 /* ---- delivery ----------------------------------------------------------- */
 
-static void reset_batch(kc_state *s) {
-  rd_kafka_topic_partition_list_destroy(s->batch);
-  s->batch = rd_kafka_topic_partition_list_new(16);
-  s->batch_msgs = 0;
-}
-
-static void store_offsets(kc_state *s) {
-  if (!tower_ctx_may_acknowledge(s->ctx)) /* tower --test/--once */
-    return;
-  rd_kafka_resp_err_t err = rd_kafka_offsets_store(s->rk, s->batch);
-  for (int i = 0; i < s->batch->cnt; i++) {
-    const rd_kafka_topic_partition_t *p = &s->batch->elems[i];
+static void store_offsets(kc_state *s, rd_kafka_topic_partition_list_t *l) {
+  rd_kafka_resp_err_t err = rd_kafka_offsets_store(s->rk, l);
+  for (int i = 0; i < l->cnt; i++) {
+    const rd_kafka_topic_partition_t *p = &l->elems[i];
     if (p->err == RD_KAFKA_RESP_ERR__STATE) /* revoked since: its next owner reads it again */
       tower_debug(s->ctx,
                   "topic %s partition %" PRId32 " is no longer assigned; offset %" PRId64
@@ -159,21 +177,31 @@ static void store_offsets(kc_state *s) {
     tower_warn(s->ctx, "cannot store offsets: %s", rd_kafka_err2str(err));
 }
 
+void kc_store_settled(kc_state *s) {
+  if (!s->tracking)
+    return;
+  rd_kafka_topic_partition_list_t *l = kc_track_settled(&s->track);
+  if (!l)
+    return;
+  store_offsets(s, l);
+  rd_kafka_topic_partition_list_destroy(l);
+}
+
 void kc_deliver(kc_state *s) {
   if (s->batch_msgs == 0)
     return;
-  int rc = tower_acc_commit(s->acc);
-  /* A failed commit has lost the metrics already (the core frees them);
-   * holding the offsets back would not bring them back, as the next batch
-   * of the partition stores past them, so the loss is reported and
-   * counted instead. */
+  size_t n = s->batch_msgs;
+  s->batch_msgs = 0;
+  /* tower --test/--once acknowledge nothing, so they track nothing */
+  int rc = s->tracking ? kc_track_commit(&s->track, s->acc) : tower_acc_commit(s->acc);
+  /* Only tracking can fail (no memory for it): the metrics stay in the
+   * accumulator for the next commit, and the commit counts as pending, so
+   * its partitions store nothing more (kc_track.c says so in the log). */
   if (rc < 0)
     tower_acc_error(s->acc,
-                    "the metrics of %zu message%s could not be handed to the outputs (%s); "
-                    "they are lost",
-                    s->batch_msgs, plural_s(s->batch_msgs), strerror(-rc));
-  store_offsets(s);
-  reset_batch(s);
+                    "the delivery of %zu message%s could not be tracked (%s); their metrics go "
+                    "with the next one",
+                    n, plural_s(n), strerror(-rc));
 }
 
 /* ---- messages ----------------------------------------------------------- */
@@ -195,13 +223,11 @@ static int kc_sink(void *ctx, tower_metric *m) {
   return tower_acc_add(s->acc, m);
 }
 
-/* The message's offset + 1 becomes its partition's offset to store. */
+/* The message joins the commit being built; its offset + 1 is stored once
+ * that commit and the earlier ones of its partition are delivered. */
 static void remember_offset(kc_state *s, const rd_kafka_message_t *m, const char *topic) {
-  rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(s->batch, topic, m->partition);
-  if (!p)
-    p = rd_kafka_topic_partition_list_add(s->batch, topic, m->partition);
-  if (m->offset + 1 > p->offset)
-    p->offset = m->offset + 1;
+  if (s->tracking)
+    kc_track_message(&s->track, topic, m->partition, m->offset); /* logs its errors */
   s->batch_msgs++;
 }
 
@@ -258,8 +284,8 @@ static void handle_message(kc_state *s, const rd_kafka_message_t *m) {
     return;
   }
   const char *topic = rd_kafka_topic_name(m->rkt);
-  /* Every message is remembered, the skipped ones too: once the batch is
-   * delivered its offset is stored, so a bad message never blocks. */
+  /* Every message is remembered, the skipped ones too: once its commit is
+   * settled its offset is stored, so a bad message never blocks. */
   remember_offset(s, m, topic);
   s->messages++;
   if (s->max_message_len && m->len > s->max_message_len) {
@@ -275,9 +301,89 @@ static void handle_message(kc_state *s, const rd_kafka_message_t *m) {
   parse_message(s, m, topic);
 }
 
+/* ---- the window ----------------------------------------------------------- */
+
+static bool stopping(const kc_state *s) {
+  return atomic_load(&s->stop) || tower_ctx_stopping(s->ctx);
+}
+
+static bool window_full(const kc_state *s) {
+  return s->tracking && kc_track_in_flight(&s->track) >= s->max_undelivered;
+}
+
+static void pause_partitions(kc_state *s) {
+  rd_kafka_topic_partition_list_t *a = NULL;
+  if (rd_kafka_assignment(s->rk, &a) || !a)
+    a = rd_kafka_topic_partition_list_new(0);
+  if (a->cnt)
+    rd_kafka_pause_partitions(s->rk, a);
+  s->paused = a;
+  s->paused_since = tower_mono_ns() / 1000000;
+  s->stall_logged = false;
+}
+
+/* Resumes what was paused, revoked partitions included: librdkafka keeps a
+ * partition's pause across a reassignment. */
+static void resume_partitions(kc_state *s) {
+  if (s->paused->cnt)
+    rd_kafka_resume_partitions(s->rk, s->paused);
+  rd_kafka_topic_partition_list_destroy(s->paused);
+  s->paused = NULL;
+  if (s->stall_logged)
+    tower_info(s->ctx, "consuming again after %.1f s: the outputs delivered",
+               (double)(tower_mono_ns() / 1000000 - s->paused_since) / 1000);
+}
+
+static void log_stall(kc_state *s) {
+  if (s->stall_logged || tower_mono_ns() / 1000000 - s->paused_since < KC_STALL_WARN_MS)
+    return;
+  s->stall_logged = true;
+  size_t n = kc_track_in_flight(&s->track);
+  tower_warn(s->ctx,
+             "consumption paused for %d s: %zu message%s read but not yet delivered by the "
+             "outputs (max_undelivered_messages = %zu); it goes on once they write (see their "
+             "errors), and Kafka keeps the rest meanwhile",
+             KC_STALL_WARN_MS / 1000, n, plural_s(n), s->max_undelivered);
+}
+
+/* While paused: serves the group's events (rebalances), and delivers a
+ * message that arrives all the same (a partition assigned meanwhile, before
+ * it was paused) at once, since it needs room it cannot wait for. */
+static void serve_paused(kc_state *s) {
+  rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, 0);
+  if (!m)
+    return;
+  handle_message(s, m);
+  rd_kafka_message_destroy(m);
+  kc_deliver(s);
+}
+
+/* The window is full (its open commit handed over already): sleeps until
+ * deliveries make room, pausing the partitions if that takes long. */
+static void wait_for_room(kc_state *s) {
+  int64_t pause_at = tower_mono_ns() + (int64_t)KC_PAUSE_MS * 1000000;
+  if (kc_track_wait(&s->track, s->max_undelivered, pause_at, &s->stop) || stopping(s))
+    return;
+  pause_partitions(s);
+  while (!stopping(s) && window_full(s)) {
+    kc_store_settled(s);
+    serve_paused(s);
+    log_stall(s);
+    kc_track_wait(&s->track, s->max_undelivered, tower_mono_ns() + (int64_t)KC_POLL_MS * 1000000,
+                  &s->stop);
+  }
+  resume_partitions(s);
+}
+
 void *kc_consume_main(void *arg) {
   kc_state *s = arg;
-  while (!atomic_load(&s->stop) && !tower_ctx_stopping(s->ctx)) {
+  while (!stopping(s)) {
+    kc_store_settled(s);
+    if (window_full(s)) {
+      kc_deliver(s);
+      wait_for_room(s);
+      continue;
+    }
     /* With messages pending, only take what is already fetched: when
      * nothing more is ready, deliver at once rather than wait. */
     rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, s->batch_msgs ? 0 : KC_POLL_MS);
@@ -287,7 +393,7 @@ void *kc_consume_main(void *arg) {
     }
     handle_message(s, m);
     rd_kafka_message_destroy(m);
-    if (s->batch_msgs >= s->max_undelivered)
+    if (s->batch_msgs >= s->chunk)
       kc_deliver(s);
   }
   kc_deliver(s);

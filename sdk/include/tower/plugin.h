@@ -239,9 +239,10 @@ int tower_acc_commit(tower_acc *acc);
 typedef struct tower_delivery {
   uint64_t delivered; /* written by the output, or safe in its disk buffer
                          under buffer_fsync = "commit" */
-  uint64_t dropped;   /* lost for good: buffer overflow, a DROP verdict of the
-                         output, metrics it reported rejected are not told
-                         apart (they count as delivered) */
+  uint64_t dropped;   /* lost for good: buffer overflow or a DROP verdict of
+                         the output (metrics it reported rejected with
+                         tower_ctx_count_rejected are not told apart: they
+                         count as delivered) */
   uint64_t pending;   /* still waiting when the agent stopped (a disk buffer
                          keeps them for the next start) */
 } tower_delivery;
