@@ -142,15 +142,19 @@ void twi_sample_plugin(FILE *f, const twi_plugin *p, bool active) {
   twi_block_tables(d, p->options, tables);
   print_format_options(f, tables, indent);
   const char *kind_opts = d->kind == TOWER_INPUT    ? ", interval, precision, collection_jitter"
-                          : d->kind == TOWER_OUTPUT ? ", flush_interval, flush_jitter,"
-                                                      " metric_batch_size, metric_buffer_limit"
+                          : d->kind == TOWER_OUTPUT ? ","
                                                     : ", order";
   fprintf(f,
           "  %s  # Common options: alias, log_level, tags, name_override, name_prefix,\n"
           "  %s  # name_suffix, namepass, namedrop, tagpass, tagdrop, fieldinclude,\n"
-          "  %s  # fieldexclude, taginclude, tagexclude%s\n"
-          "  %s  # (see tower.conf(5)).\n",
-          c, c, c, kind_opts, c);
+          "  %s  # fieldexclude, taginclude, tagexclude%s\n",
+          c, c, c, kind_opts);
+  if (d->kind == TOWER_OUTPUT)
+    fprintf(f,
+            "  %s  # flush_interval, flush_jitter, metric_batch_size, metric_buffer_limit,\n"
+            "  %s  # buffer_strategy, buffer_fsync, buffer_fsync_interval, buffer_max_bytes\n",
+            c, c);
+  fprintf(f, "  %s  # (see tower.conf(5)).\n", c);
   fprintf(f, "  %s}", c);
 }
 
