@@ -154,6 +154,7 @@ static int gather_all(const twi_agent_opts *o, twi_pipeline *pl, int *idle) {
 static int run_once(const twi_agent_opts *o, twi_pipeline *pl) {
   int idle = 0;
   int errors = gather_all(o, pl, &idle);
+  twi_pipeline_push_aggregators(pl); /* the run's end, as a shutdown */
   bool nothing = gathered(pl) == 0;
   if (nothing && !twi_interrupted())
     tower_log(NULL, TOWER_LOG_WARN, "nothing was gathered%s",
