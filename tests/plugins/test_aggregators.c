@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +241,169 @@ START_TEST(internal_aggregate_stats) {
 }
 END_TEST
 
+/* Pushes `pl`'s first aggregator once more and returns what reached the
+ * output. */
+static char *push_again(twi_pipeline *pl) {
+  twi_aggr_push(pl->aggregators[0], pl);
+  ck_assert_uint_eq(th_flush(pl), 0);
+  char *path = th_fmt("%s/out.lp", dir);
+  char *text = th_read_file(path);
+  remove(path);
+  free(path);
+  return text ? text : strdup("");
+}
+
+#define HIST_LINES                                                                                 \
+  "\"cpu,host=a usage=5 1000000000\", \"cpu,host=a usage=15 2000000000\", "                        \
+  "\"cpu,host=a usage=20.5 3000000000\", \"cpu,host=a usage=120,idle=1 4000000000\", "             \
+  "\"mem,host=a used=1 1000000000\""
+
+START_TEST(histogram_cumulative_keeps_counting) {
+  twi_pipeline *pl =
+      start(HIST_LINES, "{ plugin = \"histogram\"; period = \"10s\"; drop_original = "
+                        "true; config = ( { measurement_name = \"cpu\"; buckets = "
+                        "[10.0, 20.5]; fields = [\"usage\"]; } ); }");
+  char *out = run_pl(pl);
+  /* a value equal to a border counts in that bucket (le); mem has no
+   * histogram and is dropped as an original */
+  const char *want = "cpu,host=a,le=10.0 usage_bucket=1i 10000000000\n"
+                     "cpu,host=a,le=20.5 usage_bucket=3i 10000000000\n"
+                     "cpu,host=a,le=+Inf usage_bucket=4i 10000000000\n";
+  ck_assert_str_eq(out, want);
+  free(out);
+  /* reset = false: the next window pushes the same counts again */
+  out = push_again(pl);
+  ck_assert_str_eq(out, "cpu,host=a,le=10.0 usage_bucket=1i 20000000000\n"
+                        "cpu,host=a,le=20.5 usage_bucket=3i 20000000000\n"
+                        "cpu,host=a,le=+Inf usage_bucket=4i 20000000000\n");
+  free(out);
+  th_free(pl);
+}
+END_TEST
+
+START_TEST(histogram_ordinary_reset_and_updates) {
+  twi_pipeline *pl =
+      start(HIST_LINES, "{ plugin = \"histogram\"; period = \"10s\"; drop_original = "
+                        "true; cumulative = false; reset = true; config = ( { "
+                        "measurement_name = \"cpu\"; buckets = [10.0, 20.5]; } ); }");
+  char *out = run_pl(pl);
+  /* every numeric field of cpu (no fields list), gt and le borders */
+  ck_assert_str_eq(out, "cpu,gt=-Inf,host=a,le=10.0 idle_bucket=1i,usage_bucket=1i 10000000000\n"
+                        "cpu,gt=10.0,host=a,le=20.5 idle_bucket=0i,usage_bucket=2i 10000000000\n"
+                        "cpu,gt=20.5,host=a,le=+Inf idle_bucket=0i,usage_bucket=1i 10000000000\n");
+  free(out);
+  out = push_again(pl); /* reset: the counts started again, nothing came */
+  ck_assert_str_eq(out, "cpu,gt=-Inf,host=a,le=10.0 idle_bucket=0i,usage_bucket=0i 20000000000\n"
+                        "cpu,gt=10.0,host=a,le=20.5 idle_bucket=0i,usage_bucket=0i 20000000000\n"
+                        "cpu,gt=20.5,host=a,le=+Inf idle_bucket=0i,usage_bucket=0i 20000000000\n");
+  free(out);
+  out = push_again(pl); /* idle for a whole window: forgotten */
+  ck_assert_str_eq(out, "");
+  free(out);
+  th_free(pl);
+  pl = start(HIST_LINES, "{ plugin = \"histogram\"; period = \"10s\"; drop_original = true;"
+                         "  push_only_on_update = true; config = ( { measurement_name = \"cpu\";"
+                         "  buckets = [10]; fields = [\"usage\"]; } ); }");
+  out = run_pl(pl);
+  ck_assert_str_eq(out, "cpu,host=a,le=10.0 usage_bucket=1i 10000000000\n"
+                        "cpu,host=a,le=+Inf usage_bucket=4i 10000000000\n");
+  free(out);
+  out = push_again(pl); /* nothing counted since: nothing pushed */
+  ck_assert_str_eq(out, "");
+  free(out);
+  th_free(pl);
+}
+END_TEST
+
+START_TEST(histogram_bad_buckets) {
+  const char *bad[] = {"[]", "[10, 5]", "[\"a\"]", "5"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char *c = th_fmt("inputs = ( { plugin = \"lines\"; lines = [\"m v=1\"]; } );\n"
+                     "aggregators = ( { plugin = \"histogram\"; config = ( {"
+                     " measurement_name = \"m\"; buckets = %s; } ); } );\n"
+                     "outputs = ( { plugin = \"record\"; path = \"%s/out.lp\"; } );\n",
+                     bad[i], dir);
+    twi_pipeline *pl = th_build(c, TWI_ONCE, NULL);
+    ck_assert_ptr_nonnull(pl);
+    ck_assert_msg(twi_pipeline_init(pl) != 0, "buckets = %s accepted", bad[i]);
+    th_free(pl);
+    free(c);
+  }
+}
+END_TEST
+
+START_TEST(merge_same_series_and_time) {
+  char *out = run("\"m,host=a x=1 1000000000\", \"m,host=a y=2,s=\\\"t\\\" 1000000000\", "
+                  "\"m,host=a x=3 2000000000\", \"m,host=b z=1i 1000000000\", "
+                  "\"m,host=a x=4 1000000000\"",
+                  "{ plugin = \"merge\"; period = \"10s\"; drop_original = true; }");
+  /* one metric per series and time, the later x wins, times kept */
+  ck_assert_str_eq(out, "m,host=a s=\"t\",x=4,y=2 1000000000\n"
+                        "m,host=a x=3 2000000000\n"
+                        "m,host=b z=1i 1000000000\n");
+  free(out);
+  out = run("\"m x=1 1200000000\", \"m y=2 1700000000\"",
+            "{ plugin = \"merge\"; period = \"10s\"; drop_original = true;"
+            "  round_timestamp_to = \"1s\"; }");
+  ck_assert_str_eq(out, "m x=1,y=2 1000000000\n");
+  free(out);
+}
+END_TEST
+
+START_TEST(quantile_exact) {
+  const char *five = "\"q v=3 1000000000\", \"q v=1 1000000000\", \"q v=5 1000000000\", "
+                     "\"q v=2 1000000000\", \"q v=4i,s=\\\"x\\\",b=true 1000000000\"";
+  /* R7 on 1..5: h = 4q + 1, so the quartiles are the values 2, 3, 4 */
+  char *out = run(five, "{ plugin = \"quantile\"; period = \"10s\"; drop_original = true;"
+                        "  algorithm = \"exact R7\"; quantiles = [0.25, 0.5, 0.75, 1.0]; }");
+  ck_assert_str_eq(out, "q v_025=2,v_050=3,v_075=4,v_100=5 10000000000\n");
+  free(out);
+  /* R8 on 1..5: h = (5 + 1/3) 0.5 + 1/3 = 3; at 0.1, h < 1 clamps to 1 */
+  out = run(five, "{ plugin = \"quantile\"; period = \"10s\"; drop_original = true;"
+                  "  algorithm = \"exact R8\"; quantiles = [0.1, 0.5]; }");
+  ck_assert_str_eq(out, "q v_010=1,v_050=3 10000000000\n");
+  free(out);
+}
+END_TEST
+
+/* The value of field `key` in the one metric of line protocol `lp`. */
+static double field_of(const char *lp, const char *key) {
+  tower_metric **ms;
+  size_t n = th_parse(lp, &ms);
+  ck_assert_uint_eq(n, 1);
+  ptrdiff_t i = tower_metric_field_index(ms[0], key);
+  ck_assert_int_ge(i, 0);
+  double v;
+  ck_assert(tower_metric_field_number(ms[0], (size_t)i, &v));
+  th_free_metrics(ms, n);
+  return v;
+}
+
+START_TEST(quantile_tdigest_close_to_exact) {
+  /* 1..2000 in a scrambled order: the exact R7 quantile q is 1 + 1999 q */
+  size_t n = 2000;
+  char *lines = calloc(n, 40);
+  ck_assert_ptr_nonnull(lines);
+  for (size_t i = 0; i < n; i++) {
+    size_t v = (i * 7919) % n + 1;
+    char one[40];
+    snprintf(one, sizeof one, "%s\"t v=%zu 1000000000\"", i ? ", " : "", v);
+    strcat(lines, one);
+  }
+  char *out = run(lines, "{ plugin = \"quantile\"; period = \"10s\"; drop_original = true;"
+                         "  quantiles = [0.01, 0.5, 0.99]; }");
+  double q[] = {0.01, 0.5, 0.99};
+  const char *keys[] = {"v_001", "v_050", "v_099"};
+  for (size_t i = 0; i < 3; i++) {
+    double want = 1 + 1999 * q[i], got = field_of(out, keys[i]);
+    /* the t-digest's error at compression 100 stays well under 0.5% of the range */
+    ck_assert_msg(fabs(got - want) < 10, "%s = %g, exact %g", keys[i], got, want);
+  }
+  free(out);
+  free(lines);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("aggregators");
   TCase *tc = tcase_create("core");
@@ -255,6 +419,12 @@ int main(void) {
   tcase_add_test(tc, final_timeout_and_periodic);
   tcase_add_test(tc, shutdown_pushes);
   tcase_add_test(tc, internal_aggregate_stats);
+  tcase_add_test(tc, histogram_cumulative_keeps_counting);
+  tcase_add_test(tc, histogram_ordinary_reset_and_updates);
+  tcase_add_test(tc, histogram_bad_buckets);
+  tcase_add_test(tc, merge_same_series_and_time);
+  tcase_add_test(tc, quantile_exact);
+  tcase_add_test(tc, quantile_tdigest_close_to_exact);
   suite_add_tcase(s, tc);
   return check_run(s);
 }

@@ -76,23 +76,6 @@ static void final_destroy(void *state) {
   free(s);
 }
 
-/* Copies field i of `from` into `to` under `name`. */
-static int copy_field(tower_metric *to, const char *name, const tower_metric *from, size_t i) {
-  switch (tower_metric_field_type(from, i)) {
-  case TOWER_FIELD_FLOAT:
-    return tower_metric_add_float(to, name, tower_metric_field_float(from, i));
-  case TOWER_FIELD_INT:
-    return tower_metric_add_int(to, name, tower_metric_field_int(from, i));
-  case TOWER_FIELD_UINT:
-    return tower_metric_add_uint(to, name, tower_metric_field_uint(from, i));
-  case TOWER_FIELD_BOOL:
-    return tower_metric_add_bool(to, name, tower_metric_field_bool(from, i));
-  case TOWER_FIELD_STRING:
-    return tower_metric_add_string(to, name, tower_metric_field_string(from, i));
-  }
-  return 0;
-}
-
 /* Makes `keep` hold exactly m's fields and time: the fields m lacks go. */
 static int overwrite(tower_metric *keep, const tower_metric *m) {
   for (size_t i = tower_metric_field_count(keep); i-- > 0;)
@@ -101,7 +84,7 @@ static int overwrite(tower_metric *keep, const tower_metric *m) {
   int rc = tower_metric_set_time(keep, tower_metric_time(m));
   size_t n = tower_metric_field_count(m);
   for (size_t i = 0; rc == 0 && i < n; i++)
-    rc = copy_field(keep, tower_metric_field_key(m, i), m, i);
+    rc = aggr_copy_field(keep, tower_metric_field_key(m, i), m, i);
   return rc;
 }
 
@@ -127,7 +110,7 @@ static tower_metric *final_metric(const final_state *s, const aggr_entry *e) {
     char name[512];
     if ((size_t)snprintf(name, sizeof name, s->keep_names ? "%s" : "%s_final", key) >= sizeof name)
       continue;
-    if (copy_field(m, name, last, i)) {
+    if (aggr_copy_field(m, name, last, i)) {
       tower_metric_free(m);
       return NULL;
     }

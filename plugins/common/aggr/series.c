@@ -208,3 +208,24 @@ void aggr_series_report(aggr_series *t, tower_ctx *ctx) {
   tower_ctx_aggregate_series(ctx, t->n, t->refused);
   t->refused = 0;
 }
+
+int aggr_copy_field(tower_metric *to, const char *name, const tower_metric *from, size_t i) {
+  switch (tower_metric_field_type(from, i)) {
+  case TOWER_FIELD_FLOAT:
+    return tower_metric_add_float(to, name, tower_metric_field_float(from, i));
+  case TOWER_FIELD_INT:
+    return tower_metric_add_int(to, name, tower_metric_field_int(from, i));
+  case TOWER_FIELD_UINT:
+    return tower_metric_add_uint(to, name, tower_metric_field_uint(from, i));
+  case TOWER_FIELD_BOOL:
+    return tower_metric_add_bool(to, name, tower_metric_field_bool(from, i));
+  case TOWER_FIELD_STRING:
+    return tower_metric_add_string(to, name, tower_metric_field_string(from, i));
+  }
+  return 0;
+}
+
+bool aggr_is_sequence(const tower_setting *s) {
+  tower_setting_type k = tower_setting_kind(s);
+  return k == TOWER_SETTING_ARRAY || k == TOWER_SETTING_LIST;
+}

@@ -59,6 +59,15 @@ void aggr_series_clear(aggr_series *t);
  * ENOMEM). */
 tower_metric *aggr_series_metric(const aggr_entry *e, int64_t time);
 
+/* Copies field i of `from`, whatever its type, into `to` as `name`.
+ * 0 or -ENOMEM. */
+int aggr_copy_field(tower_metric *to, const char *name, const tower_metric *from, size_t i);
+
+/* True for an array [ ] or a list ( ) of settings. libconfig arrays hold
+ * one type, so number lists may come as (10, 20.5) as well as
+ * [10.0, 20.5]. */
+bool aggr_is_sequence(const tower_setting *s);
+
 /* Tells the core how many series are held and how many metrics were
  * refused since the last report; logs a warning when some were. */
 void aggr_series_report(aggr_series *t, tower_ctx *ctx);
