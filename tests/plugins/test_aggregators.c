@@ -191,6 +191,13 @@ START_TEST(final_timeout_and_periodic) {
 }
 END_TEST
 
+/* Waits (bounded) until aggregator `a` took a metric from a running input. */
+static void await_added(tower_ctx *a) {
+  for (int i = 0; i < 500 && atomic_load(&a->stats.metrics) == 0; i++)
+    twi_run_sleep(10000000);
+  ck_assert_uint_ge(atomic_load(&a->stats.metrics), 1);
+}
+
 START_TEST(shutdown_pushes) {
   /* the daemon's path: threads run, the stop pushes what was aggregated
    * before the outputs' final flush */
@@ -203,11 +210,8 @@ START_TEST(shutdown_pushes) {
   twi_pipeline *pl = th_start(c, TWI_RUN);
   free(c);
   ck_assert_int_eq(twi_pipeline_start(pl), 0);
-  /* the gathers run on the input's thread, on its schedule: wait for one
-   * (bounded) */
-  for (int i = 0; i < 500 && atomic_load(&pl->aggregators[0]->stats.metrics) == 0; i++)
-    twi_run_sleep(10000000);
-  ck_assert_uint_ge(atomic_load(&pl->aggregators[0]->stats.metrics), 1);
+  /* the gathers run on the input's thread, on its schedule */
+  await_added(pl->aggregators[0]);
   ck_assert_uint_eq(twi_pipeline_stop(pl), 0);
   th_free(pl);
   char *path = th_fmt("%s/out.lp", dir);
@@ -217,6 +221,48 @@ START_TEST(shutdown_pushes) {
   ck_assert_msg(strchr(out, '\n') == out + strlen(out) - 1, "one line only:\n%s", out);
   free(out);
   free(path);
+}
+END_TEST
+
+static char *reload_config(const char *suffix) {
+  return th_fmt("agent = { omit_hostname = true; interval = \"50ms\"; };\n"
+                "inputs = ( { plugin = \"lines\"; lines = [\"m v=4\"]; } );\n"
+                "aggregators = ( { plugin = \"minmax\"; period = \"1h\"; drop_original = true;"
+                "  name_suffix = \"%s\"; } );\n"
+                "outputs = ( { plugin = \"record\"; path = \"%s/out.lp\"; } );\n",
+                suffix, dir);
+}
+
+START_TEST(reload_pushes_the_old_and_runs_the_new) {
+  /* core/agent.c's reload, step by step: the input and output are
+   * unchanged (kept running), the aggregator is new */
+  char *c1 = reload_config("_old"), *c2 = reload_config("_new");
+  twi_pipeline *old = th_start(c1, TWI_RUN);
+  ck_assert_int_eq(twi_pipeline_start(old), 0);
+  await_added(old->aggregators[0]);
+  char *errors = NULL;
+  twi_pipeline *pl = th_build(c2, TWI_RUN, &errors);
+  ck_assert_msg(pl != NULL, "%s", errors ? errors : "?");
+  twi_pipeline_adopt(pl, old);
+  ck_assert_int_eq(twi_pipeline_init(pl), 0);
+  twi_pipeline_hand_over(pl);
+  ck_assert_uint_eq(twi_pipeline_stop(old), 0); /* pushes m_old */
+  twi_pipeline_free(old);
+  ck_assert_int_eq(twi_pipeline_start(pl), 0);
+  await_added(pl->aggregators[0]);
+  ck_assert_uint_eq(twi_pipeline_stop(pl), 0); /* pushes m_new */
+  th_free(pl);
+  char *path = th_fmt("%s/out.lp", dir);
+  char *out = th_read_file(path);
+  ck_assert_ptr_nonnull(out);
+  ck_assert_contains(out, "m_old v_max=4,v_min=4 ");
+  ck_assert_contains(out, "m_new v_max=4,v_min=4 ");
+  ck_assert_msg(strstr(out, "m v=") == NULL, "an original got through:\n%s", out);
+  free(out);
+  free(path);
+  free(errors);
+  free(c1);
+  free(c2);
 }
 END_TEST
 
@@ -419,6 +465,7 @@ int main(void) {
   tcase_add_test(tc, final_timeout_and_periodic);
   tcase_add_test(tc, shutdown_pushes);
   tcase_add_test(tc, internal_aggregate_stats);
+  tcase_add_test(tc, reload_pushes_the_old_and_runs_the_new);
   tcase_add_test(tc, histogram_cumulative_keeps_counting);
   tcase_add_test(tc, histogram_ordinary_reset_and_updates);
   tcase_add_test(tc, histogram_bad_buckets);

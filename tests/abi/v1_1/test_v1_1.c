@@ -14,10 +14,14 @@
 #include "harness.h"
 #include "loader.h"
 
-static char *so_path(void) {
+static char *fixture(const char *name) {
   const char *top = getenv("top_builddir");
   ck_assert_msg(top != NULL, "top_builddir is not set (run through make check)");
-  return th_fmt("%s/tests/abi/v1_1/.libs/v1_1.so", top);
+  return th_fmt("%s/tests/abi/v1_1/.libs/%s.so", top, name);
+}
+
+static char *so_path(void) {
+  return fixture("v1_1");
 }
 
 START_TEST(descriptor_of_1_1_loads) {
@@ -33,6 +37,18 @@ START_TEST(descriptor_of_1_1_loads) {
   ck_assert_ptr_null(p->desc.reset);
   ck_assert_ptr_nonnull(p->desc.process);
   twi_plugin_close(p);
+  free(path);
+}
+END_TEST
+
+START_TEST(aggregator_of_1_1_refused) {
+  char *path = fixture("v1_1_aggr"), err[2048] = "";
+  twi_plugin *p = NULL;
+  ck_assert_int_lt(twi_plugin_open(path, TOWER_AGGREGATOR, "v1_1_aggr", &p, err, sizeof err), 0);
+  ck_assert_ptr_null(p);
+  ck_assert_msg(strstr(err, "aggregators need ABI 1.2: rebuild it against this tower's SDK"), "%s",
+                err);
+  ck_assert_msg(strstr(err, path), "%s", err);
   free(path);
 }
 END_TEST
@@ -82,6 +98,7 @@ int main(void) {
   Suite *s = suite_create("abi_1_1");
   TCase *tc = tcase_create("v1_1");
   tcase_add_test(tc, descriptor_of_1_1_loads);
+  tcase_add_test(tc, aggregator_of_1_1_refused);
   tcase_add_test(tc, runs_beside_an_aggregator);
   suite_add_tcase(s, tc);
   return check_run(s);

@@ -29,9 +29,19 @@ static int v11_process(void *state, tower_metric *m, tower_acc *next) {
   return rc;
 }
 
+#ifdef V11_AGGREGATOR
+/* An aggregator (kind 4) claimed by a 1.1 descriptor, which has no room
+ * for the aggregator callbacks: the loader must refuse it. */
+#define V11_KIND 4
+#define V11_NAME "v1_1_aggr"
+#else
+#define V11_KIND TOWER_PROCESSOR
+#define V11_NAME "v1_1"
+#endif
+
 static const tower_plugin plugin = {
-    TOWER_PLUGIN_HEAD(TOWER_PROCESSOR),
-    .name = "v1_1",
+    TOWER_PLUGIN_HEAD(V11_KIND),
+    .name = V11_NAME,
     .description = "ABI 1.1 fixture",
     .version = "1.1",
     .options = options,
