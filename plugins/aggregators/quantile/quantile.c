@@ -126,7 +126,7 @@ static q_field *field_of(q_series *qs, const char *name) {
     if (strcmp(qs->f[i].name, name) == 0)
       return &qs->f[i];
   if (qs->n == qs->cap) {
-    size_t cap = qs->cap ? qs->cap * 2 : 4;
+    size_t cap = qs->cap ? qs->cap * 2 : 1;
     q_field *f = realloc(qs->f, cap * sizeof *f);
     if (!f)
       return NULL;

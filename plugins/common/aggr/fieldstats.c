@@ -40,7 +40,7 @@ static fs_field *field_of(fs_series *s, const char *name) {
     if (strcmp(s->f[i].name, name) == 0)
       return &s->f[i];
   if (s->n == s->cap) {
-    size_t cap = s->cap ? s->cap * 2 : 4;
+    size_t cap = s->cap ? s->cap * 2 : 1; /* most series have one or few fields */
     fs_field *f = realloc(s->f, cap * sizeof *f);
     if (!f)
       return NULL;

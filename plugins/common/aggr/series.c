@@ -114,19 +114,27 @@ static int grow(aggr_series *t) {
   return 0;
 }
 
+/* The series' name and tags as a metric without fields, packed to its
+ * size (a clone is exact; a new metric keeps room to grow). */
+static tower_metric *series_key(const tower_metric *m) {
+  tower_metric *k = tower_metric_new(tower_metric_name(m), TOWER_TIME_UNSET);
+  size_t n = tower_metric_tag_count(m);
+  for (size_t i = 0; k && i < n; i++)
+    if (tower_metric_add_tag(k, tower_metric_tag_key(m, i), tower_metric_tag_value(m, i))) {
+      tower_metric_free(k);
+      return NULL;
+    }
+  tower_metric *packed = tower_metric_clone(k);
+  tower_metric_free(k);
+  return packed;
+}
+
 static aggr_entry *entry_new(aggr_series *t, const tower_metric *m, uint64_t h) {
   aggr_entry *e = calloc(1, sizeof *e + t->payload_size);
   if (!e)
     return NULL;
   e->hash = h;
-  e->proto = tower_metric_new(tower_metric_name(m), TOWER_TIME_UNSET);
-  size_t n = tower_metric_tag_count(m);
-  for (size_t i = 0; e->proto && i < n; i++)
-    if (tower_metric_add_tag(e->proto, tower_metric_tag_key(m, i), tower_metric_tag_value(m, i))) {
-      tower_metric_free(e->proto);
-      e->proto = NULL;
-    }
-  if (!e->proto) {
+  if (!(e->proto = series_key(m))) {
     free(e);
     return NULL;
   }
@@ -192,10 +200,17 @@ void aggr_series_sweep_idle(aggr_series *t) {
   aggr_series_sweep(t, idle, NULL);
 }
 
+/* A new metric (room for the summary's fields) rather than a clone of the
+ * packed key, which would grow by reallocation field after field. */
 tower_metric *aggr_series_metric(const aggr_entry *e, int64_t time) {
-  tower_metric *m = tower_metric_clone(e->proto);
-  if (m)
-    tower_metric_set_time(m, time);
+  tower_metric *m = tower_metric_new(tower_metric_name(e->proto), time);
+  size_t n = tower_metric_tag_count(e->proto);
+  for (size_t i = 0; m && i < n; i++)
+    if (tower_metric_add_tag(m, tower_metric_tag_key(e->proto, i),
+                             tower_metric_tag_value(e->proto, i))) {
+      tower_metric_free(m);
+      return NULL;
+    }
   return m;
 }
 
