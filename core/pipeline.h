@@ -1,6 +1,7 @@
 /* The pipeline: instances built from one config file, and how they run.
  *
  *   inputs --(tower_acc: select, modify, rename, tags)--> processors in order
+ *          --> aggregators (add; push at each window's end, aggregate.c)
  *          --(fan-out, shared refcounted metrics)--> output buffers
  *   output thread: flush timer / full batch / SIGUSR1 -> write -> OK|RETRY|DROP
  *
