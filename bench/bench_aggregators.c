@@ -73,11 +73,11 @@ static void bench(const char *name, const char *aggregator, tower_metric **ms, l
     twi_aggr_add(a, ms[i]);
   size_t per_series = (heap_in_use() - heap0) / NSERIES;
   double secs = 0, cpu = 0;
-  unsigned long allocs0 = 0, allocs = 0;
+  unsigned long allocs = 0;
   for (long r = 1; r < rounds; r++) {
     set_values(ms, r);
 #ifndef NO_MALLOC_COUNT
-    allocs0 = nallocs;
+    unsigned long allocs0 = nallocs;
 #endif
     double t0 = bench_now(), c0 = cpu_now();
     for (size_t i = 0; i < NSERIES; i++)

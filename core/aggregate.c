@@ -133,6 +133,7 @@ void twi_aggr_push(tower_ctx *a, twi_pipeline *pl) {
   twi_aggr_rt *rt = a->aggr;
   pthread_mutex_lock(&rt->lock);
   int64_t t0 = tower_mono_ns();
+  uint64_t reported = atomic_load(&a->stats.errors);
   tower_acc *acc = twi_acc_new_collector(a, rt->end);
   int rc = acc ? a->plugin->desc.push(a->state, acc) : -ENOMEM;
   if (a->plugin->desc.reset)
@@ -140,7 +141,9 @@ void twi_aggr_push(tower_ctx *a, twi_pipeline *pl) {
   rt->start = rt->end;
   rt->end += a->interval;
   pthread_mutex_unlock(&rt->lock);
-  if (rc < 0) {
+  /* One error per failed push, unless the plugin reported it with
+   * tower_acc_error() (as for processors). */
+  if (rc < 0 && atomic_load(&a->stats.errors) == reported) {
     atomic_fetch_add(&a->stats.errors, 1);
     tower_log(a, TOWER_LOG_ERROR, "push failed: %s; %s", strerror(-rc),
               acc ? "what it added is delivered" : "this window's summary is lost");

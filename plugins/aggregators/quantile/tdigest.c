@@ -46,7 +46,8 @@ static int merge(tdigest *t, double compression) {
   size_t n = t->nbuf + t->nc;
   if (reserve(&t->buf, &t->capbuf, n))
     return -ENOMEM;
-  memcpy(t->buf + t->nbuf, t->c, t->nc * sizeof *t->c);
+  if (t->nc) /* the first merge has no centroids yet (t->c is NULL) */
+    memcpy(t->buf + t->nbuf, t->c, t->nc * sizeof *t->c);
   qsort(t->buf, n, sizeof *t->buf, cmp_mean);
   double so_far = 0, limit = t->total * q_of(k_of(0, compression) + 1, compression);
   size_t out = 0;
