@@ -133,6 +133,27 @@ START_TEST(renames_apply_to_summaries) {
 }
 END_TEST
 
+START_TEST(modifiers_change_only_the_aggregators_view) {
+  /* fieldinclude and tagexclude shape what minmax sees (a copy); the
+   * original reaches the output as it came */
+  char *out = run("\"m,host=a,dc=x v=1,w=2 1000000000\"",
+                  "{ plugin = \"minmax\"; period = \"10s\"; fieldinclude = [\"v\"];"
+                  "  tagexclude = [\"dc\"]; }");
+  ck_assert_str_eq(out, "m,dc=x,host=a v=1,w=2 1000000000\n"
+                        "m,host=a v_max=1,v_min=1 10000000000\n");
+  free(out);
+  /* a metric left without fields is filtered, not aggregated */
+  twi_pipeline *pl = start("\"m w=2 1000000000\"",
+                           "{ plugin = \"minmax\"; period = \"10s\"; fieldinclude = [\"v\"]; }");
+  out = run_pl(pl);
+  ck_assert_str_eq(out, "m w=2 1000000000\n");
+  ck_assert_uint_eq(atomic_load(&pl->aggregators[0]->stats.filtered), 1);
+  ck_assert_uint_eq(atomic_load(&pl->aggregators[0]->stats.metrics), 0);
+  free(out);
+  th_free(pl);
+}
+END_TEST
+
 START_TEST(window_edges_delay_grace) {
   /* window [0, 10s), delay 1s, grace 2s: -2s and 11s are in, -3s and 12s
    * are out, counted and not mixed in */
@@ -460,6 +481,7 @@ int main(void) {
   tcase_add_test(tc, basicstats_unknown_stat);
   tcase_add_test(tc, selectors_and_drop_original);
   tcase_add_test(tc, renames_apply_to_summaries);
+  tcase_add_test(tc, modifiers_change_only_the_aggregators_view);
   tcase_add_test(tc, window_edges_delay_grace);
   tcase_add_test(tc, max_series_refuses_and_reports);
   tcase_add_test(tc, final_timeout_and_periodic);
