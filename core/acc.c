@@ -332,6 +332,66 @@ static void print_test(twi_pipeline *pl, mvec *ms) {
   tower_buf_free(b);
 }
 
+/* ---- aggregators ---- */
+
+/* Offers every metric to every aggregator; removes the originals one of
+ * them asked to drop. */
+static void run_aggregators(twi_pipeline *pl, mvec *ms) {
+  if (!pl->naggregators)
+    return;
+  size_t k = 0;
+  for (size_t i = 0; i < ms->n; i++) {
+    bool drop = false;
+    for (size_t a = 0; a < pl->naggregators; a++)
+      drop |= twi_aggr_add(pl->aggregators[a], ms->v[i]);
+    if (drop)
+      tower_metric_free(ms->v[i]);
+    else
+      ms->v[k++] = ms->v[i];
+  }
+  ms->n = k;
+}
+
+tower_acc *twi_acc_new_collector(tower_ctx *ctx, int64_t time) {
+  tower_acc *acc = calloc(1, sizeof *acc);
+  if (!acc)
+    return NULL;
+  acc->kind = ACC_NEXT;
+  acc->ctx = ctx;
+  acc->next_out = &acc->pending;
+  acc->time = time;
+  return acc;
+}
+
+tower_metric **twi_acc_take(tower_acc *acc, size_t *n) {
+  tower_metric **v = acc->pending.v;
+  *n = acc->pending.n;
+  acc->pending = (mvec){0};
+  return v;
+}
+
+void twi_pipeline_deliver(twi_pipeline *pl, tower_ctx *from, tower_metric **v, size_t n) {
+  mvec ms = {.v = v, .n = n, .cap = n};
+  uint64_t id = atomic_fetch_add(&next_gather_id, 1);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (tower_metric_is_shared(v[i]) || (from->renames && apply_renames(from, v[i]))) {
+      tower_metric_free(v[i]); /* a plugin's retained metric, or no memory */
+      continue;
+    }
+    twi_metric_pack(&v[i]);
+    twi_metric_set_gather_id(v[i], id);
+    v[k++] = v[i];
+  }
+  ms.n = k;
+  if (pl->mode == TWI_TEST)
+    print_test(pl, &ms);
+  else
+    deliver(pl, &ms, NULL);
+  for (size_t i = 0; i < ms.n; i++)
+    tower_metric_free(ms.v[i]);
+}
+
 /* Locks the pipeline to commit into. A reload publishes the handover before
  * it drains the pipeline it retires, so a commit that locks the old one
  * after the drain sees the handover here and moves on. */
@@ -357,6 +417,7 @@ static int commit(tower_acc *acc, twi_ticket *ticket) {
   }
   twi_pipeline *pl = lock_for_commit(acc);
   run_processors(acc);
+  run_aggregators(pl, &acc->pending);
   mvec *ms = &acc->pending;
   uint64_t id = atomic_fetch_add(&next_gather_id, 1);
   for (size_t i = 0; i < ms->n; i++) {

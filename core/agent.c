@@ -93,7 +93,10 @@ static void log_instances(const char *what, tower_ctx **list, size_t n, const tw
     len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "", name);
     int64_t own = c->kind == TOWER_INPUT ? c->interval : c->flush_interval;
     int64_t agent = c->kind == TOWER_INPUT ? set->interval : set->flush_interval;
-    if (c->kind != TOWER_PROCESSOR && own != agent) {
+    if (c->kind == TOWER_AGGREGATOR) { /* no agent default to differ from */
+      twi_fmt_duration(every, sizeof every, c->interval);
+      len += (size_t)snprintf(names + len, sizeof names - len, " (period %s)", every);
+    } else if (c->kind != TOWER_PROCESSOR && own != agent) {
       twi_fmt_duration(every, sizeof every, own);
       len += (size_t)snprintf(names + len, sizeof names - len, " (%s every %s)",
                               c->kind == TOWER_INPUT ? "gathers" : "flushes", every);
@@ -121,6 +124,8 @@ static void log_pipeline(const twi_agent_opts *o, const twi_pipeline *pl) {
             (long long)set->batch_size, (long long)set->buffer_limit);
   log_instances("input", pl->inputs, pl->ninputs, set);
   log_instances("processor", pl->processors, pl->nprocessors, set);
+  if (pl->naggregators)
+    log_instances("aggregator", pl->aggregators, pl->naggregators, set);
   log_instances("output", pl->outputs, pl->noutputs, set);
 }
 
@@ -154,6 +159,7 @@ static int gather_all(const twi_agent_opts *o, twi_pipeline *pl, int *idle) {
 static int run_once(const twi_agent_opts *o, twi_pipeline *pl) {
   int idle = 0;
   int errors = gather_all(o, pl, &idle);
+  twi_pipeline_push_aggregators(pl); /* the run's end, as a shutdown */
   bool nothing = gathered(pl) == 0;
   if (nothing && !twi_interrupted())
     tower_log(NULL, TOWER_LOG_WARN, "nothing was gathered%s",

@@ -115,6 +115,13 @@ static void read_kind_options(tower_ctx *ctx, const twi_settings *set) {
   case TOWER_PROCESSOR:
     ctx->order = int_or(cfg, "order", 0);
     break;
+  case TOWER_AGGREGATOR:
+    ctx->interval = duration_or(cfg, "period", 30000000000LL);
+    ctx->delay = duration_or(cfg, "delay", 100000000LL);
+    ctx->grace = duration_or(cfg, "grace", 0);
+    ctx->drop_original = tower_config_bool(cfg, "drop_original");
+    ctx->round_interval = set->round_interval;
+    break;
   case TOWER_OUTPUT:
     ctx->flush_interval = duration_or(cfg, "flush_interval", set->flush_interval);
     ctx->flush_jitter = duration_or(cfg, "flush_jitter", set->flush_jitter);
@@ -244,7 +251,10 @@ tower_ctx *twi_instance_new(twi_conf *conf, const config_setting_t *block, tower
     goto fail;
   ctx->renames = ctx->name_override || ctx->name_prefix || ctx->name_suffix || ctx->ntags > 0;
   read_kind_options(ctx, set);
-  if (kind != TOWER_PROCESSOR && !(ctx->fingerprint = fingerprint(ctx)))
+  /* Processors and aggregators are rebuilt by every reload (their state
+   * is per pipeline), so only inputs and outputs need a fingerprint. */
+  bool kept_by_reload = kind == TOWER_INPUT || kind == TOWER_OUTPUT;
+  if (kept_by_reload && !(ctx->fingerprint = fingerprint(ctx)))
     goto fail;
   if (buffer_dir(ctx, set))
     goto fail;
@@ -295,6 +305,7 @@ static void instance_free(tower_ctx *ctx) {
   if (ctx->conf)
     twi_conf_unref(ctx->conf);
   pthread_mutex_destroy(&ctx->process_lock);
+  twi_aggr_destroy(ctx);
   twi_log_limiter_destroy(&ctx->log.limiter);
   free(ctx->fingerprint);
   free(ctx->buffer.dir);
@@ -315,5 +326,7 @@ void twi_instance_unref(tower_ctx *ctx) {
     return;
   if (ctx->out)
     twi_output_destroy(ctx);
+  if (ctx->aggr)
+    twi_aggr_stop(ctx); /* before destroy: the thread may be in push */
   instance_free(ctx);
 }

@@ -24,6 +24,8 @@
 /* Size of the descriptor in ABI 1.0: everything up to `write`. Later minors
  * append fields; a plugin built for 1.0 has exactly this size. */
 #define DESC_SIZE_1_0 (offsetof(tower_plugin, write) + sizeof(void (*)(void)))
+/* ABI 1.2 appended the aggregator callbacks, up to `reset`. */
+#define DESC_SIZE_1_2 (offsetof(tower_plugin, reset) + sizeof(void (*)(void)))
 
 static const tower_option plugin_key[] = {
     {.name = "plugin", .type = TOWER_OPT_STRING, .help = "which plugin this block configures"},
@@ -38,6 +40,8 @@ const char *twi_kind_dir(tower_plugin_kind kind) {
     return "processors";
   case TOWER_OUTPUT:
     return "outputs";
+  case TOWER_AGGREGATOR:
+    return "aggregators";
   }
   return "unknown";
 }
@@ -50,12 +54,14 @@ const char *twi_kind_word(tower_plugin_kind kind) {
     return "processor";
   case TOWER_OUTPUT:
     return "output";
+  case TOWER_AGGREGATOR:
+    return "aggregator";
   }
   return "unknown";
 }
 
 tower_plugin_kind twi_kind_parse(const char *s) {
-  for (int k = TOWER_INPUT; k <= TOWER_OUTPUT; k++)
+  for (int k = TOWER_INPUT; k <= TWI_KIND_LAST; k++)
     if (strcmp(s, twi_kind_dir((tower_plugin_kind)k)) == 0 ||
         strcmp(s, twi_kind_word((tower_plugin_kind)k)) == 0)
       return (tower_plugin_kind)k;
@@ -110,8 +116,9 @@ static int check_desc(const char *path, const tower_plugin *d, tower_plugin_kind
     FAIL("%s: descriptor is truncated: struct_size %u is below the %zu bytes of ABI %u.0; build "
          "the descriptor with TOWER_PLUGIN_HEAD() from an unmodified <tower/plugin.h>",
          path, d->struct_size, DESC_SIZE_1_0, TOWER_ABI_MAJOR);
-  if (d->kind < TOWER_INPUT || d->kind > TOWER_OUTPUT)
-    FAIL("%s: unknown plugin kind %u (expected input, processor or output)", path, d->kind);
+  if (d->kind < TOWER_INPUT || d->kind > TWI_KIND_LAST)
+    FAIL("%s: unknown plugin kind %u (expected input, processor, aggregator or output)", path,
+         d->kind);
   if (expect_kind && d->kind != (uint32_t)expect_kind)
     FAIL("%s: the plugin is an %s but lies in the %s directory; move it to %s/", path,
          twi_kind_word((tower_plugin_kind)d->kind), twi_kind_dir(expect_kind),
@@ -137,6 +144,15 @@ static int check_callbacks(const char *path, const tower_plugin *d, char *err, s
   case TOWER_OUTPUT:
     if (!d->write)
       FAIL("%s: output plugin \"%s\" has no write callback", path, d->name);
+    break;
+  case TOWER_AGGREGATOR:
+    /* The callbacks came with ABI 1.2: an older descriptor cannot have them. */
+    if (d->abi_minor < 2 || d->struct_size < DESC_SIZE_1_2)
+      FAIL("%s: aggregator plugin \"%s\" is built for ABI %u.%u, but aggregators need ABI 1.2: "
+           "rebuild it against this tower's SDK",
+           path, d->name, d->abi_major, d->abi_minor);
+    if (!d->add || !d->push)
+      FAIL("%s: aggregator plugin \"%s\" needs both add and push callbacks", path, d->name);
     break;
   }
   return 0;
@@ -357,7 +373,7 @@ void twi_plugin_names(const char *dirs, tower_plugin_kind kind,
 
 int twi_plugins_scan(const char *dirs, twi_plugin_visit fn, void *ud) {
   int found = 0;
-  for (int k = TOWER_INPUT; k <= TOWER_OUTPUT; k++)
+  for (int k = TOWER_INPUT; k <= TWI_KIND_LAST; k++)
     for (const char *p = dirs; *p;) {
       size_t n = strcspn(p, ":");
       char dir[PATH_MAX];

@@ -14,7 +14,10 @@ typedef struct twi_plugin {
   struct twi_plugin *next;
 } twi_plugin;
 
-/* "inputs", "processors", "outputs" (the directory) / "input"... (a word). */
+/* The highest tower_plugin_kind this core knows. */
+#define TWI_KIND_LAST TOWER_AGGREGATOR
+
+/* "inputs", "processors", "outputs", "aggregators" (the directory) / "input"... (a word). */
 const char *twi_kind_dir(tower_plugin_kind kind);
 const char *twi_kind_word(tower_plugin_kind kind);
 /* Kind from "inputs"/"input"; 0 when unknown. */

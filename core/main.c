@@ -71,7 +71,7 @@ static int sample_all(const char *dir) {
   twi_sample_agent(stdout);
   puts("\n# Every plugin found in the plugin directory, commented out: uncomment the\n"
        "# blocks you want (separate blocks with commas).");
-  for (int k = TOWER_INPUT; k <= TOWER_OUTPUT; k++) {
+  for (int k = TOWER_INPUT; k <= TWI_KIND_LAST; k++) {
     sample_state st = {(tower_plugin_kind)k, 0};
     printf("\n%s = (\n", twi_kind_dir(st.kind));
     twi_plugins_scan(dir, sample_visit, &st);
@@ -95,14 +95,15 @@ static int cmd_sample(const char *dir, int argc, const char *const *argv) {
     snprintf(kind_s, sizeof kind_s, "%.*s", (int)(dot - argv[i]), argv[i]);
     tower_plugin_kind kind = twi_kind_parse(kind_s);
     if (!kind || twi_plugin_get(dir, kind, dot + 1, &found[n], err, sizeof err)) {
-      fprintf(stderr, "tower: %s\n", kind ? err : "kind must be inputs, processors or outputs");
+      fprintf(stderr, "tower: %s\n",
+              kind ? err : "kind must be inputs, processors, aggregators or outputs");
       return 1;
     }
     n++;
   }
   twi_sample_header(stdout);
   twi_sample_agent(stdout);
-  for (int k = TOWER_INPUT; k <= TOWER_OUTPUT; k++) {
+  for (int k = TOWER_INPUT; k <= TWI_KIND_LAST; k++) {
     int shown = 0;
     for (int i = 0; i < n; i++) {
       if (found[i]->desc.kind != (uint32_t)k)

@@ -64,6 +64,22 @@ static const tower_option processor_options[] = {
     TOWER_OPTION_END,
 };
 
+/* Telegraf's aggregator settings (models/running_aggregator.go). */
+static const tower_option aggregator_options[] = {
+    {.name = "period",
+     .type = TOWER_OPT_DURATION,
+     .default_value = "30s",
+     .min = "1ms",
+     .help = "length of the window whose summaries are pushed at its end"},
+    O("delay", TOWER_OPT_DURATION, "100ms",
+      "wait this long after the window's end for late metrics before pushing"),
+    O("grace", TOWER_OPT_DURATION, "0s",
+      "also take metrics this much older than the window's start (late arrivals)"),
+    O("drop_original", TOWER_OPT_BOOL, "false",
+      "the metrics this aggregator picks do not reach the outputs"),
+    TOWER_OPTION_END,
+};
+
 static const tower_option output_options[] = {
     {.name = "flush_interval",
      .type = TOWER_OPT_DURATION,
@@ -181,6 +197,8 @@ const tower_option *twi_kind_options(tower_plugin_kind kind) {
     return processor_options;
   case TOWER_OUTPUT:
     return output_options;
+  case TOWER_AGGREGATOR:
+    return aggregator_options;
   }
   return NULL;
 }

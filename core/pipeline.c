@@ -11,8 +11,8 @@
 #include "options.h"
 #include "pipeline.h"
 
-static const char *const root_keys[] = {"agent",      "global_tags", "inputs",
-                                        "processors", "outputs",     NULL};
+static const char *const root_keys[] = {"agent",   "global_tags", "inputs", "processors",
+                                        "outputs", "aggregators", NULL};
 
 /* ---- building ---- */
 
@@ -30,12 +30,13 @@ static void check_root(const twi_conf *conf, size_t file, twi_diag *d) {
     if (!known)
       twi_diag_error(d, s,
                      "unknown top-level setting \"%s\"; the file holds agent, global_tags, inputs, "
-                     "processors and outputs",
+                     "processors, aggregators and outputs",
                      name);
     else if (drop_in && (!strcmp(name, "agent") || !strcmp(name, "global_tags")))
       twi_diag_error(d, s,
                      "%s cannot be set in a drop-in file (a file of --config-directory or of a "
-                     "pattern @include), which only adds inputs, processors and outputs; set it "
+                     "pattern @include), which only adds inputs, processors, aggregators and "
+                     "outputs; set it "
                      "in %s",
                      name, twi_conf_path(conf));
   }
@@ -97,6 +98,8 @@ static void add_instance(twi_pipeline *pl, const config_setting_t *block, tower_
   out[(*nout)++] = ctx;
   if (kind == TOWER_OUTPUT && twi_output_create(ctx))
     twi_diag_error(d, block, "out of memory creating the output buffer");
+  if (kind == TOWER_AGGREGATOR && twi_aggr_create(ctx))
+    twi_diag_error(d, block, "out of memory creating the aggregator");
 }
 
 /* The blocks of every file's list of `kind`, file after file. */
@@ -168,6 +171,7 @@ twi_pipeline *twi_pipeline_build(twi_conf *conf, const char *plugin_dir, twi_mod
   if (pl->set.plugin_dir) {
     build_list(pl, TOWER_OUTPUT, &pl->outputs, &pl->noutputs, d);
     build_list(pl, TOWER_PROCESSOR, &pl->processors, &pl->nprocessors, d);
+    build_list(pl, TOWER_AGGREGATOR, &pl->aggregators, &pl->naggregators, d);
     build_list(pl, TOWER_INPUT, &pl->inputs, &pl->ninputs, d);
   }
   if (pl->nprocessors > 1)
@@ -190,9 +194,9 @@ twi_pipeline *twi_pipeline_build(twi_conf *conf, const char *plugin_dir, twi_mod
 /* ---- running ---- */
 
 void twi_pipeline_set_trial(twi_pipeline *pl) {
-  tower_ctx **lists[] = {pl->inputs, pl->processors, pl->outputs};
-  size_t counts[] = {pl->ninputs, pl->nprocessors, pl->noutputs};
-  for (size_t l = 0; l < 3; l++)
+  tower_ctx **lists[] = {pl->inputs, pl->processors, pl->outputs, pl->aggregators};
+  size_t counts[] = {pl->ninputs, pl->nprocessors, pl->noutputs, pl->naggregators};
+  for (size_t l = 0; l < 4; l++)
     for (size_t i = 0; i < counts[l]; i++)
       lists[l][i]->trial = true;
 }
@@ -204,6 +208,8 @@ int twi_pipeline_init(twi_pipeline *pl) {
       rc = twi_instance_init(pl->outputs[i]);
   for (size_t i = 0; i < pl->nprocessors && rc == 0; i++)
     rc = twi_instance_init(pl->processors[i]);
+  for (size_t i = 0; i < pl->naggregators && rc == 0; i++)
+    rc = twi_instance_init(pl->aggregators[i]);
   for (size_t i = 0; i < pl->ninputs && rc == 0; i++)
     rc = twi_instance_init(pl->inputs[i]);
   return rc;
@@ -220,12 +226,17 @@ static int check_list(tower_ctx **list, size_t n) {
 
 int twi_pipeline_check(twi_pipeline *pl) {
   return check_list(pl->outputs, pl->noutputs) + check_list(pl->processors, pl->nprocessors) +
-         check_list(pl->inputs, pl->ninputs);
+         check_list(pl->aggregators, pl->naggregators) + check_list(pl->inputs, pl->ninputs);
 }
 
 int twi_pipeline_start(twi_pipeline *pl) {
   for (size_t i = 0; i < pl->noutputs; i++) {
     int rc = twi_output_start(pl->outputs[i]);
+    if (rc)
+      return rc;
+  }
+  for (size_t i = 0; i < pl->naggregators; i++) {
+    int rc = twi_aggr_start(pl->aggregators[i], pl);
     if (rc)
       return rc;
   }
@@ -352,6 +363,9 @@ size_t twi_pipeline_stop(twi_pipeline *pl) {
    * their metrics must reach the outputs before those flush for the last
    * time. (They commit into the new pipeline after this.) */
   twi_pipeline_drain(pl);
+  /* Telegraf pushes at shutdown too: what was aggregated so far reaches
+   * the outputs' final flush. */
+  twi_pipeline_push_aggregators(pl);
   /* However long the inputs took, the outputs get at least half of the
    * timeout for their final flush. */
   int64_t floor = tower_mono_ns() + timeout / 2;
@@ -374,6 +388,16 @@ size_t twi_pipeline_stop(twi_pipeline *pl) {
     lost += twi_output_unsaved(o); /* a disk buffer keeps the rest for the next start */
   }
   return lost;
+}
+
+void twi_pipeline_push_aggregators(twi_pipeline *pl) {
+  for (size_t i = 0; i < pl->naggregators; i++) {
+    tower_ctx *a = pl->aggregators[i];
+    if (!a->initialized)
+      continue;
+    twi_aggr_stop(a);
+    twi_aggr_push(a, pl);
+  }
 }
 
 void twi_pipeline_drain(twi_pipeline *pl) {
@@ -402,6 +426,7 @@ void twi_pipeline_free(twi_pipeline *pl) {
     return;
   free_list(pl->inputs, pl->ninputs);
   free_list(pl->processors, pl->nprocessors);
+  free_list(pl->aggregators, pl->naggregators);
   free_list(pl->outputs, pl->noutputs);
   free_list(pl->spares, pl->spares ? pl->ninputs : 0);
   twi_settings_free(&pl->set);

@@ -1,6 +1,7 @@
 /* The pipeline: instances built from one config file, and how they run.
  *
  *   inputs --(tower_acc: select, modify, rename, tags)--> processors in order
+ *          --> aggregators (add; push at each window's end, aggregate.c)
  *          --(fan-out, shared refcounted metrics)--> output buffers
  *   output thread: flush timer / full batch / SIGUSR1 -> write -> OK|RETRY|DROP
  *
@@ -40,6 +41,7 @@
 #include "select.h"
 
 typedef struct twi_output_rt twi_output_rt;
+typedef struct twi_aggr_rt twi_aggr_rt;
 typedef struct twi_input_rt twi_input_rt;
 typedef struct twi_pipeline twi_pipeline;
 
@@ -61,6 +63,9 @@ typedef struct twi_stats {
   _Atomic uint64_t errors_in_row; /* failed gathers / writes since the last good one */
   _Atomic int64_t last_ok_ns;     /* wall clock of the last good gather / write; 0: none */
   _Atomic int64_t started_ns;     /* wall clock the input / output started; 0: not started */
+  _Atomic uint64_t pushed;      /* aggregators: summaries pushed */
+  _Atomic uint64_t series;      /* aggregators: series held (the plugin's report) */
+  _Atomic uint64_t refused;     /* aggregators: metrics refused beyond max series */
 } twi_stats;
 
 /* One configured plugin instance. This is what plugins see as tower_ctx. */
@@ -99,6 +104,11 @@ struct tower_ctx {
   int64_t order;
   pthread_mutex_t process_lock;
 
+  /* aggregators (interval is the period) */
+  int64_t delay, grace;
+  bool drop_original;
+  twi_aggr_rt *aggr;
+
   /* outputs */
   int64_t flush_interval, flush_jitter, backoff_min, backoff_max;
   int64_t batch_size, buffer_limit;
@@ -121,8 +131,8 @@ struct twi_pipeline {
   twi_conf *conf;
   twi_settings set;
   twi_mode mode;
-  tower_ctx **inputs, **processors, **outputs;
-  size_t ninputs, nprocessors, noutputs;
+  tower_ctx **inputs, **processors, **outputs, **aggregators;
+  size_t ninputs, nprocessors, noutputs, naggregators;
   /* Commits hold it shared; a reload takes it exclusively once to wait for
    * the commits still running through a pipeline it retires. */
   pthread_rwlock_t commit_lock;
@@ -164,6 +174,35 @@ twi_pipeline *twi_acc_pipeline(const tower_acc *acc);
  * the accumulator feeds `pl` instead (taking a reference on it) and lets go
  * of the one it fed. Callable from any thread. */
 void twi_acc_hand_over(tower_acc *acc, twi_pipeline *pl);
+
+/* An accumulator that collects what a callback adds (an aggregator's
+ * push): metrics without a time get `time`. */
+tower_acc *twi_acc_new_collector(tower_ctx *ctx, int64_t time);
+/* Hands the collected metrics over (the caller frees each and the array). */
+tower_metric **twi_acc_take(tower_acc *acc, size_t *n);
+/* Delivers metrics of aggregator `from` (taken over) to the outputs as a
+ * commit does, after the aggregator's renames and tags. */
+void twi_pipeline_deliver(twi_pipeline *pl, tower_ctx *from, tower_metric **ms, size_t n);
+
+/* ---- aggregators (aggregate.c) ---- */
+
+int twi_aggr_create(tower_ctx *a);
+void twi_aggr_destroy(tower_ctx *a);
+/* Starts the window that contains wall-clock `now` (aligned to the period
+ * when agent.round_interval is set, as Telegraf does). */
+void twi_aggr_begin(tower_ctx *a, int64_t now);
+/* Sets the window to [start, start + period) (tests). */
+void twi_aggr_set_window(tower_ctx *a, int64_t start);
+/* Offers one metric (after the processors); true when the original must
+ * not reach the outputs (drop_original and the selectors picked it). */
+bool twi_aggr_add(tower_ctx *a, const tower_metric *m);
+/* Pushes the window's summaries into `pl`'s outputs, resets, and moves
+ * the window on by one period. */
+void twi_aggr_push(tower_ctx *a, twi_pipeline *pl);
+/* Starts the thread that pushes at every window's end + delay. */
+int twi_aggr_start(tower_ctx *a, twi_pipeline *pl);
+/* Stops that thread (no push). */
+void twi_aggr_stop(tower_ctx *a);
 
 /* ---- agent totals (stats.c) ---- */
 /* Adds a freed instance's counters to the agent totals that outlive it. */
@@ -257,7 +296,10 @@ int twi_pipeline_check(twi_pipeline *pl);
 /* Starts the output threads, then the inputs (those not running yet: an
  * input kept by a reload runs on). */
 int twi_pipeline_start(twi_pipeline *pl);
-/* Stops the inputs it owns, waits for commits in flight, then stops the
+/* Pushes what every aggregator holds (the end of a run). */
+void twi_pipeline_push_aggregators(twi_pipeline *pl);
+/* Stops the inputs it owns, waits for commits in flight, pushes what the
+ * aggregators hold, then stops the
  * outputs it owns with a final flush, within the shutdown timeout. Returns
  * the number of metrics that could not be written. */
 size_t twi_pipeline_stop(twi_pipeline *pl);

@@ -141,9 +141,10 @@ void twi_sample_plugin(FILE *f, const twi_plugin *p, bool active) {
   const tower_option *tables[7];
   twi_block_tables(d, p->options, tables);
   print_format_options(f, tables, indent);
-  const char *kind_opts = d->kind == TOWER_INPUT    ? ", interval, precision, collection_jitter"
-                          : d->kind == TOWER_OUTPUT ? ","
-                                                    : ", order";
+  const char *kind_opts = d->kind == TOWER_INPUT        ? ", interval, precision, collection_jitter"
+                          : d->kind == TOWER_OUTPUT     ? ","
+                          : d->kind == TOWER_AGGREGATOR ? ", period, delay, grace, drop_original"
+                                                        : ", order";
   fprintf(f,
           "  %s  # Common options: alias, log_level, tags, name_override, name_prefix,\n"
           "  %s  # name_suffix, namepass, namedrop, tagpass, tagdrop, fieldinclude,\n"

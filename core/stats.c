@@ -197,6 +197,30 @@ static int add_outputs(const sink *k, twi_pipeline *pl, output_totals *t) {
   return 0;
 }
 
+/* Telegraf's internal_aggregate, plus what bounds an aggregator's memory:
+ * the series it holds and the metrics it refused beyond max_series. */
+static int add_aggregators(const sink *k, twi_pipeline *pl) {
+  for (size_t i = 0; i < pl->naggregators; i++) {
+    const tower_ctx *a = pl->aggregators[i];
+    const twi_stats *st = &a->stats;
+    tower_metric *m = instance_metric("internal_aggregate", a, "aggregator");
+    if (!m)
+      return -ENOMEM;
+    tower_metric_add_uint(m, "metrics_added", load(&st->metrics));
+    tower_metric_add_uint(m, "metrics_pushed", load(&st->pushed));
+    tower_metric_add_uint(m, "metrics_filtered", load(&st->filtered));
+    tower_metric_add_uint(m, "metrics_dropped", load(&st->dropped));
+    tower_metric_add_uint(m, "metrics_refused", load(&st->refused));
+    tower_metric_add_uint(m, "series", load(&st->series));
+    tower_metric_add_int(m, "push_time_ns", atomic_load(&st->last_time_ns));
+    tower_metric_add_uint(m, "errors", load(&st->errors));
+    int rc = emit(k, m);
+    if (rc < 0 && !k->acc)
+      return rc; /* the callback asked to stop */
+  }
+  return 0;
+}
+
 /* "Key:   123 kB" from /proc/self/status, in bytes (or the bare count). */
 static bool status_value(const char *text, const char *key, uint64_t *out) {
   const char *p = strstr(text, key);
@@ -255,6 +279,8 @@ static int report(const sink *k, twi_pipeline *pl) {
   int rc = add_inputs(k, pl, &gathered, &gather_errors);
   if (rc == 0)
     rc = add_outputs(k, pl, &t);
+  if (rc == 0)
+    rc = add_aggregators(k, pl);
   if (rc)
     return rc;
   tower_metric *m = tower_metric_new("internal_agent", TOWER_TIME_UNSET);

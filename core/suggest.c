@@ -95,7 +95,7 @@ static void plugin_hint(const char *dirs, tower_plugin_kind kind, const char *na
     file_output_hint(data_format, buf, len);
     return;
   }
-  for (int k = TOWER_INPUT; k <= TOWER_OUTPUT; k++)
+  for (int k = TOWER_INPUT; k <= TWI_KIND_LAST; k++)
     if (k != (int)kind && find(dirs, (tower_plugin_kind)k, name).found) {
       snprintf(buf, len, "%s is %s %s plugin: move its block into %s = ( ... );", name,
                k == TOWER_PROCESSOR ? "a" : "an", twi_kind_word((tower_plugin_kind)k),

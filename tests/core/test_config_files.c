@@ -165,7 +165,7 @@ START_TEST(drop_ins_may_not_set_agent) {
   ck_assert_ptr_null(build(NULL, NULL, &e));
   ck_assert_contains(e, "conf.d/a.conf:2: agent cannot be set in a drop-in file (a file of "
                         "--config-directory or of a pattern @include), which only adds inputs, "
-                        "processors and outputs; set it in ");
+                        "processors, aggregators and outputs; set it in ");
   ck_assert_contains(e, "/main.conf");
   ck_assert_contains(e, "conf.d/a.conf:3: global_tags cannot be set in a drop-in file");
   /* and every other problem of the drop-in in the same pass */

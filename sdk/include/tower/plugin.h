@@ -13,7 +13,7 @@
  * loading.
  *
  * Lifecycle of an instance (one per config block):
- *   init -> (gather* | start .. stop | process* | write*) -> destroy
+ *   init -> (gather* | start .. stop | process* | write* | (add* push reset)*) -> destroy
  * - init(ctx, cfg, &state) builds the instance from its validated block and
  *   returns 0, or a negative errno after logging why. On failure destroy is not
  *   called: free what init allocated before returning.
@@ -60,6 +60,7 @@ typedef enum tower_plugin_kind {
   TOWER_INPUT = 1,
   TOWER_PROCESSOR = 2,
   TOWER_OUTPUT = 3,
+  TOWER_AGGREGATOR = 4, /* ABI 1.2 */
 } tower_plugin_kind;
 
 /* Descriptor flags. */
@@ -150,6 +151,29 @@ typedef struct tower_plugin {
    * DROP it counts the batch's metrics as dropped and logs the loss. Any
    * other value is taken as RETRY. */
   tower_write_result (*write)(void *state, const tower_batch *batch);
+
+  /* Aggregators (ABI 1.2; the core reads these only when struct_size covers
+   * them). The core keeps a window per instance of `period` (see the
+   * aggregator options), calls add for every metric its selectors pick
+   * whose time falls in the window, and at the window's end (plus `delay`)
+   * calls push, then reset. add, push and reset of one instance never run
+   * concurrently; add runs on the thread of whichever input committed the
+   * metric, push and reset on the aggregator's own thread (or the agent's
+   * at shutdown), so both must be quick. */
+
+  /* Takes in one metric. `m` is borrowed during the call: copy what you
+   * keep. Returns 0, or a negative errno: one error of the instance,
+   * logged by the core as "add failed: <strerror>"; the metric still goes
+   * on to the outputs unless drop_original is set. */
+  int (*add)(void *state, const tower_metric *m);
+  /* Adds the summaries of the window to `acc` with tower_acc_add(). A
+   * metric added without a time gets the window's end. Returns 0, or a
+   * negative errno (one error of the instance; what was added goes on). */
+  int (*push)(void *state, tower_acc *acc);
+  /* Called after every push: forget what the next window must not see
+   * (basicstats clears everything, histogram with reset = false keeps its
+   * counts). May be NULL. */
+  void (*reset)(void *state);
 } tower_plugin;
 
 /* The fixed head of every descriptor:
@@ -176,7 +200,8 @@ const char *tower_ctx_alias(const tower_ctx *ctx);
 /* The agent's host name (agent.hostname, else gethostname(); "" when
  * neither gives one); borrowed until destroy returns. */
 const char *tower_ctx_hostname(const tower_ctx *ctx);
-/* Inputs: the gather interval in ns. Others: the agent interval. */
+/* Inputs: the gather interval in ns. Aggregators: the period. Others: the
+ * agent interval. */
 int64_t tower_ctx_interval(const tower_ctx *ctx);
 /* True once the agent is shutting down or reloading this instance; long
  * gathers and service threads should finish early when it turns true. */
@@ -264,6 +289,15 @@ typedef void (*tower_delivered_fn)(void *arg, const tower_delivery *d);
  * ABI 1.1 or later (the loader refuses a plugin of a newer minor). */
 int tower_acc_commit_tracked(tower_acc *acc, tower_delivered_fn done, void *arg);
 
+/* ---- aggregators (ABI 1.2) ------------------------------------------ */
+
+/* Aggregators: report the number of series the instance holds now
+ * (`held`) and how many metrics it refused since the last report because
+ * it already held its maximum (`refused`, added to a running total). The
+ * core shows both in internal_aggregate (series, metrics_refused). Call it
+ * from add, push or reset. */
+void tower_ctx_aggregate_series(tower_ctx *ctx, uint64_t held, uint64_t refused);
+
 /* ---- output batches --------------------------------------------------- */
 
 size_t tower_batch_len(const tower_batch *b);
@@ -288,6 +322,10 @@ bool tower_batch_ends_flush(const tower_batch *b);
  *                    buffer_limit, metrics_added, metrics_written,
  *                    metrics_dropped, metrics_filtered, metrics_rejected,
  *                    write_time_ns, errors
+ *   internal_aggregate per aggregator, tags aggregator (and alias):
+ *                    metrics_added, metrics_pushed, metrics_filtered,
+ *                    metrics_dropped (outside the window), metrics_refused
+ *                    (beyond max_series), series, push_time_ns, errors
  *   internal_process rss_bytes, vms_bytes, cpu_user_seconds,
  *                    cpu_system_seconds, threads, open_fds (flag
  *                    TOWER_STATS_PROCESS; Linux /proc/self)
