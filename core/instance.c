@@ -215,11 +215,6 @@ tower_ctx *twi_instance_new(twi_conf *conf, const config_setting_t *block, tower
   const twi_plugin *p;
   char err[2048];
   int rc = twi_plugin_get(set->plugin_dir, kind, name, &p, err, sizeof err);
-  if (rc == -ENOENT) { /* what to write instead may depend on the block's format */
-    const char *format = NULL;
-    config_setting_lookup_string(block, "data_format", &format);
-    twi_suggest_plugin(set->plugin_dir, kind, name, format, err, sizeof err);
-  }
   if (rc) {
     twi_diag_error(d, config_setting_get_member(block, "plugin"), "%s", err);
     return NULL;

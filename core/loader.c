@@ -283,7 +283,7 @@ int twi_plugin_get(const char *dirs, tower_plugin_kind kind, const char *name,
   }
   pthread_mutex_unlock(&registry_lock);
   if (rc == -ENOENT)
-    twi_suggest_plugin(dirs, kind, name, NULL, err, errlen);
+    twi_suggest_plugin(dirs, kind, name, err, errlen);
   return rc;
 }
 

@@ -27,31 +27,10 @@ static const telegraf_name telegraf_names[] = {
     {TOWER_OUTPUT, "influxdb_v2", "influxdb",
      "Telegraf's influxdb_v2 output is tower's influxdb output with api = \"v2\": write plugin = "
      "\"influxdb\"; api = \"v2\"; (token, organization and bucket as in Telegraf)"},
-    {TOWER_INPUT, "prometheus", NULL,
-     "tower's prometheus plugin is an output (the scrape endpoint, Telegraf's prometheus_client); "
-     "to read a Prometheus endpoint, run a command with the exec input and data_format = "
-     "\"prometheus\""},
     {TOWER_INPUT, "execd", "exec",
      "Telegraf's execd keeps one program running; tower's exec input runs commands every "
      "interval: write plugin = \"exec\";"},
 };
-
-/* Telegraf's file output: tower's csv output when the data is CSV. */
-static void file_output_hint(const char *data_format, char *buf, size_t len) {
-  if (!data_format)
-    snprintf(buf, len,
-             "tower writes files with its csv output: write plugin = \"csv\"; (as "
-             "Telegraf's file output with data_format = \"csv\")");
-  else if (strcmp(data_format, "csv") == 0)
-    snprintf(buf, len,
-             "Telegraf's file output with data_format = \"csv\" is tower's csv output: "
-             "write plugin = \"csv\";");
-  else
-    snprintf(buf, len,
-             "Telegraf's file output with data_format = \"%s\" has no equivalent: "
-             "tower's csv output writes CSV files only",
-             data_format);
-}
 
 typedef struct finder {
   const char *name;
@@ -78,8 +57,8 @@ static finder find(const char *dirs, tower_plugin_kind kind, const char *name) {
 }
 
 /* The hint after "no output plugin \"x\"", or "" when there is none. */
-static void plugin_hint(const char *dirs, tower_plugin_kind kind, const char *name,
-                        const char *data_format, char *buf, size_t len) {
+static void plugin_hint(const char *dirs, tower_plugin_kind kind, const char *name, char *buf,
+                        size_t len) {
   buf[0] = '\0';
   for (size_t i = 0; i < sizeof telegraf_names / sizeof *telegraf_names; i++) {
     const telegraf_name *t = &telegraf_names[i];
@@ -89,10 +68,6 @@ static void plugin_hint(const char *dirs, tower_plugin_kind kind, const char *na
     if (t->tower && !find(dirs, kind, t->tower).found)
       snprintf(buf + strlen(buf), len - strlen(buf), " (%s is not installed in the plugin path)",
                t->tower);
-    return;
-  }
-  if (kind == TOWER_OUTPUT && strcmp(name, "file") == 0) {
-    file_output_hint(data_format, buf, len);
     return;
   }
   for (int k = TOWER_INPUT; k <= TWI_KIND_LAST; k++)
@@ -107,10 +82,10 @@ static void plugin_hint(const char *dirs, tower_plugin_kind kind, const char *na
     snprintf(buf, len, "did you mean \"%s\"? (`tower plugins` lists those installed)", f.best);
 }
 
-void twi_suggest_plugin(const char *dirs, tower_plugin_kind kind, const char *name,
-                        const char *data_format, char *buf, size_t len) {
+void twi_suggest_plugin(const char *dirs, tower_plugin_kind kind, const char *name, char *buf,
+                        size_t len) {
   char hint[512];
-  plugin_hint(dirs, kind, name, data_format, hint, sizeof hint);
+  plugin_hint(dirs, kind, name, hint, sizeof hint);
   if (hint[0])
     snprintf(buf, len, "no %s plugin \"%s\"; %s", twi_kind_word(kind), name, hint);
   else

@@ -9,9 +9,8 @@
 #include <tower/plugin.h>
 
 /* The message for a plugin `name` of `kind` that is not in the search path
- * `dirs`: "no output plugin \"x\"" and what to write instead. data_format is
- * the block's (NULL when unknown). */
-void twi_suggest_plugin(const char *dirs, tower_plugin_kind kind, const char *name,
-                        const char *data_format, char *buf, size_t len);
+ * `dirs`: "no output plugin \"x\"" and what to write instead. */
+void twi_suggest_plugin(const char *dirs, tower_plugin_kind kind, const char *name, char *buf,
+                        size_t len);
 
 #endif
