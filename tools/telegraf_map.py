@@ -226,7 +226,8 @@ INPUTS = {
     "http_response": P(tower="http_response", options=[
         "urls", "method", "body", "headers", "follow_redirects", "response_timeout",
         "response_string_match", "response_status_code", "response_body_field",
-        "response_body_max_size", "interface", "http_proxy"] + _HTTP_CLIENT,
+        "response_body_max_size", "interface", "http_proxy"]
+        + [o for o in _HTTP_CLIENT if o not in ("timeout", "http_headers")],
         unsupported=dict(_HTTP_CLIENT_UNSUPPORTED, **{
             "address": "use urls",
             "http_header_tags": "not supported",
@@ -291,7 +292,14 @@ INPUTS = {
             "connection_strategy": "librdkafka connects at start and retries itself"})),
     # tower's own: no Telegraf twin; kept for configurations of external
     # plugins of the same name and for the AWS credential names.
-    "dynamodb": P(tower="dynamodb", options=None,
+    "dynamodb": P(tower="dynamodb", options=[
+        "tables", "region", "endpoint_url", "page_size", "max_items", "consistent_read",
+        "projection_expression", "filter_expression", "expression_attribute_names",
+        "expression_attribute_values", "segments", "tag_keys", "timestamp_key",
+        "timestamp_format", "separator", "timeout", "max_retries", "access_key_id",
+        "secret_access_key", "session_token", "profile", "shared_credentials_file", "imds",
+        "tls_ca", "tls_cert", "tls_key", "tls_key_pwd", "tls_server_name",
+        "insecure_skip_verify", "use_system_proxy", "http_proxy_url"],
                  rename={"access_key": "access_key_id", "secret_key": "secret_access_key",
                          "token": "session_token",
                          "shared_credential_file": "shared_credentials_file"},
@@ -305,7 +313,7 @@ OUTPUTS = {
         "urls", "database", "database_tag", "exclude_database_tag", "retention_policy",
         "write_consistency", "skip_database_creation", "precision", "content_encoding",
         "http_proxy", "user_agent", "influx_uint_support", "influx_omit_timestamp",
-        "auth_in_query"] + _HTTP_CLIENT,
+        "auth_in_query", "api"] + [o for o in _HTTP_CLIENT if not o.startswith("bearer_token")],
         unsupported=dict(_HTTP_CLIENT_UNSUPPORTED, **{
             "retention_policy_tag": "not supported yet",
             "exclude_retention_policy_tag": "not supported yet",
@@ -315,7 +323,7 @@ OUTPUTS = {
     "influxdb_v2": P(tower="influxdb", set={"api": '"v2"'}, same={"rate_limit": "0MB"}, options=[
         "urls", "organization", "bucket", "bucket_tag", "exclude_bucket_tag", "token",
         "content_encoding", "http_proxy", "user_agent", "influx_uint_support",
-        "influx_omit_timestamp"] + _HTTP_CLIENT,
+        "influx_omit_timestamp"] + [o for o in _HTTP_CLIENT if not o.startswith("bearer_token")],
         unsupported=dict(_HTTP_CLIENT_UNSUPPORTED, **{
             "rate_limit": "not supported: tower writes batches as they come",
             "concurrent_writes": "not supported",

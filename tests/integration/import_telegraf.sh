@@ -46,7 +46,9 @@ check "default: 8 inputs and 1 output" grep -q "(8 inputs, 0 processors, 1 outpu
 # Left out (exit 2): starlark. The other samples set only options tower
 # takes, or leave others at Telegraf's defaults (dropped without loss).
 left="processors.starlark"
-built=$("$TOWER" plugins 2>/dev/null | awk 'NR > 1 { print $1 "s." $2 }')
+# (The plugins of this tree, not the test fixtures of tests/plugin-dir.)
+built=$("$TOWER" plugins --plugin-dir "$top_builddir/plugin-dir" 2>/dev/null |
+  awk 'NR > 1 { print $1 "s." $2 }')
 for f in "$FIX"/plugins/*.conf; do
   p=$(basename "$f" .conf)
   convert "$p" "$f"
@@ -88,6 +90,13 @@ check "filter: [[rule]] -> rules" has processors.filter \
 check "enum: numeric keys -> pairs" has processors.enum 'value_mappings = (("200", "ok"), ("404", "not found"))'
 check "exec: log_stderr dropped" sh -c "! grep -q 'log_stderr =' '$work/inputs.exec.conf'"
 check "starlark: advice to use lua" grep -q "NOT CARRIED OVER.*processors.lua" "$work/processors.starlark.conf"
+
+# ---- the tables list exactly the options of the plugins built here ----------
+# shellcheck disable=SC2086 # one word per plugin
+"$TOWER" sample-config --plugin-dir "$top_builddir/plugin-dir" $built >"$work/sample.conf" 2>/dev/null
+check "tables match the plugins' option tables" sh -c \
+  "python3 '$top_srcdir/tests/integration/import_telegraf_tables.py' '$top_srcdir/tools' \
+     <'$work/sample.conf' >'$work/tables.out' || { cat '$work/tables.out'; false; }"
 
 # ---- renamed options and common options ------------------------------------
 convert mapped "$FIX/cases/mapped.conf"
