@@ -34,7 +34,13 @@ except ImportError:  # Python before 3.11
                      "this is Python %d.%d\n" % sys.version_info[:2])
     sys.exit(1)
 
-import telegraf_map as M  # noqa: E402  (after the path set-up above)
+sys.dont_write_bytecode = True  # no __pycache__ in the data directory
+try:
+    import telegraf_map as M  # noqa: E402  (after the path set-up above)
+except ImportError:
+    sys.stderr.write("tower-import-telegraf: its tables, telegraf_map.py, are neither in %s "
+                     "nor next to the program; reinstall tower\n" % _DATADIR)
+    sys.exit(1)
 
 EXIT_OK, EXIT_ERROR, EXIT_LEFT_OUT = 0, 1, 2
 LEFT_OUT = "NOT CARRIED OVER"
