@@ -15,6 +15,7 @@ One table per plugin, keyed by Telegraf's kind and name:
   set          {tower option: libconfig text} added to the block
   durations    options that are durations beyond the usual names
   rewrite      {tower option: name of a function in REWRITES}
+  consumed     Telegraf options that chose the table (outputs.http's data_format)
   notes        comments written with every block of this plugin
   when         a function of the options giving the table to use, or the
                reason the plugin cannot be carried over

@@ -285,44 +285,46 @@ class Block:
         self.comments.append(text)
 
 
-def convert_option(block, notes, where, table, kind, key, value):
-    """Adds one Telegraf option of a plugin to the block."""
-    common = M.COMMON_OPTIONS[kind]
-    renames = dict(M.COMMON_RENAMES, **table.get("rename", {}))
+def skip_option(block, notes, where, table, key, value):
+    """Handles an option tower does not take; True when it did."""
     unsupported = dict(M.COMMON_UNSUPPORTED, **table.get("unsupported", {}))
     if key in table.get("same", {}) and table["same"][key] == value:
         block.note("%s = %s: tower always behaves so; dropped" % (key, _show(value)))
-        return
-    if key in table.get("ignored", {}):
+    elif key in table.get("ignored", {}):
         block.note("%s: dropped: %s" % (key, table["ignored"][key]))
+    elif key in unsupported and _empty(value):
+        block.note("%s = %s: empty, Telegraf's default; dropped" % (key, _show(value)))
+    elif key in unsupported:
+        block.note("%s: %s = %s: %s" % (LEFT_OUT, key, _show(value), unsupported[key]))
+        notes.lose(where, "%s: %s" % (key, unsupported[key]))
+    else:
+        return False
+    return True
+
+
+def tower_value(table, key, value):
+    """The value as tower reads it (None: nothing left)."""
+    if M.is_duration(key, table):
+        value = duration(value)
+    rewrite = table.get("rewrite", {}).get(key)
+    return M.REWRITES[rewrite](value) if rewrite else value
+
+
+def convert_option(block, notes, where, table, kind, key, value):
+    """Adds one Telegraf option of a plugin to the block."""
+    if skip_option(block, notes, where, table, key, value):
         return
-    if key in unsupported and _empty(value):
-        block.note("%s = %s: an empty setting, as Telegraf's default; dropped" % (key, _show(value)))
-        return
-    if key in unsupported:
-        why = unsupported[key]
-        block.note("%s: %s = %s: %s" % (LEFT_OUT, key, _show(value), why))
-        notes.lose(where, "%s: %s" % (key, why))
-        return
-    tower_key = renames.get(key, key)
+    tower_key = dict(M.COMMON_RENAMES, **table.get("rename", {})).get(key, key)
     known = table.get("options")
-    if known is not None and tower_key not in known and tower_key not in common:
-        why = ("tower's %s has no such option (see tower sample-config %s.%s)"
-               % (table["tower"], kind if kind != "aggregators" else "aggregators",
-                  table["tower"]))
-        block.note("%s: %s = %s: %s" % (LEFT_OUT, key, _show(value), why))
+    if known is not None and tower_key not in known + M.COMMON_OPTIONS[kind]:
+        block.note("%s: %s = %s: tower's %s has no such option (see tower sample-config %s.%s)"
+                   % (LEFT_OUT, key, _show(value), table["tower"], kind, table["tower"]))
         notes.lose(where, "%s: no such option in tower" % key)
         return
-    if tower_key in table.get("values", {}):
-        value = table["values"][tower_key].get(_hashable(value), value)
-    if M.is_duration(tower_key, table):
-        value = duration(value)
-    rewrite = table.get("rewrite", {}).get(tower_key)
-    if rewrite:
-        value = M.REWRITES[rewrite](value)
-        if value is None:
-            block.note("%s: nothing left to carry over; dropped" % key)
-            return
+    value = tower_value(table, tower_key, value)
+    if value is None:
+        block.note("%s: nothing left to carry over; dropped" % key)
+        return
     try:
         text = lc_value(value)
     except Unrepresentable as e:
@@ -336,10 +338,6 @@ def convert_option(block, notes, where, table, kind, key, value):
 
 def _empty(v):
     return v in ("", [], {}) or v is False
-
-
-def _hashable(v):
-    return v if isinstance(v, (str, int, float, bool)) else None
 
 
 def _show(v):
