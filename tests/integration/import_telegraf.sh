@@ -148,6 +148,10 @@ check "dir: 2 inputs, 1 processor, 1 output" grep -q "(2 inputs, 1 processor, 1 
 convert files "$FIX"/telegraf.d/10-agent.conf "$FIX"/telegraf.d/20-inputs.conf "$FIX"/telegraf.d/30-outputs.conf
 check "dir: same as its files in name order" cmp -s "$work/dir.conf" "$work/files.conf"
 
+python3 "$IMPORT" -o "$work/out.conf" "$FIX/telegraf.d" >"$work/out.stdout" 2>&1
+check "-o FILE: writes FILE, prints nothing" sh -c \
+  "cmp -s '$work/out.conf' '$work/dir.conf' && test ! -s '$work/out.stdout'"
+
 # ---- errors ---------------------------------------------------------------------
 convert syntax "$FIX/cases/syntax_error.conf"
 check "syntax error: exit 1" rc_is syntax 1
