@@ -49,6 +49,9 @@ static void usage_run(FILE *f) {
           "       tower plugins                    list the plugins that can be loaded\n"
           "       tower sample-config [PLUGIN...]  print a commented configuration; PLUGIN is\n"
           "                                        kind.name (inputs.cpu); none: every plugin\n"
+          "       tower import-telegraf FILE|DIR...\n"
+          "                                        print the tower configuration of a Telegraf\n"
+          "                                        one (telegraf.conf, telegraf.d)\n"
           "  (tower COMMAND --help: that command's options)\n"
           "\n"
           "Options:\n"
@@ -103,6 +106,7 @@ static const struct {
 } commands[] = {
     {"plugins", TWI_CLI_PLUGINS, usage_plugins},
     {"sample-config", TWI_CLI_SAMPLE, usage_sample},
+    {"import-telegraf", TWI_CLI_IMPORT, NULL}, /* the tool prints its own help */
 };
 
 /* One line naming the problem and where to read more; exit status 2. */
@@ -258,6 +262,17 @@ static void parse_command(twi_cli *c, seen *s, int argc, char **argv, int k) {
     usage_error(c, help, "%s does not apply to the %s command", s->run_only, commands[k].name);
 }
 
+/* import-telegraf is another program (tower-import-telegraf): the words
+ * after the command are its own, passed on as they are. */
+static void parse_import(twi_cli *c, const seen *s, char **rest) {
+  if (s->run_only) {
+    usage_error(c, "tower", "%s does not apply to the import-telegraf command", s->run_only);
+    return;
+  }
+  c->command = TWI_CLI_IMPORT;
+  c->args = rest;
+}
+
 void twi_cli_parse(twi_cli *c, int argc, char **argv) {
   memset(c, 0, sizeof *c);
   c->agent.log_level = -1;
@@ -270,10 +285,16 @@ void twi_cli_parse(twi_cli *c, int argc, char **argv) {
     const char *word = argv[optind];
     int k = find_command(word);
     if (k < 0) {
-      usage_error(c, "tower", "unknown command \"%s\" (commands: plugins, sample-config)", word);
+      usage_error(c, "tower",
+                  "unknown command \"%s\" (commands: plugins, sample-config, import-telegraf)",
+                  word);
       return;
     }
     optind++;
+    if (commands[k].command == TWI_CLI_IMPORT) {
+      parse_import(c, &s, argv + optind);
+      return;
+    }
     parse_command(c, &s, argc, argv, k);
   } else {
     c->command = TWI_CLI_RUN;

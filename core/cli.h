@@ -3,6 +3,7 @@
  *   tower [OPTIONS]                         run (or --test, --once, --config-check)
  *   tower plugins [--plugin-dir DIR]        list the plugins
  *   tower sample-config [--plugin-dir DIR] [kind.name...]
+ *   tower import-telegraf ARGS...           runs tower-import-telegraf ARGS
  *
  * A subcommand's options may come before or after it. A usage error is one
  * line on stderr naming the problem and the help to read, and exit 2.
@@ -16,7 +17,8 @@ typedef enum twi_cli_command {
   TWI_CLI_RUN,
   TWI_CLI_PLUGINS,
   TWI_CLI_SAMPLE,
-  TWI_CLI_EXIT, /* done already (--help, --version, a usage error): exit_status */
+  TWI_CLI_IMPORT, /* tower import-telegraf: args are the words after it */
+  TWI_CLI_EXIT,   /* done already (--help, --version, a usage error): exit_status */
 } twi_cli_command;
 
 #define TWI_CLI_MAX_CONFIGS 64
@@ -30,6 +32,7 @@ typedef struct twi_cli {
   const char *plugin_dir;                 /* --plugin-dir, else TOWER_PLUGIN_DIR, else NULL */
   const char *names[TWI_CLI_MAX_CONFIGS]; /* sample-config's kind.name arguments */
   int nnames;
+  char **args; /* import-telegraf: its arguments, as given; NULL-terminated */
 } twi_cli;
 
 /* Parses argv. On TWI_CLI_EXIT the output (help, version or the error) is

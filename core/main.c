@@ -1,11 +1,14 @@
-/* The tower command: the plugins and sample-config commands, and the
- * dispatch of a parsed command line (cli.c) to them or to the agent. */
+/* The tower command: the plugins, sample-config and import-telegraf
+ * commands, and the dispatch of a parsed command line (cli.c) to them or to
+ * the agent. */
 #include "config.h"
 
+#include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <tower/tower.h>
 
@@ -117,6 +120,44 @@ static int cmd_sample(const char *dir, int argc, const char *const *argv) {
   return 0;
 }
 
+/* ---- tower import-telegraf ---- */
+
+/* The converter is a Python program installed next to tower (TOML is read
+ * by Python's tomllib; libconfig cannot). It runs in tower's place, so its
+ * output and exit status are the command's. TOWER_IMPORT_TELEGRAF names
+ * another copy (the build tree's, in the tests). */
+static int cmd_import(char **args) {
+  const char *env = getenv("TOWER_IMPORT_TELEGRAF");
+  const char *prog = env && *env ? env : TOWER_BINDIR "/tower-import-telegraf";
+  size_t n = 0;
+  while (args[n])
+    n++;
+  char **argv = calloc(n + 2, sizeof *argv);
+  if (!argv) {
+    fprintf(stderr, "tower: out of memory\n");
+    return 1;
+  }
+  argv[0] = (char *)prog;
+  memcpy(argv + 1, args, n * sizeof *argv);
+  fflush(NULL);
+  execv(prog, argv);
+  int err = errno;
+  free(argv);
+  if (err == ENOENT && access(prog, F_OK) == 0) /* the #! interpreter is missing */
+    fprintf(stderr,
+            "tower: cannot run %s: python3 (3.11 or later) is not installed; install the "
+            "python3 package (apt-get install python3)\n",
+            prog);
+  else if (err == ENOENT)
+    fprintf(stderr,
+            "tower: %s is missing; it is installed with tower (make install), or set "
+            "TOWER_IMPORT_TELEGRAF to its path\n",
+            prog);
+  else
+    fprintf(stderr, "tower: cannot run %s: %s\n", prog, strerror(err));
+  return 1;
+}
+
 /* glibc gives each thread that allocates an arena of its own, up to eight
  * per core, and each keeps the pages it touched. tower runs a thread per
  * input and output that allocates little, and glibc's per-thread cache
@@ -145,6 +186,9 @@ int main(int argc, char **argv) {
     break;
   case TWI_CLI_SAMPLE:
     rc = cmd_sample(dir, c.nnames, c.names);
+    break;
+  case TWI_CLI_IMPORT:
+    rc = cmd_import(c.args);
     break;
   case TWI_CLI_EXIT:
     break;
