@@ -22,65 +22,9 @@
 . "$top_srcdir/tests/integration/lib.sh"
 
 CRASHES=${CRASHES:-20}
-INFLUXD=${INFLUXD:-/usr/bin/influxd}
-for tool in "$INFLUXD" curl; do
-  command -v "$tool" >/dev/null 2>&1 || {
-    echo "FAIL: $tool is missing: apt-get install influxdb curl (scripts/test installs them)"
-    exit 1
-  }
-done
+. "$top_srcdir/tests/influxdb/lib.sh"
 "$TOWER" plugins 2>/dev/null | grep -q '^output  *influxdb ' \
   || { echo "FAIL: outputs.influxdb is not built (tower plugins does not list it)"; exit 1; }
-
-# ---- InfluxDB (as tests/integration/influxdb.sh starts it) ------------------
-free_port() {
-  while :; do
-    p=$(shuf -i 20000-60000 -n 1)
-    grep -qi ":$(printf '%04X' "$p") " /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$p"; return; }
-  done
-}
-
-# start_influxd: a server with its data under $work/influx, the same ports
-# on every start; sets $api.
-start_influxd() {
-  d="$work/influx"
-  if [ ! -f "$d/influxdb.conf" ]; then
-    mkdir -p "$d"
-    cat > "$d/influxdb.conf" <<CONF
-reporting-disabled = true
-bind-address = "127.0.0.1:$(free_port)"
-[meta]
-  dir = "$d/meta"
-[data]
-  dir = "$d/data"
-  wal-dir = "$d/wal"
-  query-log-enabled = false
-[monitor]
-  store-enabled = false
-[http]
-  bind-address = "127.0.0.1:$(free_port)"
-  log-enabled = false
-  max-row-limit = 0
-[continuous_queries]
-  enabled = false
-CONF
-  fi
-  "$INFLUXD" -config "$d/influxdb.conf" >> "$d/influxd.log" 2>&1 &
-  ipid=$!
-  pids="$pids $ipid"
-  api="http://$(sed -n 's/^  bind-address = "\(.*\)"/\1/p' "$d/influxdb.conf")"
-  wait_for 30 sh -c "curl -s -o /dev/null -w '%{http_code}' '$api/ping' | grep -q 204" \
-    || { fail "influxd did not start: $(tail -5 "$d/influxd.log")"; finish; }
-}
-
-# forget PID: once PID is reaped it may be reused by any process of the
-# machine, so the exit cleanup (lib.sh, kill -9 of $pids) must not see it.
-forget() { pids=$(echo " $pids " | sed "s/ $1 / /"); }
-
-stop_influxd() {
-  kill "$ipid" && wait "$ipid"
-  forget "$ipid"
-}
 
 # query Q: CSV rows of the answer (name,tags,time,columns...)
 query() {
@@ -89,8 +33,8 @@ query() {
 }
 
 # ---- tower ------------------------------------------------------------------
-start_influxd
-stop_influxd # down: the address refuses connections from now on
+start_influxd influx
+stop_influxd influx # down: the address refuses connections from now on
 
 buf="$work/buffer"
 ledger="$work/ledger"
@@ -164,10 +108,9 @@ wait_for 10 sh -c "[ \$(grep -c 'buffer on disk in' '$work/reload.log') -ge 2 ]"
 sleep 0.2
 kill -9 "$tpid"
 wait "$tpid" 2>/dev/null
-forget "$tpid"
 cat "$work/reload.log" >> "$work/tower.log"
 
-start_influxd
+start_influxd influx
 i=0
 while [ "$i" -lt 5 ]; do
   run_and_kill "up$i"
@@ -186,7 +129,6 @@ stored() {
 backlog_stored() { stored > "$work/stored"; [ -z "$(comm -23 "$work/before" "$work/stored")" ]; }
 wait_for 60 backlog_stored || fail "the backlog did not arrive within 60s of the last start"
 stop_tower TERM
-forget "$tpid"
 [ "$trc" = 0 ] || fail "the last run exited $trc: $(tail -20 "$work/final.log")"
 stored > "$work/stored"
 accepted=$(want | wc -l | tr -d ' ')
@@ -208,5 +150,5 @@ echo "figures: $accepted accepted, $points stored, ${received:-?} points receive
   || fail "cannot read InfluxDB's httpd statistics (SHOW STATS): '$received'"
 grep -q 'damaged record' "$work/tower.log" \
   && echo "note: runs reported damaged records (a kill mid-write leaves a torn tail): $(grep -c 'damaged record' "$work/tower.log")"
-stop_influxd
+stop_influxd influx
 finish

@@ -29,15 +29,11 @@
 . "$top_srcdir/tests/integration/lib.sh"
 
 . "$top_srcdir/tests/kafka/lib.sh"
-INFLUXD=${INFLUXD:-/usr/bin/influxd}
+. "$top_srcdir/tests/influxdb/lib.sh"
 N=${N:-20000}
 KILLS=${KILLS:-20}
 BUFFER=${BUFFER:-memory}
 SEED=${SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
-for tool in "$INFLUXD" curl; do
-  command -v "$tool" >/dev/null 2>&1 \
-    || { echo "FAIL: $tool is missing: apt-get install influxdb curl (scripts/test installs them)"; exit 1; }
-done
 for p in "input  *kafka_consumer" "output  *influxdb" "output  *record"; do
   "$TOWER" plugins 2>/dev/null | grep -q "^$p " \
     || { echo "FAIL: plugin '$p' is not built (tower plugins does not list it)"; exit 1; }
@@ -102,40 +98,10 @@ ok "$N messages produced"
 for b in 1 2 3; do mock_command "rtt $b 50"; done
 
 # ---- InfluxDB, on its own ports and directories --------------------------
-free_port() {
-  while :; do
-    p=$(shuf -i 20000-60000 -n 1)
-    grep -qi ":$(printf '%04X' "$p") " /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$p"; return; }
-  done
-}
-mkdir -p "$work/influx"
-cat > "$work/influx/influxdb.conf" <<CONF
-reporting-disabled = true
-bind-address = "127.0.0.1:$(free_port)"
-[meta]
-  dir = "$work/influx/meta"
-[data]
-  dir = "$work/influx/data"
-  wal-dir = "$work/influx/wal"
-  query-log-enabled = false
-[monitor]
-  store-enabled = false
-[http]
-  bind-address = "127.0.0.1:$(free_port)"
-  log-enabled = false
-[continuous_queries]
-  enabled = false
-CONF
-api="http://$(sed -n 's/^  bind-address = "\(.*\)"/\1/p' "$work/influx/influxdb.conf")"
+# influx_up / influx_down: the server and whether it runs ($ipid)
 ipid=""
-influx_up() {
-  "$INFLUXD" -config "$work/influx/influxdb.conf" >> "$work/influx/influxd.log" 2>&1 &
-  ipid=$!
-  pids="$pids $ipid"
-  wait_for 30 sh -c "curl -s -o /dev/null -w '%{http_code}' '$api/ping' | grep -q 204" \
-    || { fail "influxd did not start: $(tail -5 "$work/influx/influxd.log")"; finish; }
-}
-influx_down() { kill "$ipid" && wait "$ipid"; ipid=""; }
+influx_up() { start_influxd influx; eval "ipid=\$ipid_influx"; }
+influx_down() { stop_influxd influx; ipid=""; }
 # iq QUERY: InfluxDB's JSON answer
 iq() { curl -s -G "$api/query" --data-urlencode "db=crash" --data-urlencode "epoch=ns" --data-urlencode "q=$1"; }
 influx_up

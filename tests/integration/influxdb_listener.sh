@@ -20,7 +20,7 @@
 # Nothing is skipped: a missing influxd, influx or curl is a failure.
 . "$top_srcdir/tests/integration/lib.sh"
 
-INFLUXD=${INFLUXD:-/usr/bin/influxd}
+. "$top_srcdir/tests/influxdb/lib.sh"
 for tool in "$INFLUXD" influx curl script gzip openssl; do
   command -v "$tool" >/dev/null 2>&1 || {
     echo "FAIL: $tool is missing: apt-get install influxdb influxdb-client curl util-linux gzip openssl (scripts/test installs them)"
@@ -30,38 +30,8 @@ done
 "$TOWER" plugins 2>/dev/null | grep -q '^input  *influxdb_listener ' \
   || { echo "FAIL: inputs.influxdb_listener is not built (tower plugins does not list it)"; exit 1; }
 
-free_port() {
-  while :; do
-    p=$(shuf -i 20000-60000 -n 1)
-    grep -qi ":$(printf '%04X' "$p") " /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$p"; return; }
-  done
-}
-
 # ---- influxd ------------------------------------------------------------------------
-d="$work/influxd"
-mkdir -p "$d"
-cat > "$d/influxdb.conf" <<CONF
-reporting-disabled = true
-bind-address = "127.0.0.1:$(free_port)"
-[meta]
-  dir = "$d/meta"
-[data]
-  dir = "$d/data"
-  wal-dir = "$d/wal"
-  query-log-enabled = false
-[monitor]
-  store-enabled = false
-[http]
-  bind-address = "127.0.0.1:$(free_port)"
-  log-enabled = false
-[continuous_queries]
-  enabled = false
-CONF
-"$INFLUXD" -config "$d/influxdb.conf" > "$d/influxd.log" 2>&1 &
-pids="$pids $!"
-api="http://$(sed -n 's/^  bind-address = "\(.*\)"/\1/p' "$d/influxdb.conf")"
-wait_for 30 sh -c "curl -s -o /dev/null -w '%{http_code}' '$api/ping' | grep -q 204" \
-  || { fail "influxd did not start: $(cat "$d/influxd.log")"; finish; }
+start_influxd influxd
 
 # iq DB QUERY: influxd's JSON answer (times in ns)
 iq() {

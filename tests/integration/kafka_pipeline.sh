@@ -15,7 +15,7 @@
 . "$top_srcdir/tests/integration/lib.sh"
 
 . "$top_srcdir/tests/kafka/lib.sh"
-INFLUXD=${INFLUXD:-/usr/bin/influxd}
+. "$top_srcdir/tests/influxdb/lib.sh"
 for tool in "$INFLUXD" curl; do
   command -v "$tool" >/dev/null 2>&1 \
     || { echo "FAIL: $tool is missing: apt-get install influxdb curl (scripts/test installs them)"; exit 1; }
@@ -25,42 +25,12 @@ for p in "input  *kafka_consumer" "input  *exec" "input  *cpu" "output  *kafka" 
     || { echo "FAIL: plugin '$p' is not built (tower plugins does not list it)"; exit 1; }
 done
 
-# A TCP port nobody listens on.
-free_port() {
-  while :; do
-    p=$(shuf -i 20000-60000 -n 1)
-    grep -qi ":$(printf '%04X' "$p") " /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$p"; return; }
-  done
-}
-
 # ---- Kafka --------------------------------------------------------------
 start_mock -b 3 -t metrics:3
 
 # ---- InfluxDB, on its own ports and directories --------------------------
-hport=$(free_port); rport=$(free_port)
-while [ "$rport" = "$hport" ]; do rport=$(free_port); done
-cat > "$work/influxdb.conf" <<CONF
-reporting-disabled = true
-bind-address = "127.0.0.1:$rport"
-[meta]
-  dir = "$work/influx/meta"
-[data]
-  dir = "$work/influx/data"
-  wal-dir = "$work/influx/wal"
-  query-log-enabled = false
-[http]
-  bind-address = "127.0.0.1:$hport"
-  log-enabled = false
-[monitor]
-  store-enabled = false
-[continuous_queries]
-  enabled = false
-CONF
-"$INFLUXD" -config "$work/influxdb.conf" > "$work/influxd.log" 2>&1 &
-pids="$pids $!"
-api="http://127.0.0.1:$hport"
-wait_for 30 curl -sf "$api/ping" -o /dev/null && ok "influxd ready on $hport" \
-  || { fail "influxd did not start: $(tail -20 "$work/influxd.log")"; finish; }
+start_influxd influx
+ok "influxd ready at $api"
 
 # ---- tower B: Kafka -> InfluxDB -----------------------------------------
 cat > "$work/b.conf" <<CONF
