@@ -352,29 +352,51 @@ OUTPUTS = {
         unsupported=dict(_KAFKA_UNSUPPORTED, **{
             "topic_suffix": "use topic_tag (set by a processor if need be)",
             "headers": "message headers are not supported"})),
-    # Being added alongside (their options follow Telegraf's names).
-    "file": P(tower="file", options=None),
-    "health": P(tower="health", options=None),
+    "file": P(tower="file", options=[
+        "files", "use_batch_format", "rotation_interval", "rotation_max_size",
+        "rotation_max_archives", "data_format", "influx_uint_support", "influx_omit_timestamp",
+        "csv_timestamp_format", "csv_separator", "csv_header", "csv_column_prefix",
+        "json_timestamp_units", "json_timestamp_format", "prometheus_export_timestamp",
+        "prometheus_string_as_label", "prometheus_compact_encoding"]),
+    "health": P(tower="health", options=[
+        "service_address", "basic_username", "basic_password", "tls_cert", "tls_key",
+        "tls_allowed_cacerts", "ip_range", "read_timeout", "write_timeout", "max_connections",
+        "max_connections_per_ip", "max_write_age", "max_buffer_fill", "max_failed_gathers",
+        "max_failed_writes", "compares", "contains"]),
 }
 
 PROCESSORS = {
     "filter": P(tower="filter", options=["default", "rules"], rename={"rule": "rules"}),
-    "rename": P(tower="rename", options=None),
-    "converter": P(tower="converter", options=None, rename={"tags": "tag_conversions"}),
-    "enum": P(tower="enum", options=None, rewrite={"mapping": "enum_mappings"}),
-    "override": P(tower="override", options=None),
-    "regex": P(tower="regex", options=None, rename={"tags": "tag_values"},
+    "rename": P(tower="rename", options=["replace"]),
+    "converter": P(tower="converter", options=["tag_conversions", "fields"],
+                   rename={"tags": "tag_conversions"}),
+    "enum": P(tower="enum", options=["mapping"], rewrite={"mapping": "enum_mappings"}),
+    "override": P(tower="override", options=[]),  # only common options
+    "regex": P(tower="regex", options=["tag_values", "fields", "tag_rename", "field_rename",
+                                       "metric_rename"], rename={"tags": "tag_values"},
               rewrite={k: "regex_rules" for k in ("tag_values", "fields", "tag_rename",
                                                      "field_rename", "metric_rename")},
               unsupported={"namepass_regex": "not supported"}),
-    "strings": P(tower="strings", options=None),
-    "dedup": P(tower="dedup", options=None,
+    "strings": P(tower="strings", options=[
+        "lowercase", "uppercase", "titlecase", "trim", "trim_left", "trim_right", "trim_prefix",
+        "trim_suffix", "replace", "left", "base64decode", "valid_utf8"]),
+    "dedup": P(tower="dedup", options=["dedup_interval", "max_series"],
               ignored={"statefile": "tower keeps no state across restarts"}),
-    "tag_limit": P(tower="tag_limit", options=None),
+    "tag_limit": P(tower="tag_limit", options=["limit", "keep"]),
 }
 
-AGGREGATORS = {name: P(tower=name, options=None) for name in (
-    "basicstats", "minmax", "final", "histogram", "merge", "quantile")}
+# max_series, tower's bound on an aggregator's memory, is not Telegraf's.
+AGGREGATORS = {
+    "basicstats": P(tower="basicstats", options=["stats", "max_series"]),
+    "minmax": P(tower="minmax", options=["max_series"]),
+    "final": P(tower="final", options=["series_timeout", "output_strategy",
+                                       "keep_original_field_names", "max_series"]),
+    "histogram": P(tower="histogram", options=["reset", "cumulative", "expiration_interval",
+                                               "push_only_on_update", "config", "max_series"]),
+    "merge": P(tower="merge", options=["round_timestamp_to", "max_series"]),
+    "quantile": P(tower="quantile", options=["quantiles", "algorithm", "compression",
+                                             "max_series"]),
+}
 
 PLUGINS = {"inputs": INPUTS, "outputs": OUTPUTS, "processors": PROCESSORS,
            "aggregators": AGGREGATORS}

@@ -11,9 +11,11 @@ sys.path.insert(0, sys.argv[1])
 import telegraf_map as M  # noqa: E402
 
 # Built plugins without a Telegraf twin of their name.
-NO_TWIN = {("inputs", "kafka_lag"), ("outputs", "csv")}
+NO_TWIN = {("inputs", "kafka_lag"), ("outputs", "csv"), ("processors", "lua"),
+           ("outputs", "prometheus_remote_write")}
 # Options sample-config cannot show (their type is "any setting").
 UNSHOWN = {("inputs", "exec"): {"commands"},
+           ("aggregators", "quantile"): {"quantiles"},
            ("inputs", "dynamodb"): {"expression_attribute_values"}}
 
 built, kind, cur = {}, None, None
