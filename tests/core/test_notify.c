@@ -247,6 +247,28 @@ START_TEST(stalled_input_stops_pings) {
 }
 END_TEST
 
+/* A write slower than stall_after (1s) but not hung: the pings stop while
+ * it runs and resume once it returns, with a status line saying so. */
+START_TEST(pings_resume_after_slow_write) {
+  agent a;
+  char *c = conf("interval = \"100ms\"; flush_interval = \"100ms\"; shutdown_timeout = \"1s\";", "",
+                 "delay = \"1500ms\";");
+  agent_start(&a, c, "200000");
+  free(wait_msg(&a, "READY=1", 10000, NULL));
+  free(wait_msg(&a, "STATUS=stalled: outputs.record", 10000, NULL));
+  char *m = wait_msg(&a, "STATUS=running", 5000, NULL);
+  free(m);
+  m = next_msg(&a, 1000);
+  ck_assert_msg(m && strcmp(m, "WATCHDOG=1") == 0, "no ping after the recovery: %s", m);
+  free(m);
+  char *log = tower_log_text(&a);
+  ck_assert_msg(strstr(log, "watchdog: everything is alive again; pings resume"), "%s", log);
+  free(log);
+  agent_end(&a, SIGKILL);
+  free(c);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("notify");
   TCase *tc = tcase_create("sd_notify");
@@ -255,6 +277,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, pings_while_alive);
   tcase_add_test(tc, hung_write_stops_pings);
   tcase_add_test(tc, stalled_input_stops_pings);
+  tcase_add_test(tc, pings_resume_after_slow_write);
   suite_add_tcase(s, tc);
   return s;
 }
