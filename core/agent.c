@@ -18,9 +18,11 @@
 #include "agent.h"
 #include "interrupt.h"
 #include "log_internal.h"
+#include "notify.h"
 #include "pidfile.h"
 #include "units.h"
 #include "pipeline.h"
+#include "watchdog.h"
 
 static void print_diag(const twi_diag *d) {
   if (!d->text)
@@ -262,6 +264,22 @@ static bool reload(const twi_agent_opts *o, twi_pipeline **cur) {
   return true;
 }
 
+/* The unit's status line (systemctl status) while the agent runs. */
+static void notify_ready(const twi_pipeline *pl, const char *how) {
+  char status[160];
+  snprintf(status, sizeof status, "%s: %zu input%s, %zu output%s", how, pl->ninputs,
+           twi_s(pl->ninputs), pl->noutputs, twi_s(pl->noutputs));
+  twi_notify_ready(status);
+}
+
+/* How long a reload may keep the agent loop from its signals before the
+ * watchdog calls it hung: stopping the old pipeline takes at most 1.5
+ * shutdown_timeout (pipeline.c), and the new plugins' init gets 30s on top
+ * (connections with their own timeouts). */
+static int64_t reload_limit(const twi_pipeline *pl) {
+  return 2 * pl->set.shutdown_timeout + 30 * 1000000000LL;
+}
+
 static int serve(const twi_agent_opts *o, twi_pipeline *pl, const sigset_t *sigs) {
   if (twi_pipeline_start(pl)) {
     twi_pipeline_stop(pl);
@@ -270,12 +288,21 @@ static int serve(const twi_agent_opts *o, twi_pipeline *pl, const sigset_t *sigs
   }
   tower_log(NULL, TOWER_LOG_INFO, "tower %s started (pid %d)", PACKAGE_VERSION, (int)getpid());
   log_pipeline(o, pl);
+  notify_ready(pl, "running");
+  twi_watchdog *wd = twi_watchdog_start();
+  twi_watchdog_running(wd, pl);
   for (;;) {
     siginfo_t si;
     int sig = sigwaitinfo(sigs, &si);
     if (sig == SIGHUP) {
-      if (!reload(o, &pl))
+      twi_notify_reloading("reloading the configuration");
+      twi_watchdog_busy(wd, reload_limit(pl));
+      if (!reload(o, &pl)) {
+        twi_watchdog_stop(wd);
         return 1;
+      }
+      twi_watchdog_running(wd, pl);
+      notify_ready(pl, "running (reloaded)");
     } else if (sig == SIGUSR1) {
       tower_log(NULL, TOWER_LOG_INFO, "SIGUSR1: flushing every output");
       twi_pipeline_flush_now(pl);
@@ -285,6 +312,9 @@ static int serve(const twi_agent_opts *o, twi_pipeline *pl, const sigset_t *sigs
       break;
     }
   }
+  /* systemd stops expecting pings once told the agent stops. */
+  twi_notify_stopping("stopping: final flush");
+  twi_watchdog_stop(wd);
   /* A requested stop is a clean exit even when an output could not take
    * everything (logged and counted above): a service manager must not see
    * a failure, and restart the agent, because InfluxDB was down. */

@@ -73,7 +73,8 @@ static int64_t first_tick(const tower_ctx *in, int64_t now) {
 }
 
 /* Sleeps until wall-clock `when` or until asked to stop. True to go on. */
-static bool sleep_until(twi_input_rt *rt, int64_t when) {
+static bool sleep_until(tower_ctx *in, int64_t when) {
+  twi_input_rt *rt = in->in;
   pthread_mutex_lock(&rt->lock);
   while (!rt->stop) {
     int64_t left = when - real_ns();
@@ -82,6 +83,7 @@ static bool sleep_until(twi_input_rt *rt, int64_t when) {
     /* Wait on the monotonic clock so that a wall-clock jump does not wedge
      * the schedule; re-check the wall clock when it ends. */
     int64_t until = tower_mono_ns() + left;
+    twi_heartbeat(in, until);
     struct timespec ts = twi_timespec(until);
     pthread_cond_timedwait(&rt->wake, &rt->lock, &ts);
   }
@@ -93,6 +95,7 @@ static bool sleep_until(twi_input_rt *rt, int64_t when) {
 static void gather_once(tower_ctx *in, tower_acc *acc, int64_t tick) {
   twi_acc_begin(acc, tick);
   int64_t t0 = tower_mono_ns();
+  twi_heartbeat(in, t0);
   uint64_t reported = twi_acc_errors(acc), before = atomic_load(&in->stats.metrics);
   int rc = in->plugin->desc.gather(in->state, acc);
   int64_t took = tower_mono_ns() - t0;
@@ -129,7 +132,7 @@ static void *input_main(void *arg) {
   tower_ctx *in = arg;
   twi_input_rt *rt = in->in;
   int64_t tick = first_tick(in, real_ns());
-  while (sleep_until(rt, tick + twi_rand_below(in->jitter))) {
+  while (sleep_until(in, tick + twi_rand_below(in->jitter))) {
     gather_once(in, rt->acc, tick);
     int64_t now = real_ns(), next = tick + in->interval;
     if (now >= next) {
@@ -143,6 +146,7 @@ static void *input_main(void *arg) {
     }
     tick = next;
   }
+  twi_heartbeat_end(in);
   pthread_mutex_lock(&rt->lock);
   rt->done = true;
   bool abandoned = rt->abandoned;

@@ -332,6 +332,7 @@ static tower_write_result write_batch(tower_ctx *o, size_t k, bool ends) {
   atomic_store(&o->stats.buffer_size, (int64_t)buffered(rt));
   pthread_mutex_unlock(&rt->lock);
   int64_t t0 = tower_mono_ns();
+  twi_heartbeat(o, t0);
   tower_write_result r = o->plugin->desc.write(o->state, &b);
   atomic_store(&o->stats.last_time_ns, tower_mono_ns() - t0);
   pthread_mutex_lock(&rt->lock);
@@ -461,9 +462,11 @@ static int64_t next_flush_time(const tower_ctx *o) {
   return tower_mono_ns() + o->flush_interval + twi_rand_below(o->flush_jitter);
 }
 
-static void wait_until(twi_output_rt *rt, int64_t mono) {
+static void wait_until(tower_ctx *o, int64_t mono) {
+  twi_output_rt *rt = o->out;
   if (rt->buf->ops->tick && rt->next_tick < mono)
     mono = rt->next_tick;
+  twi_heartbeat(o, mono);
   struct timespec ts = twi_timespec(mono);
   pthread_cond_timedwait(&rt->wake, &rt->lock, &ts);
 }
@@ -524,8 +527,9 @@ static void *output_main(void *arg) {
         next_flush = next_flush_time(o);
       continue;
     }
-    wait_until(rt, backing_off ? rt->retry_at : next_flush);
+    wait_until(o, backing_off ? rt->retry_at : next_flush);
   }
+  twi_heartbeat_end(o); /* the final flush has its own deadline */
   flush_cycle(o, false, true);
   rt->done = true;
   pthread_cond_broadcast(&rt->done_cond);

@@ -229,7 +229,37 @@ int twi_pipeline_check(twi_pipeline *pl) {
          check_list(pl->aggregators, pl->naggregators) + check_list(pl->inputs, pl->ninputs);
 }
 
+/* How long an input's schedule or an output's flush thread may be away
+ * before the watchdog calls it stalled: three of its intervals, and never
+ * less than shutdown_timeout, the time the agent already grants a gather or
+ * a final flush. A gather that legitimately takes long is its input's
+ * business (it only delays that input), hence the generous bound; beyond
+ * it, the thread is taken for hung. */
+static void set_stall_after(tower_ctx *ctx, int64_t every, const twi_settings *set) {
+  int64_t grace = every > INT64_MAX / 3 ? INT64_MAX : every * 3;
+  atomic_store(&ctx->stall_after, grace > set->shutdown_timeout ? grace : set->shutdown_timeout);
+}
+
+const tower_ctx *twi_pipeline_stalled(const twi_pipeline *pl, int64_t now) {
+  for (size_t k = 0; k < 2; k++) {
+    tower_ctx *const *list = k ? pl->outputs : pl->inputs;
+    size_t n = k ? pl->noutputs : pl->ninputs;
+    for (size_t i = 0; i < n; i++) {
+      if (!list[i] || list[i]->owner != pl)
+        continue;
+      int64_t due = atomic_load_explicit(&list[i]->due, memory_order_relaxed);
+      if (due && now > due)
+        return list[i];
+    }
+  }
+  return NULL;
+}
+
 int twi_pipeline_start(twi_pipeline *pl) {
+  for (size_t i = 0; i < pl->noutputs; i++)
+    set_stall_after(pl->outputs[i], pl->outputs[i]->flush_interval, &pl->set);
+  for (size_t i = 0; i < pl->ninputs; i++)
+    set_stall_after(pl->inputs[i], pl->inputs[i]->interval, &pl->set);
   for (size_t i = 0; i < pl->noutputs; i++) {
     int rc = twi_output_start(pl->outputs[i]);
     if (rc)

@@ -63,9 +63,9 @@ typedef struct twi_stats {
   _Atomic uint64_t errors_in_row; /* failed gathers / writes since the last good one */
   _Atomic int64_t last_ok_ns;     /* wall clock of the last good gather / write; 0: none */
   _Atomic int64_t started_ns;     /* wall clock the input / output started; 0: not started */
-  _Atomic uint64_t pushed;      /* aggregators: summaries pushed */
-  _Atomic uint64_t series;      /* aggregators: series held (the plugin's report) */
-  _Atomic uint64_t refused;     /* aggregators: metrics refused beyond max series */
+  _Atomic uint64_t pushed;        /* aggregators: summaries pushed */
+  _Atomic uint64_t series;        /* aggregators: series held (the plugin's report) */
+  _Atomic uint64_t refused;       /* aggregators: metrics refused beyond max series */
 } twi_stats;
 
 /* One configured plugin instance. This is what plugins see as tower_ctx. */
@@ -116,8 +116,28 @@ struct tower_ctx {
   _Atomic int64_t retry_after;
   twi_output_rt *out;
 
+  /* Liveness, for the service manager's watchdog (twi_pipeline_stalled):
+   * the input's schedule thread or the output's flush thread is overdue
+   * after `due` (CLOCK_MONOTONIC ns; 0 while no thread of ours runs it),
+   * which it moves on with twi_heartbeat before every wait and call. */
+  _Atomic int64_t due;
+  _Atomic int64_t stall_after; /* the grace past the moment it was due back */
+
   twi_stats stats;
 };
+
+/* The calling thread is back by `mono` (the end of the wait it starts, or
+ * the start of the plugin call it makes): it is stalled when still away
+ * stall_after later. */
+static inline void twi_heartbeat(tower_ctx *ctx, int64_t mono) {
+  int64_t grace = atomic_load_explicit(&ctx->stall_after, memory_order_relaxed);
+  int64_t due = mono > INT64_MAX - grace ? INT64_MAX : mono + grace;
+  atomic_store_explicit(&ctx->due, due, memory_order_relaxed);
+}
+/* The thread ended: nothing to watch. */
+static inline void twi_heartbeat_end(tower_ctx *ctx) {
+  atomic_store_explicit(&ctx->due, 0, memory_order_relaxed);
+}
 
 /* How a pipeline delivers. */
 typedef enum twi_mode {
@@ -308,6 +328,13 @@ void twi_pipeline_ref(twi_pipeline *pl);
  * one frees the pipeline and unrefs its instances. */
 void twi_pipeline_free(twi_pipeline *pl);
 void twi_pipeline_flush_now(twi_pipeline *pl);
+/* The first input or output `pl` runs whose thread is overdue at `now`
+ * (monotonic): a gather or write running longer than its stall_after, or a
+ * schedule or flush thread that did not wake stall_after after it should
+ * have. NULL when all are alive. Service inputs run their own threads and
+ * are not watched. Lock-free: callable from any thread while `pl` is the
+ * running pipeline and no reload replaces it. */
+const tower_ctx *twi_pipeline_stalled(const twi_pipeline *pl, int64_t now);
 
 /* ---- reloads (reload.c) ---- */
 

@@ -5,6 +5,10 @@ BUILD_PACKAGES="gcc make autoconf automake libtool pkg-config libconfig-dev libm
 # ... and to run the whole test suite (clang and libFuzzer's runtime for
 # make fuzz-run).
 TEST_PACKAGES="check valgrind binutils g++ util-linux prometheus openssl curl python3 influxdb influxdb-client kcat podman runc busybox-static uidmap clang libclang-rt-14-dev prometheus-node-exporter socat python3-prometheus-client netcat-openbsd gzip"
+# sd_notify and the watchdog (libsystemd-dev; configure --with-systemd), and
+# systemd-analyze for the unit's test (systemd).
+BUILD_PACKAGES="$BUILD_PACKAGES libsystemd-dev"
+TEST_PACKAGES="$TEST_PACKAGES systemd"
 
 log() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -17,7 +17,7 @@ layer() {
     conf.c|conf.h|conf_*.c|conf_*.h|config_*.c|config_*.h|options.c|options.h|diag.c|diag.h) echo 1 ;;
     loader.c|loader.h|instance.c|acc.c|buffer.h|buffer_mem.c|buffer_disk.c|delivery.c|delivery.h|select.c|select.h|input.c|output.c|pipeline.c|pipeline.h|aggregate.c|\
     reload.c|stats.c|sample.c|sample.h|suggest.c|suggest.h) echo 3 ;;
-    agent.c|agent.h|interrupt.c|interrupt.h|pidfile.c|pidfile.h|cli.c|cli.h|main.c) echo 4 ;;
+    agent.c|agent.h|interrupt.c|interrupt.h|pidfile.c|pidfile.h|notify.c|notify.h|watchdog.c|watchdog.h|cli.c|cli.h|main.c) echo 4 ;;
     *) echo "?" ;;
   esac
 }
