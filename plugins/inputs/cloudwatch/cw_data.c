@@ -105,10 +105,11 @@ static bool fetch_batch(cw_state *s, tower_acc *acc, size_t from, size_t n, int6
         ok = false, tower_acc_error(acc, "out of memory reading GetMetricData results");
     }
     const char *next = ok ? json_string_value(json_object_get(ans, "NextToken")) : NULL;
-    if (next && *next)
+    bool more = next && *next;
+    if (more)
       json_object_set_new(req, "NextToken", json_string(next));
     json_decref(ans);
-    if (!next || !*next)
+    if (!more)
       break;
     partial = false;
   }
