@@ -26,7 +26,8 @@ char *cw_snake(const char *s) {
   size_t o = 0;
   for (size_t i = 0; i < n; i++) {
     char c = s[i] == '/' || s[i] == ' ' ? '_' : s[i];
-    if (i > 0 && upper(c) && ((i + 1 < n && lower(s[i + 1])) || lower(s[i - 1])))
+    bool boundary = i > 0 && upper(c) && ((i + 1 < n && lower(s[i + 1])) || lower(s[i - 1]));
+    if (boundary && !(o > 0 && out[o - 1] == '_'))
       out[o++] = '_';
     c = (char)tolower((unsigned char)c);
     /* "__" collapses to "_". */
