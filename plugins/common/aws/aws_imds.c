@@ -168,33 +168,15 @@ static int get_role(aws_imds *m, char *err, size_t err_size) {
   return 0;
 }
 
-static const char *member(json_t *j, const char *key) {
-  const char *v = json_string_value(json_object_get(j, key));
-  return v && *v ? v : NULL;
-}
-
+/* A credential document: Code must say Success; the rest is the document
+ * the ECS endpoint sends too. */
 static int parse_document(json_t *j, aws_creds *out, char *err, size_t err_size) {
-  const char *code = member(j, "Code"), *key = member(j, "AccessKeyId");
-  const char *secret = member(j, "SecretAccessKey"), *token = member(j, "Token");
-  const char *exp = member(j, "Expiration");
-  int64_t expires = 0;
-  if (code && strcmp(code, "Success") != 0) {
+  const char *code = json_string_value(json_object_get(j, "Code"));
+  if (code && *code && strcmp(code, "Success") != 0) {
     snprintf(err, err_size, "the credential document says Code = %s", code);
     return -EIO;
   }
-  if (!key || !secret || !token || !exp) {
-    snprintf(err, err_size, "the credential document lacks %s",
-             !key      ? "AccessKeyId"
-             : !secret ? "SecretAccessKey"
-             : !token  ? "Token"
-                       : "Expiration");
-    return -EIO;
-  }
-  if (tower_parse_time(exp, strlen(exp), "rfc3339", &expires) != 0) {
-    snprintf(err, err_size, "the credential document's Expiration \"%.40s\" is not RFC 3339", exp);
-    return -EIO;
-  }
-  return aws_creds_set(out, key, secret, token, expires);
+  return aws_creds_from_json(j, out, err, err_size);
 }
 
 static int get_credentials(aws_imds *m, aws_creds *out, char *err, size_t err_size) {
