@@ -8,7 +8,8 @@
 # ListMetrics, GetMetricData batches and PartialData pages, throttling
 # retried, Telegraf's names, a wrong secret refused, and every temporary
 # credential source of the chain (web identity, AssumeRole on static keys,
-# ECS, IMDSv2); then the daemon, whose windows write each datapoint once.
+# ECS, IMDSv2), also under inputs.dynamodb; then the daemon, whose windows
+# write each datapoint once.
 . "$top_srcdir/tests/integration/lib.sh"
 
 PYTHON=${PYTHON:-python3}
@@ -146,6 +147,20 @@ AWS_EC2_METADATA_DISABLED=false AWS_EC2_METADATA_SERVICE_ENDPOINT="$EP" run imds
 grep -q '"op": "imds-token"' "$work/imds.fx" && key_used imds ASIAIMDS \
   && ok "IMDSv2: session token, role, instance profile credentials" \
   || fail "IMDS: $(cat "$work/imds.err" "$work/imds.fx")"
+
+# inputs.dynamodb shares the chain: a web identity token signs its scans.
+echo fixture-oidc-token > "$work/oidc"
+cat > "$work/ddb.conf" <<CONF
+inputs = ( { plugin = "dynamodb"; region = "us-east-1"; endpoint_url = "$EP"; tables = ["items"];
+             role_arn = "arn:aws:iam::111122223333:role/reader";
+             web_identity_token_file = "$work/oidc"; } );
+outputs = ( { plugin = "file"; files = ["stdout"]; } );
+CONF
+: > "$work/fx.log"
+AWS_ENDPOINT_URL_STS="$EP" "$TOWER" --config "$work/ddb.conf" --test > "$work/ddb.lp" 2> "$work/ddb.err"
+grep -q '"key": "ASIASTS[^"]*", "op": "Scan", "sig": "ok"' "$work/fx.log" && grep -q '^items,.*[ ,]n=1i ' "$work/ddb.lp" \
+  && ok "inputs.dynamodb: web_identity_token_file + role_arn, the role's keys sign the scan" \
+  || fail "dynamodb web identity: $(cat "$work/ddb.err" "$work/ddb.lp" "$work/fx.log")"
 
 # ---- the daemon: windows on period boundaries, each datapoint once ----
 : > "$work/fx.log"
