@@ -106,6 +106,13 @@ grep -q 'auto_scaling_group_name=api,.*cpu_utilization_sum=1 ' "$work/all.lp" \
   && [ "$(lines "$work/all.lp")" -eq 4 ] && ok "every metric of the namespace, sum only" \
   || fail "namespace: $(cat "$work/all.lp" "$work/all.err")"
 
+# ---- linked accounts, every metric listed (recently_active off) ----
+run linked "$KEYS include_linked_accounts = true; recently_active = \"\"; statistic_include = [\"sum\"]; $WILD"
+grep -q '"IncludeLinkedAccounts": true' "$work/linked.fx" && ! grep -q RecentlyActive "$work/linked.fx" \
+  && grep -q '^cloudwatch_aws_ec2,account=111122223333,.*instance_id=i-0001,' "$work/linked.lp" \
+  && ok "include_linked_accounts: the owning account as a tag; recently_active = \"\" lists all" \
+  || fail "linked accounts: $(cat "$work/linked.lp" "$work/linked.err" "$work/linked.fx")"
+
 # ---- a wrong secret ----
 run bad "access_key = \"AKIDSTATIC\"; secret_key = \"wrong\"; $WILD"
 grep -q "refused the credentials from the configuration (access_key).*InvalidSignatureException" \
@@ -174,6 +181,9 @@ CONF
 start_tower "$work/daemon.conf" "$work/daemon.log"
 wait_for 20 has_lines "$work/daemon.lp" 8 || fail "the daemon wrote $(lines "$work/daemon.lp") lines"
 stop_tower TERM
+[ "$(grep -c '"op": "ListMetrics"' "$work/fx.log")" -eq "$(count wild '"op": "ListMetrics"')" ] \
+  && ok "the metric list is listed once and reused (cache_ttl)" \
+  || fail "ListMetrics calls in the daemon: $(grep -c ListMetrics "$work/fx.log")"
 dups=$(awk '{print $1, $NF}' "$work/daemon.lp" | sort | uniq -d | head -3)
 [ -z "$dups" ] && ok "no datapoint written twice over $(lines "$work/daemon.lp") lines" \
   || fail "written twice: $dups"

@@ -79,11 +79,10 @@ static const tower_option options[] = {
      .min = "0s",
      .help = "how far behind now the window ends: CloudWatch needs time to settle a period"},
     {.name = "recently_active",
-     .type = TOWER_OPT_ENUM,
+     .type = TOWER_OPT_STRING,
      .default_value = "PT3H",
-     .choices = "PT3H|",
-     .help = "ListMetrics: only metrics with data in the last 3 hours "
-             "(\"\": every metric, also long silent ones)"},
+     .help = "ListMetrics: only metrics with data in the last 3 hours, \"PT3H\" (the one value "
+             "CloudWatch takes); \"\": every metric, also long silent ones"},
     {.name = "cache_ttl",
      .type = TOWER_OPT_DURATION,
      .default_value = "1h",

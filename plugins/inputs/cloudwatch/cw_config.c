@@ -126,6 +126,11 @@ int cw_config_load(cw_state *s, const tower_config *cfg) {
     rc = stats_of(cfg, (1u << CW_NSTATS) - 1, &s->stats);
   if (rc == 0)
     rc = load_filters(s, cfg);
+  if (rc == 0 && *s->recently_active && strcmp(s->recently_active, "PT3H") != 0)
+    rc = tower_config_error(cfg, tower_config_setting(cfg, "recently_active"),
+                            "recently_active = \"%s\": CloudWatch takes only \"PT3H\"; use \"\" "
+                            "to list every metric",
+                            s->recently_active);
   if (rc == 0 && s->period_ns % NS_PER_S != 0)
     rc = tower_config_error(cfg, tower_config_setting(cfg, "period"),
                             "period must be whole seconds (CloudWatch periods are 1, 5, 10, 30 "
