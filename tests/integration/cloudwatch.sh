@@ -113,6 +113,15 @@ grep -q '"IncludeLinkedAccounts": true' "$work/linked.fx" && ! grep -q RecentlyA
   && ok "include_linked_accounts: the owning account as a tag; recently_active = \"\" lists all" \
   || fail "linked accounts: $(cat "$work/linked.lp" "$work/linked.err" "$work/linked.fx")"
 
+# ---- a profile of the config file, under Telegraf's option names ----
+printf '[default]\naws_access_key_id = AKIDOTHER\naws_secret_access_key = x\n' > "$work/creds"
+printf '[profile ops]\naws_access_key_id = AKIDSTATIC\naws_secret_access_key = static-secret\n' \
+  > "$work/config"
+AWS_CONFIG_FILE="$work/config" run prof "profile = \"ops\"; shared_credential_file = \"$work/creds\"; $WILD"
+grep -q "AWS credentials: the shared credentials file $work/config, profile \[ops\]" "$work/prof.err" \
+  && [ "$(lines "$work/prof.lp")" -eq 2 ] && ok "profile found in the config file's [profile ops]" \
+  || fail "profile: $(cat "$work/prof.err" "$work/prof.lp")"
+
 # ---- a wrong secret ----
 run bad "access_key = \"AKIDSTATIC\"; secret_key = \"wrong\"; $WILD"
 grep -q "refused the credentials from the configuration (access_key).*InvalidSignatureException" \
