@@ -30,7 +30,7 @@ export AWS_SHARED_CREDENTIALS_FILE="$work/none" AWS_CONFIG_FILE="$work/none"
 export AWS_EC2_METADATA_DISABLED=true
 
 cat > "$work/data.json" <<'JSON'
-{"region": "us-east-1", "list_page_size": 1, "data_page_size": 2, "throttle": 2,
+{"region": "us-east-1", "list_page_size": 1, "data_page_size": 2, "throttle": 2, "sts_ttl": 120,
  "metrics": [
   {"Namespace": "AWS/EC2", "MetricName": "CPUUtilization",
    "Dimensions": [{"Name": "InstanceId", "Value": "i-0001"}],
@@ -179,17 +179,24 @@ grep -q '"key": "ASIASTS[^"]*", "op": "Scan", "sig": "ok"' "$work/fx.log" && gre
   || fail "dynamodb web identity: $(cat "$work/ddb.err" "$work/ddb.lp" "$work/fx.log")"
 
 # ---- the daemon: windows on period boundaries, each datapoint once ----
+# STS's credentials last 2 minutes here, under the 5 minutes of margin:
+# every gather assumes the role again and signs with the new keys.
 : > "$work/fx.log"
 cat > "$work/daemon.conf" <<CONF
 agent = { interval = "1s"; flush_interval = "1s"; };
 inputs = ( { plugin = "cloudwatch"; region = "us-east-1"; endpoint_url = "$EP"; $KEYS
+             role_arn = "arn:aws:iam::111122223333:role/reader";
              namespaces = ["AWS/EC2"]; period = "1s"; delay = "0s"; ratelimit = 0;
              statistic_include = ["average"]; $WILD } );
 outputs = ( { plugin = "file"; files = ["$work/daemon.lp"]; } );
 CONF
-start_tower "$work/daemon.conf" "$work/daemon.log"
+AWS_ENDPOINT_URL_STS="$EP" start_tower "$work/daemon.conf" "$work/daemon.log"
 wait_for 20 has_lines "$work/daemon.lp" 8 || fail "the daemon wrote $(lines "$work/daemon.lp") lines"
 stop_tower TERM
+keys=$(grep '"op": "GetMetricData"' "$work/fx.log" | grep -o '"key": "ASIASTS[^"]*"' | sort -u | wc -l)
+[ "$(grep -c '"op": "sts:AssumeRole"' "$work/fx.log")" -ge 3 ] && [ "$keys" -ge 3 ] \
+  && ok "credentials near their expiry are refreshed before the gather ($keys role keys)" \
+  || fail "refresh: $keys keys; $(grep sts "$work/fx.log" | head -3)"
 [ "$(grep -c '"op": "ListMetrics"' "$work/fx.log")" -eq "$(count wild '"op": "ListMetrics"')" ] \
   && ok "the metric list is listed once and reused (cache_ttl)" \
   || fail "ListMetrics calls in the daemon: $(grep -c ListMetrics "$work/fx.log")"
