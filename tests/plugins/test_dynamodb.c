@@ -449,63 +449,63 @@ END_TEST
 typedef struct class_case {
   long status;
   const char *body;
-  ddb_kind kind;
+  aws_kind kind;
   const char *type, *message;
 } class_case;
 
 static const class_case class_cases[] = {
-    {200, "{\"Items\":[]}", DDB_OK, "", ""},
+    {200, "{\"Items\":[]}", AWS_OK, "", ""},
     {400,
      "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException\","
      "\"message\":\"The level of configured provisioned throughput for the table was exceeded.\"}",
-     DDB_RETRY, "ProvisionedThroughputExceededException",
+     AWS_RETRY, "ProvisionedThroughputExceededException",
      "The level of configured provisioned throughput for the table was exceeded."},
     {400,
      "{\"__type\":\"com.amazon.coral.availability#ThrottlingException\",\"message\":\"Rate of "
      "requests exceeds the allowed throughput.\"}",
-     DDB_RETRY, "ThrottlingException", "Rate of requests exceeds the allowed throughput."},
+     AWS_RETRY, "ThrottlingException", "Rate of requests exceeds the allowed throughput."},
     {400,
      "{\"__type\":\"com.amazonaws.dynamodb.v20120810#RequestLimitExceeded\",\"message\":\"x\"}",
-     DDB_RETRY, "RequestLimitExceeded", "x"},
+     AWS_RETRY, "RequestLimitExceeded", "x"},
     {500,
      "{\"__type\":\"com.amazonaws.dynamodb.v20120810#InternalServerError\",\"message\":\"The "
      "server encountered an internal error trying to fulfill the request\"}",
-     DDB_RETRY, "InternalServerError", NULL},
-    {503, "<html>Service Unavailable</html>\n", DDB_RETRY, "", "<html>Service Unavailable</html>"},
+     AWS_RETRY, "InternalServerError", NULL},
+    {503, "<html>Service Unavailable</html>\n", AWS_RETRY, "", "<html>Service Unavailable</html>"},
     {400,
      "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException\",\"message\":"
      "\"Requested resource not found\"}",
-     DDB_NOT_FOUND, "ResourceNotFoundException", "Requested resource not found"},
+     AWS_NOT_FOUND, "ResourceNotFoundException", "Requested resource not found"},
     {400,
      "{\"__type\":\"com.amazon.coral.service#UnrecognizedClientException\",\"message\":\"The "
      "security token included in the request is invalid.\"}",
-     DDB_AUTH, "UnrecognizedClientException",
+     AWS_AUTH, "UnrecognizedClientException",
      "The security token included in the request is invalid."},
     {400,
      "{\"__type\":\"com.amazon.coral.service#InvalidSignatureException\",\"message\":\"The "
      "request signature we calculated does not match the signature you provided.\"}",
-     DDB_AUTH, "InvalidSignatureException", NULL},
+     AWS_AUTH, "InvalidSignatureException", NULL},
     {400,
      "{\"__type\":\"com.amazon.coral.service#ExpiredTokenException\",\"Message\":\"The "
      "security token included in the request is expired\"}",
-     DDB_AUTH, "ExpiredTokenException", "The security token included in the request is expired"},
-    {400, "{\"__type\":\"com.amazon.coral.service#MissingAuthenticationTokenException\"}", DDB_AUTH,
+     AWS_AUTH, "ExpiredTokenException", "The security token included in the request is expired"},
+    {400, "{\"__type\":\"com.amazon.coral.service#MissingAuthenticationTokenException\"}", AWS_AUTH,
      "MissingAuthenticationTokenException", ""},
     {400,
      "{\"__type\":\"com.amazon.coral.service#AccessDeniedException\",\"Message\":\"User: x is "
      "not authorized to perform: dynamodb:Scan\"}",
-     DDB_FATAL, "AccessDeniedException", NULL},
+     AWS_FATAL, "AccessDeniedException", NULL},
     {400,
      "{\"__type\":\"com.amazon.coral.validate#ValidationException\",\"message\":\"Invalid "
      "FilterExpression\"}",
-     DDB_FATAL, "ValidationException", "Invalid FilterExpression"},
-    {404, "", DDB_FATAL, "", ""},
+     AWS_FATAL, "ValidationException", "Invalid FilterExpression"},
+    {404, "", AWS_FATAL, "", ""},
 };
 
 START_TEST(classify) {
   const class_case *c = &class_cases[_i];
-  ddb_result r;
-  ddb_classify(c->status, CURLE_OK, NULL, c->body, strlen(c->body), &r);
+  aws_result r;
+  aws_classify(c->status, CURLE_OK, NULL, c->body, strlen(c->body), &r);
   ck_assert_int_eq(r.kind, c->kind);
   ck_assert_int_eq(r.status, c->status);
   ck_assert_str_eq(r.type, c->type);
@@ -515,12 +515,12 @@ START_TEST(classify) {
 END_TEST
 
 START_TEST(classify_transport) {
-  ddb_result r;
-  ddb_classify(0, CURLE_COULDNT_CONNECT, "Failed to connect to 127.0.0.1 port 1", "", 0, &r);
-  ck_assert_int_eq(r.kind, DDB_RETRY);
+  aws_result r;
+  aws_classify(0, CURLE_COULDNT_CONNECT, "Failed to connect to 127.0.0.1 port 1", "", 0, &r);
+  ck_assert_int_eq(r.kind, AWS_RETRY);
   ck_assert_str_eq(r.message, "Failed to connect to 127.0.0.1 port 1");
-  ddb_classify(0, CURLE_PEER_FAILED_VERIFICATION, "", "", 0, &r);
-  ck_assert_int_eq(r.kind, DDB_FATAL);
+  aws_classify(0, CURLE_PEER_FAILED_VERIFICATION, "", "", 0, &r);
+  ck_assert_int_eq(r.kind, AWS_FATAL);
   ck_assert_str_ne(r.message, "");
 }
 END_TEST
@@ -531,10 +531,10 @@ START_TEST(backoff) {
     int64_t ceil = a < 7 ? base << a : cap;
     if (ceil > cap)
       ceil = cap;
-    ck_assert_int_eq(ddb_backoff(base, cap, a, 0), 0);
-    ck_assert_int_eq(ddb_backoff(base, cap, a, (uint64_t)ceil), ceil);
+    ck_assert_int_eq(aws_backoff(base, cap, a, 0), 0);
+    ck_assert_int_eq(aws_backoff(base, cap, a, (uint64_t)ceil), ceil);
     for (uint64_t r = 1; r < 1000000; r = r * 7 + 13)
-      ck_assert_int_le(ddb_backoff(base, cap, a, r * 0x9e3779b97f4a7c15ULL), ceil);
+      ck_assert_int_le(aws_backoff(base, cap, a, r * 0x9e3779b97f4a7c15ULL), ceil);
   }
 }
 END_TEST
@@ -564,27 +564,27 @@ static const char credentials_file[] = "# comment\n"
 START_TEST(profile_file) {
   char *path = th_fmt("%s/credentials", dir), err[512];
   ck_assert_int_eq(th_write_file(path, credentials_file), 0);
-  ddb_creds c = {0};
-  ck_assert_int_eq(ddb_profile_read(path, "default", &c, err, sizeof err), 0);
+  aws_creds c = {0};
+  ck_assert_int_eq(aws_profile_read(path, "default", &c, err, sizeof err), 0);
   ck_assert_str_eq(c.access_key, "AKIDDEFAULT");
   ck_assert_str_eq(c.secret_key, "default/secret+key");
   ck_assert_ptr_null(c.token);
-  ck_assert_int_eq(ddb_profile_read(path, "prod", &c, err, sizeof err), 0);
+  ck_assert_int_eq(aws_profile_read(path, "prod", &c, err, sizeof err), 0);
   ck_assert_str_eq(c.access_key, "AKIDPROD");
   ck_assert_str_eq(c.secret_key, "prod-secret");
   ck_assert_str_eq(c.token, "prod-token==");
-  ck_assert_int_eq(ddb_profile_read(path, "old", &c, err, sizeof err), 0);
+  ck_assert_int_eq(aws_profile_read(path, "old", &c, err, sizeof err), 0);
   ck_assert_str_eq(c.token, "old-token");
-  ck_assert_int_eq(ddb_profile_read(path, "half", &c, err, sizeof err), -ESRCH);
+  ck_assert_int_eq(aws_profile_read(path, "half", &c, err, sizeof err), -ESRCH);
   ck_assert_msg(strstr(err, "profile [half]") && strstr(err, "has no aws_secret_access_key"), "%s",
                 err);
-  ck_assert_int_eq(ddb_profile_read(path, "role", &c, err, sizeof err), -ESRCH);
+  ck_assert_int_eq(aws_profile_read(path, "role", &c, err, sizeof err), -ESRCH);
   ck_assert_msg(strstr(err, "uses role_arn"), "%s", err);
-  ck_assert_int_eq(ddb_profile_read(path, "nope", &c, err, sizeof err), -ESRCH);
+  ck_assert_int_eq(aws_profile_read(path, "nope", &c, err, sizeof err), -ESRCH);
   ck_assert_msg(strstr(err, "profile [nope] is not in"), "%s", err);
   char *missing = th_fmt("%s/none", dir);
-  ck_assert_int_eq(ddb_profile_read(missing, "default", &c, err, sizeof err), -ENOENT);
-  ddb_creds_clear(&c);
+  ck_assert_int_eq(aws_profile_read(missing, "default", &c, err, sizeof err), -ENOENT);
+  aws_creds_clear(&c);
   free(missing);
   free(path);
 }

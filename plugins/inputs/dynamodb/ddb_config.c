@@ -1,5 +1,5 @@
 /* Options that need more than a getter: the tables, where to send requests
- * (region, endpoint) and the Scan request every page repeats (README.md,
+ * and the Scan request every page repeats (README.md,
  * "Options"). Mistakes are configuration errors that name file:line, so
  * that they show at start instead of as a ValidationException every
  * interval. */
@@ -64,65 +64,6 @@ int ddb_config_tables(ddb_state *s, const tower_config *cfg) {
     if (rc)
       return rc;
   }
-  return 0;
-}
-
-/* ---- region and endpoint ------------------------------------------------------------ */
-
-static const char *env(const char *name) {
-  const char *v = getenv(name);
-  return v && *v ? v : NULL;
-}
-
-static bool region_ok(const char *r) {
-  return *r && strspn(r, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(r);
-}
-
-/* The region: the option, else AWS_REGION, else AWS_DEFAULT_REGION (as
- * the SDKs), else us-east-1 for a custom endpoint, which signs with it but
- * does not care (DynamoDB Local, dynalite). */
-static int pick_region(ddb_state *s, const tower_config *cfg, bool custom) {
-  const char *r = tower_config_string(cfg, "region");
-  const tower_setting *at = tower_config_setting(cfg, "region");
-  if (!r || !*r)
-    r = env("AWS_REGION") ? env("AWS_REGION") : env("AWS_DEFAULT_REGION");
-  if (!r && !custom)
-    return tower_config_error(cfg, NULL,
-                              "no region: set region (e.g. region = \"eu-west-1\";), AWS_REGION, "
-                              "or endpoint_url for a DynamoDB-compatible server");
-  if (!r)
-    r = "us-east-1";
-  if (!region_ok(r))
-    return tower_config_error(cfg, at,
-                              "region \"%s\" is not an AWS region name (such as "
-                              "eu-west-1)",
-                              r);
-  s->region = strdup(r);
-  return s->region ? 0 : -ENOMEM;
-}
-
-int ddb_config_endpoint(ddb_state *s, const tower_config *cfg) {
-  const char *ep = tower_config_string(cfg, "endpoint_url");
-  bool custom = ep && *ep;
-  int rc = pick_region(s, cfg, custom);
-  if (rc)
-    return rc;
-  if (custom && strncmp(ep, "http://", 7) != 0 && strncmp(ep, "https://", 8) != 0)
-    return tower_config_error(cfg, tower_config_setting(cfg, "endpoint_url"),
-                              "endpoint_url must start with http:// or https://, e.g. "
-                              "\"http://127.0.0.1:8000\"");
-  if (custom)
-    s->url = strdup(ep);
-  else if (asprintf(&s->url, "https://dynamodb.%s.amazonaws.com%s", s->region,
-                    strncmp(s->region, "cn-", 3) == 0 ? ".cn" : "") < 0)
-    s->url = NULL;
-  s->redacted = malloc(1024);
-  if (!s->url || !s->redacted)
-    return -ENOMEM;
-  tower_redact_url(s->url, s->redacted, 1024);
-  snprintf(s->http.sigv4, sizeof s->http.sigv4, "aws:amz:%s:dynamodb", s->region);
-  s->http.url = s->url;
-  s->http.redacted = s->redacted;
   return 0;
 }
 

@@ -36,7 +36,7 @@ typedef struct mvec {
 typedef struct table_run {
   ddb_state *s;
   const ddb_table *t;
-  const ddb_creds *cr;
+  const aws_creds *cr;
   int64_t deadline, time;
   atomic_bool cancel;
   _Atomic int64_t taken; /* items claimed against max_items */
@@ -46,7 +46,7 @@ typedef struct table_run {
 typedef struct segment {
   table_run *run;
   unsigned index;
-  ddb_conn *conn;
+  aws_conn *conn;
   ddb_scratch sc;
   mvec out;
   size_t items, skipped;
@@ -54,26 +54,9 @@ typedef struct segment {
   bool truncated, budget_out;
   unsigned attempts;
   uint64_t rng;
-  ddb_result res;
+  aws_result res;
   pthread_t thread;
 } segment;
-
-int64_t ddb_backoff(int64_t base, int64_t cap, unsigned attempt, uint64_t rnd) {
-  int64_t ceil = base;
-  for (unsigned k = 0; k < attempt && ceil < cap; k++)
-    ceil *= 2;
-  if (ceil > cap)
-    ceil = cap;
-  return ceil <= 0 ? 0 : (int64_t)(rnd % (uint64_t)(ceil + 1));
-}
-
-/* splitmix64: a private generator per segment, no shared state. */
-static uint64_t next_rand(uint64_t *x) {
-  uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 static int mvec_push(mvec *v, tower_metric *m) {
   if (v->n == v->cap) {
@@ -97,7 +80,7 @@ static void mvec_free(mvec *v) {
   memset(v, 0, sizeof *v);
 }
 
-static void set_result(segment *g, ddb_kind kind, const char *msg) {
+static void set_result(segment *g, aws_kind kind, const char *msg) {
   memset(&g->res, 0, sizeof g->res);
   g->res.kind = kind;
   snprintf(g->res.message, sizeof g->res.message, "%s", msg);
@@ -109,11 +92,11 @@ static void set_result(segment *g, ddb_kind kind, const char *msg) {
 static bool must_stop(segment *g) {
   table_run *r = g->run;
   if (atomic_load(&r->cancel))
-    set_result(g, DDB_CANCELLED, "another segment failed");
+    set_result(g, AWS_CANCELLED, "another segment failed");
   else if (tower_ctx_stopping(r->s->ctx))
-    set_result(g, DDB_CANCELLED, "the agent is stopping");
+    set_result(g, AWS_CANCELLED, "the agent is stopping");
   else if (tower_mono_ns() >= r->deadline)
-    set_result(g, DDB_TIMEOUT, "the time budget ran out");
+    set_result(g, AWS_TIMEOUT, "the time budget ran out");
   else
     return false;
   return true;
@@ -140,10 +123,10 @@ static void call(segment *g, const char *payload) {
   ddb_state *s = r->s;
   for (unsigned attempt = 0;; attempt++) {
     g->attempts = attempt + 1;
-    ddb_post(g->conn, "Scan", payload, r->cr, r->deadline, &g->res);
-    if (g->res.kind != DDB_RETRY || attempt >= (unsigned)s->max_retries)
+    aws_post(g->conn, "DynamoDB_20120810.Scan", payload, r->cr, r->deadline, &g->res);
+    if (g->res.kind != AWS_RETRY || attempt >= (unsigned)s->max_retries)
       return;
-    int64_t d = ddb_backoff(s->backoff_base_ns, s->backoff_cap_ns, attempt, next_rand(&g->rng));
+    int64_t d = aws_backoff(s->backoff_base_ns, s->backoff_cap_ns, attempt, aws_next_rand(&g->rng));
     if (tower_mono_ns() + d >= r->deadline) {
       g->budget_out = true;
       return;
@@ -175,7 +158,7 @@ static int convert_page(segment *g, json_t *page) {
   json_t *items = json_object_get(page, "Items"), *item;
   size_t i;
   if (items && !json_is_array(items)) {
-    set_result(g, DDB_FATAL, "the response's Items is not a JSON array");
+    set_result(g, AWS_FATAL, "the response's Items is not a JSON array");
     return -EINVAL;
   }
   json_array_foreach(items, i, item) {
@@ -190,7 +173,7 @@ static int convert_page(segment *g, json_t *page) {
     if (rc == -EINVAL)
       skip(g, err);
     else if (rc || mvec_push(&g->out, m)) {
-      set_result(g, DDB_FATAL, "out of memory converting items");
+      set_result(g, AWS_FATAL, "out of memory converting items");
       return -ENOMEM;
     }
     g->items += rc == 0;
@@ -209,7 +192,7 @@ static json_t *take_page(segment *g, bool *ok) {
     char msg[300];
     snprintf(msg, sizeof msg, "the response is not a JSON object (%s)",
              page ? "another JSON value" : je.text);
-    set_result(g, DDB_FATAL, msg);
+    set_result(g, AWS_FATAL, msg);
   } else if (convert_page(g, page) == 0) {
     *ok = true;
     atomic_fetch_add(&g->run->pages, 1);
@@ -235,7 +218,7 @@ static json_t *segment_request(segment *g) {
   return req;
 fail:
   json_decref(req);
-  set_result(g, DDB_FATAL, "out of memory building the request");
+  set_result(g, AWS_FATAL, "out of memory building the request");
   return NULL;
 }
 
@@ -264,7 +247,7 @@ static char *page_payload(segment *g, json_t *req, json_t *start, int64_t limit)
     json_object_set(req, "ExclusiveStartKey", start);
   char *p = json_dumps(req, JSON_COMPACT);
   if (!p)
-    set_result(g, DDB_FATAL, "out of memory building the request");
+    set_result(g, AWS_FATAL, "out of memory building the request");
   return p;
 }
 
@@ -288,7 +271,7 @@ static void scan_pages(segment *g, json_t *req) {
     free(payload);
     json_decref(start);
     start = NULL;
-    if (g->res.kind != DDB_OK)
+    if (g->res.kind != AWS_OK)
       break;
     start = take_page(g, &ok);
     if (!ok || !start || g->truncated)
@@ -303,7 +286,7 @@ static void *segment_main(void *arg) {
   if (req)
     scan_pages(g, req);
   json_decref(req);
-  if (g->res.kind != DDB_OK)
+  if (g->res.kind != AWS_OK)
     atomic_store(&g->run->cancel, true);
   return NULL;
 }
@@ -335,7 +318,7 @@ static void segments_run(segment *segs, unsigned n) {
     if (started[i])
       pthread_join(segs[i].thread, NULL);
     else
-      set_result(&segs[i], DDB_FATAL, "cannot start a thread for the segment");
+      set_result(&segs[i], AWS_FATAL, "cannot start a thread for the segment");
   }
 }
 
@@ -344,9 +327,9 @@ static void segments_run(segment *segs, unsigned n) {
 static const segment *failure(const segment *segs, unsigned n) {
   const segment *cancelled = NULL;
   for (unsigned i = 0; i < n; i++) {
-    if (segs[i].res.kind == DDB_CANCELLED && !cancelled)
+    if (segs[i].res.kind == AWS_CANCELLED && !cancelled)
       cancelled = &segs[i];
-    else if (segs[i].res.kind != DDB_OK && segs[i].res.kind != DDB_CANCELLED)
+    else if (segs[i].res.kind != AWS_OK && segs[i].res.kind != AWS_CANCELLED)
       return &segs[i];
   }
   return cancelled;
@@ -383,7 +366,7 @@ static void deliver(segment *segs, unsigned n, bool ok, tower_acc *acc) {
   }
 }
 
-void ddb_scan_table(ddb_state *s, const ddb_table *t, const ddb_creds *cr, tower_acc *acc,
+void ddb_scan_table(ddb_state *s, const ddb_table *t, const aws_creds *cr, tower_acc *acc,
                     int64_t deadline, ddb_table_result *res) {
   table_run run = {.s = s, .t = t, .cr = cr, .deadline = deadline, .time = tower_acc_time(acc)};
   segment *segs = calloc(s->segments, sizeof *segs);
@@ -394,7 +377,7 @@ void ddb_scan_table(ddb_state *s, const ddb_table *t, const ddb_creds *cr, tower
     summarize(segs, s->segments, &run, res);
   } else {
     memset(res, 0, sizeof *res);
-    res->fail.kind = DDB_FATAL;
+    res->fail.kind = AWS_FATAL;
     snprintf(res->fail.message, sizeof res->fail.message, "out of memory");
   }
   for (unsigned i = 0; segs && i < s->segments; i++) {
@@ -402,6 +385,6 @@ void ddb_scan_table(ddb_state *s, const ddb_table *t, const ddb_creds *cr, tower
     ddb_scratch_fini(&segs[i].sc);
   }
   if (segs)
-    deliver(segs, s->segments, res->fail.kind == DDB_OK, acc);
+    deliver(segs, s->segments, res->fail.kind == AWS_OK, acc);
   free(segs);
 }

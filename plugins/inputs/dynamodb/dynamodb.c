@@ -99,27 +99,7 @@ static const tower_option options[] = {
      .min = "0",
      .max = "100",
      .help = "retries of a throttled or failed request (jittered exponential backoff)"},
-    {.name = "access_key_id",
-     .type = TOWER_OPT_STRING,
-     .help = "AWS access key id (default: the credential chain, see the README)"},
-    {.name = "secret_access_key",
-     .type = TOWER_OPT_STRING,
-     .flags = TOWER_OPT_SECRET,
-     .help = "AWS secret access key; use \"${AWS_SECRET_ACCESS_KEY}\" rather than the key itself"},
-    {.name = "session_token",
-     .type = TOWER_OPT_STRING,
-     .flags = TOWER_OPT_SECRET,
-     .help = "session token of temporary credentials"},
-    {.name = "profile",
-     .type = TOWER_OPT_STRING,
-     .help = "profile of the shared credentials file to use (wins over the environment)"},
-    {.name = "shared_credentials_file",
-     .type = TOWER_OPT_STRING,
-     .help = "shared credentials file (default: AWS_SHARED_CREDENTIALS_FILE, ~/.aws/credentials)"},
-    {.name = "imds",
-     .type = TOWER_OPT_BOOL,
-     .default_value = "true",
-     .help = "fall back to the EC2 instance profile (IMDSv2) when no other credentials are found"},
+    AWS_CREDENTIAL_OPTIONS,
     HTTP_CLIENT_TLS_OPTIONS,
     /* The environment's proxy by default, as the AWS SDKs. */
     HTTP_CLIENT_PROXY_OPTIONS("true"),
@@ -133,16 +113,13 @@ static void ddb_destroy(void *state) {
   if (!s)
     return;
   for (unsigned i = 0; s->conns && i < s->segments; i++)
-    ddb_conn_fini(&s->conns[i]);
+    aws_conn_fini(&s->conns[i]);
   free(s->conns);
-  http_client_fini(&s->http.client);
-  ddb_chain_fini(&s->chain);
+  aws_http_fini(&s->http);
+  aws_chain_fini(&s->chain);
   json_decref(s->request);
   free(s->tables);
   free(s->tag_keys);
-  free(s->region);
-  free(s->url);
-  free(s->redacted);
   free(s);
 }
 
@@ -178,7 +155,7 @@ static int load_conns(ddb_state *s, const tower_config *cfg) {
   if (!s->conns)
     return -ENOMEM;
   for (unsigned i = 0; rc == 0 && i < s->segments; i++)
-    rc = ddb_conn_init(&s->conns[i], &s->http, s->ctx);
+    rc = aws_conn_init(&s->conns[i], &s->http, s->ctx);
   return rc;
 }
 
@@ -198,13 +175,13 @@ static int load(ddb_state *s, const tower_config *cfg) {
   load_numbers(s, cfg);
   int rc = ddb_config_tables(s, cfg);
   if (rc == 0)
-    rc = ddb_config_endpoint(s, cfg);
+    rc = aws_endpoint_load(&s->http, cfg, "dynamodb", "a DynamoDB-compatible server");
   if (rc == 0)
     rc = ddb_config_request(s, cfg);
   if (rc == 0)
     rc = load_convert(s, cfg);
   if (rc == 0)
-    rc = ddb_chain_init(&s->chain, s->ctx, cfg);
+    rc = aws_chain_init(&s->chain, s->ctx, cfg, s->http.region);
   if (rc == 0)
     rc = load_conns(s, cfg);
   return rc;
@@ -223,7 +200,8 @@ static int ddb_init(tower_ctx *ctx, const tower_config *cfg, void **state) {
     return rc;
   }
   tower_debug(ctx, "scanning %zu table%s at %s (region %s, %u segment%s each)", s->ntables,
-              plural_s(s->ntables), s->redacted, s->region, s->segments, plural_s(s->segments));
+              plural_s(s->ntables), s->http.redacted, s->http.region, s->segments,
+              plural_s(s->segments));
   *state = s;
   return 0;
 }
@@ -235,15 +213,15 @@ static double seconds(int64_t ns) {
 }
 
 /* "ThrottlingException: Rate exceeded (HTTP 400)" */
-static void server_said(const ddb_state *s, const ddb_result *r, char *out, size_t size) {
+static void server_said(const ddb_state *s, const aws_result *r, char *out, size_t size) {
   if (r->status == 0)
-    snprintf(out, size, "cannot reach %s: %s", s->redacted, r->message);
+    snprintf(out, size, "cannot reach %s: %s", s->http.redacted, r->message);
   else
     snprintf(out, size, "%s%s%s (HTTP %ld)", r->type, *r->type && *r->message ? ": " : "",
              r->message, r->status);
 }
 
-static const char *fatal_hint(const ddb_result *r) {
+static const char *fatal_hint(const aws_result *r) {
   if (!strcmp(r->type, "AccessDeniedException"))
     return "; allow dynamodb:Scan on this table in the IAM policy of these credentials";
   if (!strcmp(r->type, "ValidationException"))
@@ -253,23 +231,23 @@ static const char *fatal_hint(const ddb_result *r) {
 
 static void failure_reason(const ddb_state *s, const ddb_table *t, const ddb_table_result *res,
                            int64_t budget, char *out, size_t size) {
-  const ddb_result *r = &res->fail;
+  const aws_result *r = &res->fail;
   char said[700];
   server_said(s, r, said, sizeof said);
   switch (r->kind) {
-  case DDB_NOT_FOUND:
+  case AWS_NOT_FOUND:
     snprintf(out, size,
              "%s: there is no table %s in region %s at %s; check the name, the region "
              "and the account",
-             said, t->name, s->region, s->redacted);
+             said, t->name, s->http.region, s->http.redacted);
     break;
-  case DDB_RETRY:
+  case AWS_RETRY:
     snprintf(out, size, "%s, still failing after %u attempt%s%s", said, res->attempts,
              plural_s(res->attempts),
              res->budget_out ? " and another would outlast the gather's time budget"
                              : " (max_retries)");
     break;
-  case DDB_TIMEOUT:
+  case AWS_TIMEOUT:
     snprintf(out, size, "the gather's time budget of %gs ran out (%s; set timeout to change it)",
              seconds(budget), s->timeout_ns ? "timeout" : "the interval");
     break;
@@ -278,22 +256,25 @@ static void failure_reason(const ddb_state *s, const ddb_table *t, const ddb_tab
   }
 }
 
-static void report_auth(ddb_state *s, tower_acc *acc, const ddb_result *r, size_t table) {
+static void report_auth(ddb_state *s, tower_acc *acc, const aws_result *r, size_t table) {
   char said[700], hint[64], rest[512] = "";
   server_said(s, r, said, sizeof said);
-  ddb_key_hint(s->chain.creds.access_key, hint, sizeof hint);
+  aws_key_hint(s->chain.creds.access_key, hint, sizeof hint);
   for (size_t i = table; i < s->ntables; i++)
     snprintf(rest + strlen(rest), sizeof rest - strlen(rest), "%s%s", i > table ? ", " : "",
              s->tables[i].name);
   bool expired = !strcmp(r->type, "ExpiredTokenException");
+  bool refreshes = aws_chain_refreshes(&s->chain);
   if (expired)
-    ddb_chain_expire(&s->chain);
+    aws_chain_expire(&s->chain);
   tower_acc_error(acc,
                   "DynamoDB at %s refused the credentials from %s (access key %s): %s; %s; "
                   "nothing emitted this gather for %s",
-                  s->redacted, s->chain.origin, hint, said,
-                  expired && s->chain.source == DDB_SRC_IMDS
+                  s->http.redacted, s->chain.origin, hint, said,
+                  expired && s->chain.source == AWS_SRC_IMDS
                       ? "new instance profile credentials are fetched at the next gather"
+                  : expired && refreshes
+                      ? "new temporary credentials are fetched at the next gather"
                   : expired ? "renew the session token"
                             : "check the access key id, the secret access key (and the session "
                               "token), and that the clock is right",
@@ -320,13 +301,13 @@ static bool report(ddb_state *s, tower_acc *acc, size_t i, const ddb_table_resul
   const ddb_table *t = &s->tables[i];
   char why[1500];
   switch (res->fail.kind) {
-  case DDB_OK:
+  case AWS_OK:
     report_ok(s, t, res, took);
     return true;
-  case DDB_AUTH:
+  case AWS_AUTH:
     report_auth(s, acc, &res->fail, i);
     return false;
-  case DDB_CANCELLED:
+  case AWS_CANCELLED:
     tower_info(s->ctx, "scan of table %s abandoned: the agent is stopping", t->name);
     return false;
   default:
@@ -349,7 +330,7 @@ static int ddb_gather(void *state, tower_acc *acc) {
   for (size_t i = 0; i < s->ntables && !tower_ctx_stopping(s->ctx); i++) {
     /* Before each table: instance profile credentials near their expiry
      * are refreshed even in a long gather. */
-    if (ddb_chain_get(&s->chain, err, sizeof err) != 0) {
+    if (aws_chain_get(&s->chain, err, sizeof err) != 0) {
       tower_acc_error(acc, "%s; nothing emitted this gather for table %s%s", err, s->tables[i].name,
                       i + 1 < s->ntables ? " and the tables after it" : "");
       break;

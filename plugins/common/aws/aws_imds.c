@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dynamodb.h"
+#include "aws.h"
 
 #define IMDS_BODY_MAX (64u * 1024)
 #define PATH_TOKEN "/latest/api/token"
@@ -28,7 +28,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
   return tower_buf_append(b, data, n) == 0 ? n : 0;
 }
 
-int ddb_imds_init(ddb_imds *m, const char *endpoint) {
+int aws_imds_init(aws_imds *m, const char *endpoint) {
   memset(m, 0, sizeof *m);
   size_t n = strlen(endpoint);
   while (n > 0 && endpoint[n - 1] == '/')
@@ -50,7 +50,7 @@ int ddb_imds_init(ddb_imds *m, const char *endpoint) {
   return ok ? 0 : -EINVAL;
 }
 
-void ddb_imds_fini(ddb_imds *m) {
+void aws_imds_fini(aws_imds *m) {
   if (m->curl) {
     curl_easy_cleanup(m->curl);
     curl_global_cleanup();
@@ -64,7 +64,7 @@ void ddb_imds_fini(ddb_imds *m) {
 }
 
 /* One request; returns the HTTP status (0: none, err says why). */
-static long request(ddb_imds *m, bool put, const char *path, const char *header, char *err,
+static long request(aws_imds *m, bool put, const char *path, const char *header, char *err,
                     size_t err_size) {
   char url[1024], cerr[CURL_ERROR_SIZE] = "";
   snprintf(url, sizeof url, "%s%s", m->endpoint, path);
@@ -103,11 +103,11 @@ static bool status_ok(long status, const char *what, const char *url_path, char 
   return false;
 }
 
-static int get_token(ddb_imds *m, char *err, size_t err_size) {
+static int get_token(aws_imds *m, char *err, size_t err_size) {
   if (m->token && tower_mono_ns() < m->token_expires_ns)
     return 0;
   char hdr[96];
-  snprintf(hdr, sizeof hdr, "X-aws-ec2-metadata-token-ttl-seconds: %d", DDB_IMDS_TOKEN_TTL_S);
+  snprintf(hdr, sizeof hdr, "X-aws-ec2-metadata-token-ttl-seconds: %d", AWS_IMDS_TOKEN_TTL_S);
   int64_t t0 = tower_mono_ns();
   long st = request(m, true, PATH_TOKEN, hdr, err, err_size);
   if (!status_ok(st, "the IMDSv2 token request", PATH_TOKEN, err, err_size))
@@ -117,13 +117,13 @@ static int get_token(ddb_imds *m, char *err, size_t err_size) {
   if (!m->token)
     return -ENOMEM;
   /* Renewed a minute before the server drops it. */
-  m->token_expires_ns = t0 + (DDB_IMDS_TOKEN_TTL_S - 60) * NS_PER_S;
+  m->token_expires_ns = t0 + (AWS_IMDS_TOKEN_TTL_S - 60) * NS_PER_S;
   return 0;
 }
 
 /* A GET with the session token; a 401 means the token expired (the
  * instance was stopped, say): one new token, one more try. */
-static long get(ddb_imds *m, const char *path, char *err, size_t err_size) {
+static long get(aws_imds *m, const char *path, char *err, size_t err_size) {
   for (int attempt = 0;; attempt++) {
     int rc = get_token(m, err, err_size);
     if (rc)
@@ -148,7 +148,7 @@ static bool role_name_ok(const char *s) {
   return true;
 }
 
-static int get_role(ddb_imds *m, char *err, size_t err_size) {
+static int get_role(aws_imds *m, char *err, size_t err_size) {
   long st = get(m, PATH_ROLES, err, err_size);
   if (st == 404) {
     snprintf(err, err_size,
@@ -168,36 +168,18 @@ static int get_role(ddb_imds *m, char *err, size_t err_size) {
   return 0;
 }
 
-static const char *member(json_t *j, const char *key) {
-  const char *v = json_string_value(json_object_get(j, key));
-  return v && *v ? v : NULL;
-}
-
-static int parse_document(json_t *j, ddb_creds *out, char *err, size_t err_size) {
-  const char *code = member(j, "Code"), *key = member(j, "AccessKeyId");
-  const char *secret = member(j, "SecretAccessKey"), *token = member(j, "Token");
-  const char *exp = member(j, "Expiration");
-  int64_t expires = 0;
-  if (code && strcmp(code, "Success") != 0) {
+/* A credential document: Code must say Success; the rest is the document
+ * the ECS endpoint sends too. */
+static int parse_document(json_t *j, aws_creds *out, char *err, size_t err_size) {
+  const char *code = json_string_value(json_object_get(j, "Code"));
+  if (code && *code && strcmp(code, "Success") != 0) {
     snprintf(err, err_size, "the credential document says Code = %s", code);
     return -EIO;
   }
-  if (!key || !secret || !token || !exp) {
-    snprintf(err, err_size, "the credential document lacks %s",
-             !key      ? "AccessKeyId"
-             : !secret ? "SecretAccessKey"
-             : !token  ? "Token"
-                       : "Expiration");
-    return -EIO;
-  }
-  if (tower_parse_time(exp, strlen(exp), "rfc3339", &expires) != 0) {
-    snprintf(err, err_size, "the credential document's Expiration \"%.40s\" is not RFC 3339", exp);
-    return -EIO;
-  }
-  return ddb_creds_set(out, key, secret, token, expires);
+  return aws_creds_from_json(j, out, err, err_size);
 }
 
-static int get_credentials(ddb_imds *m, ddb_creds *out, char *err, size_t err_size) {
+static int get_credentials(aws_imds *m, aws_creds *out, char *err, size_t err_size) {
   char path[512];
   snprintf(path, sizeof path, "%s%s", PATH_ROLES, m->role);
   long st = get(m, path, err, err_size);
@@ -211,7 +193,7 @@ static int get_credentials(ddb_imds *m, ddb_creds *out, char *err, size_t err_si
   return rc;
 }
 
-int ddb_imds_fetch(ddb_imds *m, ddb_creds *out, char *err, size_t err_size) {
+int aws_imds_fetch(aws_imds *m, aws_creds *out, char *err, size_t err_size) {
   char why[512] = "";
   int rc = get_role(m, why, sizeof why);
   if (rc == 0)

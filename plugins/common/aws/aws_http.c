@@ -1,9 +1,10 @@
-/* The HTTP side: one libcurl easy handle per scan segment, kept for the
- * instance's life so that its connection (and TLS session) to DynamoDB is
- * reused from page to page and gather to gather.
+/* The HTTP side of the AWS JSON 1.0 protocol (DynamoDB, CloudWatch): one
+ * libcurl easy handle per concurrent request stream, kept for the
+ * instance's life so that its connection (and TLS session) is reused from
+ * request to request and gather to gather.
  *
  * Requests are signed by libcurl (CURLOPT_AWS_SIGV4, libcurl >= 7.75) with
- * "aws:amz:<region>:dynamodb" and the key pair as user name and password.
+ * "aws:amz:<region>:<service>" and the key pair as user name and password.
  * libcurl signs every header we add: Content-Type, X-Amz-Target and the
  * session token, which AWS wants signed. tests/plugins/test_dynamodb.c
  * checks the Authorization header against an independent implementation of
@@ -14,11 +15,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "dynamodb.h"
+#include "aws.h"
 
 /* ---- what a response means ------------------------------------------------------ */
 
-/* Error types the AWS SDKs retry for DynamoDB (besides any 5xx). */
+/* Error types the AWS SDKs retry (besides any 5xx): DynamoDB's and
+ * CloudWatch's throttling and transient errors. */
 static const char *const retry_types[] = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
@@ -26,6 +28,11 @@ static const char *const retry_types[] = {
     "InternalServerError",
     "ServiceUnavailable",
     "LimitExceededException",
+    "Throttling",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "InternalServiceFault",
+    "InternalFailure",
     NULL,
 };
 
@@ -58,8 +65,9 @@ static void copy_clean(char *out, size_t size, const char *s, size_t len) {
 }
 
 /* {"__type": "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException",
+ *  or CloudWatch's "com.amazonaws.cloudwatch#Throttling",
  *  "message": "..."} ("Message" in some errors); else the body's first line. */
-static void error_body(ddb_result *r, const char *body, size_t len) {
+static void error_body(aws_result *r, const char *body, size_t len) {
   json_t *j = body && len ? json_loadb(body, len, 0, NULL) : NULL;
   const char *type = j ? json_string_value(json_object_get(j, "__type")) : NULL;
   const char *msg = j ? json_string_value(json_object_get(j, "message")) : NULL;
@@ -94,37 +102,37 @@ static bool transport_retryable(CURLcode code) {
   }
 }
 
-void ddb_classify(long status, CURLcode code, const char *curl_error, const char *body, size_t len,
-                  ddb_result *r) {
+void aws_classify(long status, CURLcode code, const char *curl_error, const char *body, size_t len,
+                  aws_result *r) {
   memset(r, 0, sizeof *r);
   r->status = status;
   if (status == 0) {
     const char *why = curl_error && *curl_error ? curl_error : curl_easy_strerror(code);
     copy_clean(r->message, sizeof r->message, why, strlen(why));
-    r->kind = transport_retryable(code) ? DDB_RETRY : DDB_FATAL;
+    r->kind = transport_retryable(code) ? AWS_RETRY : AWS_FATAL;
     return;
   }
   if (status >= 200 && status < 300) {
-    r->kind = DDB_OK;
+    r->kind = AWS_OK;
     return;
   }
   error_body(r, body, len);
   if (status >= 500 || status == 429 || in_list(retry_types, r->type))
-    r->kind = DDB_RETRY;
+    r->kind = AWS_RETRY;
   else if (in_list(auth_types, r->type))
-    r->kind = DDB_AUTH;
+    r->kind = AWS_AUTH;
   else if (strcmp(r->type, "ResourceNotFoundException") == 0)
-    r->kind = DDB_NOT_FOUND;
+    r->kind = AWS_NOT_FOUND;
   else
-    r->kind = DDB_FATAL;
+    r->kind = AWS_FATAL;
 }
 
 /* ---- the handle ------------------------------------------------------------------- */
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
-  ddb_conn *c = ud;
+  aws_conn *c = ud;
   size_t n = size * nmemb;
-  if (tower_buf_len(c->body) + n > DDB_BODY_MAX) {
+  if (tower_buf_len(c->body) + n > AWS_BODY_MAX) {
     c->too_large = true;
     return 0; /* libcurl ends the transfer with CURLE_WRITE_ERROR */
   }
@@ -136,12 +144,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow) {
   (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-  ddb_conn *c = ud;
+  aws_conn *c = ud;
   return (c->cancel && atomic_load(c->cancel)) || (c->ctx && tower_ctx_stopping(c->ctx));
 }
 
 /* What the shared options (TLS, proxy) do not set. */
-static bool setup(ddb_conn *c, const ddb_http *h) {
+static bool setup(aws_conn *c, const aws_http *h) {
   CURL *e = c->curl;
   bool ok = curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L) == CURLE_OK;
   ok &= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
@@ -157,7 +165,7 @@ static bool setup(ddb_conn *c, const ddb_http *h) {
   return ok;
 }
 
-int ddb_conn_init(ddb_conn *c, ddb_http *h, tower_ctx *ctx) {
+int aws_conn_init(aws_conn *c, aws_http *h, tower_ctx *ctx) {
   memset(c, 0, sizeof *c);
   c->ctx = ctx;
   c->http = h;
@@ -178,7 +186,7 @@ int ddb_conn_init(ddb_conn *c, ddb_http *h, tower_ctx *ctx) {
   return 0;
 }
 
-void ddb_conn_fini(ddb_conn *c) {
+void aws_conn_fini(aws_conn *c) {
   if (c->curl) {
     curl_easy_cleanup(c->curl);
     curl_global_cleanup();
@@ -204,10 +212,8 @@ static int add_header(struct curl_slist **l, const char *name, const char *value
   return 0;
 }
 
-static struct curl_slist *headers(const char *op, const ddb_creds *cr) {
+static struct curl_slist *headers(const char *target, const aws_creds *cr) {
   struct curl_slist *l = NULL;
-  char target[96];
-  snprintf(target, sizeof target, "DynamoDB_20120810.%s", op);
   int rc = add_header(&l, "Content-Type", "application/x-amz-json-1.0");
   if (rc == 0)
     rc = add_header(&l, "X-Amz-Target", target);
@@ -220,37 +226,37 @@ static struct curl_slist *headers(const char *op, const ddb_creds *cr) {
   return l;
 }
 
-static void fail(ddb_result *r, ddb_kind kind, const char *msg) {
+static void fail(aws_result *r, aws_kind kind, const char *msg) {
   memset(r, 0, sizeof *r);
   r->kind = kind;
   snprintf(r->message, sizeof r->message, "%s", msg);
 }
 
 /* The outcome of a transfer that did not end normally, or of one that did. */
-static void outcome(ddb_conn *c, CURLcode code, int64_t deadline, ddb_result *r) {
+static void outcome(aws_conn *c, CURLcode code, int64_t deadline, aws_result *r) {
   long status = 0;
   if (code == CURLE_ABORTED_BY_CALLBACK)
-    return fail(r, DDB_CANCELLED, "cancelled");
+    return fail(r, AWS_CANCELLED, "cancelled");
   if (code == CURLE_OPERATION_TIMEDOUT && tower_mono_ns() >= deadline)
-    return fail(r, DDB_TIMEOUT, c->curl_error);
+    return fail(r, AWS_TIMEOUT, c->curl_error);
   if (code == CURLE_WRITE_ERROR && c->too_large)
-    return fail(r, DDB_FATAL, "the response is larger than 32 MiB");
+    return fail(r, AWS_FATAL, "the response is larger than 32 MiB");
   if (code == CURLE_OK)
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
-  ddb_classify(status, code, c->curl_error, tower_buf_data(c->body), tower_buf_len(c->body), r);
+  aws_classify(status, code, c->curl_error, tower_buf_data(c->body), tower_buf_len(c->body), r);
 }
 
-void ddb_post(ddb_conn *c, const char *op, const char *payload, const ddb_creds *cr,
-              int64_t deadline, ddb_result *r) {
+void aws_post(aws_conn *c, const char *target, const char *payload, const aws_creds *cr,
+              int64_t deadline, aws_result *r) {
   int64_t left_ms = (deadline - tower_mono_ns()) / NS_PER_MS;
   if (left_ms <= 0)
-    return fail(r, DDB_TIMEOUT, "no time left");
+    return fail(r, AWS_TIMEOUT, "no time left");
   CURL *e = c->curl;
   if (http_client_request(&c->http->client, e, c->http->url))
-    return fail(r, DDB_FATAL, "out of memory");
-  struct curl_slist *h = headers(op, cr);
+    return fail(r, AWS_FATAL, "out of memory");
+  struct curl_slist *h = headers(target, cr);
   if (!h)
-    return fail(r, DDB_FATAL, "out of memory");
+    return fail(r, AWS_FATAL, "out of memory");
   tower_buf_reset(c->body);
   c->too_large = false;
   c->curl_error[0] = '\0';
@@ -264,4 +270,22 @@ void ddb_post(ddb_conn *c, const char *op, const char *payload, const ddb_creds 
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
   curl_slist_free_all(h);
   outcome(c, code, deadline, r);
+}
+
+/* ---- retries ------------------------------------------------------------------------ */
+
+int64_t aws_backoff(int64_t base, int64_t cap, unsigned attempt, uint64_t rnd) {
+  int64_t ceil = base;
+  for (unsigned k = 0; k < attempt && ceil < cap; k++)
+    ceil *= 2;
+  if (ceil > cap)
+    ceil = cap;
+  return ceil <= 0 ? 0 : (int64_t)(rnd % (uint64_t)(ceil + 1));
+}
+
+uint64_t aws_next_rand(uint64_t *x) {
+  uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
 }
