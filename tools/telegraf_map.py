@@ -297,16 +297,23 @@ INPUTS = {
         "tables", "region", "endpoint_url", "page_size", "max_items", "consistent_read",
         "projection_expression", "filter_expression", "expression_attribute_names",
         "expression_attribute_values", "segments", "tag_keys", "timestamp_key",
-        "timestamp_format", "separator", "timeout", "max_retries", "access_key_id",
-        "secret_access_key", "session_token", "profile", "shared_credentials_file", "imds",
-        "tls_ca", "tls_cert", "tls_key", "tls_key_pwd", "tls_server_name",
-        "insecure_skip_verify", "use_system_proxy", "http_proxy_url"],
+        "timestamp_format", "separator", "timeout", "max_retries", "access_key", "secret_key", "token", "access_key_id", "secret_access_key",
+        "session_token", "profile", "shared_credential_file", "shared_credentials_file",
+        "role_arn", "role_session_name", "web_identity_token_file", "imds", "tls_ca",
+        "tls_cert", "tls_key", "tls_key_pwd", "tls_server_name", "insecure_skip_verify",
+        "use_system_proxy", "http_proxy_url"],
                  rename={"access_key": "access_key_id", "secret_key": "secret_access_key",
                          "token": "session_token",
-                         "shared_credential_file": "shared_credentials_file"},
-                 unsupported={"role_arn": "assuming roles (STS) is not supported; pass "
-                                          "credentials through the environment",
-                              "web_identity_token_file": "not supported"}),
+                         "shared_credential_file": "shared_credentials_file"}),
+    # plugins/common/aws takes Telegraf's AWS names (and dynamodb's older ones).
+    "cloudwatch": P(tower="cloudwatch", options=[
+        "region", "endpoint_url", "namespaces", "namespace", "period", "delay",
+        "recently_active", "cache_ttl", "ratelimit", "batch_size", "timeout",
+        "statistic_include", "statistic_exclude", "include_linked_accounts", "metrics", "access_key", "secret_key", "token", "access_key_id", "secret_access_key",
+        "session_token", "profile", "shared_credential_file", "shared_credentials_file",
+        "role_arn", "role_session_name", "web_identity_token_file", "imds", "tls_ca",
+        "tls_cert", "tls_key", "tls_key_pwd", "tls_server_name", "insecure_skip_verify",
+        "use_system_proxy", "http_proxy_url"]),
 }
 
 OUTPUTS = {
