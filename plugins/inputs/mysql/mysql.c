@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "mysql.h"
+#include "mysql_input.h"
 
 typedef struct my_state {
   tower_ctx *ctx;
@@ -286,17 +286,22 @@ static void out_reset(my_out *o) {
   o->queries = 0;
 }
 
-/* Starts server i's thread unless the previous one is still busy. */
-static bool launch(my_state *st, size_t i, tower_acc *acc) {
+enum { IDLE, RUNNING, WAITING, FAILED }; /* a server in one gather */
+
+static bool finished(my_state *st, size_t i) {
+  pthread_mutex_lock(&st->lock);
+  bool done = st->finished[i];
+  pthread_mutex_unlock(&st->lock);
+  return done;
+}
+
+/* Starts server i's thread; a thread left by the previous gather's
+ * deadline is joined first, or waited for (WAITING) while it still runs. */
+static int launch(my_state *st, size_t i, tower_acc *acc) {
   my_server *s = &st->servers[i];
   if (s->running) {
-    pthread_mutex_lock(&st->lock);
-    bool done = st->finished[i];
-    pthread_mutex_unlock(&st->lock);
-    if (!done) {
-      tower_acc_error(acc, "server %s: still busy with the previous gather; skipped", s->dsn.name);
-      return false;
-    }
+    if (!finished(st, i))
+      return WAITING;
     pthread_join(s->thread, NULL);
     s->running = false;
   }
@@ -307,41 +312,54 @@ static bool launch(my_state *st, size_t i, tower_acc *acc) {
   if (!j || (*j = (job){st, i}, pthread_create(&s->thread, NULL, server_main, j)) != 0) {
     free(j);
     tower_acc_error(acc, "server %s: cannot start a thread", s->dsn.name);
-    return false;
+    return FAILED;
   }
   s->running = true;
-  return true;
+  return RUNNING;
 }
 
-static void wait_all(my_state *st, const bool *started, int64_t deadline) {
+/* Waits until every server of the gather finished or the deadline; a
+ * server whose previous thread ends in time is started then. */
+static void wait_all(my_state *st, int *phase, int64_t deadline, tower_acc *acc) {
   struct timespec ts = {.tv_sec = deadline / 1000000000, .tv_nsec = deadline % 1000000000};
-  pthread_mutex_lock(&st->lock);
   for (;;) {
     bool all = true;
-    for (size_t i = 0; i < st->n; i++)
-      all &= !started[i] || st->finished[i];
-    if (all || pthread_cond_timedwait(&st->done, &st->lock, &ts) == ETIMEDOUT)
-      break;
+    for (size_t i = 0; i < st->n; i++) {
+      if (phase[i] == WAITING && finished(st, i))
+        phase[i] = launch(st, i, acc);
+      all &= phase[i] != WAITING && (phase[i] != RUNNING || finished(st, i));
+    }
+    if (all)
+      return;
+    pthread_mutex_lock(&st->lock);
+    int rc = pthread_cond_timedwait(&st->done, &st->lock, &ts);
+    pthread_mutex_unlock(&st->lock);
+    if (rc == ETIMEDOUT)
+      return;
   }
-  pthread_mutex_unlock(&st->lock);
 }
 
 /* Hands a finished server's metrics over, or cuts a late one off. */
-static void collect(my_state *st, size_t i, tower_acc *acc) {
+static void collect(my_state *st, size_t i, int phase, tower_acc *acc) {
   my_server *s = &st->servers[i];
-  pthread_mutex_lock(&st->lock);
-  bool done = st->finished[i];
-  pthread_mutex_unlock(&st->lock);
-  if (!done) {
+  double timeout = (double)st->opts.timeout_ns / 1e9;
+  if (phase == WAITING) {
+    tower_acc_error(acc,
+                    "server %s: still busy with a previous gather after the timeout of %.3gs; "
+                    "skipped",
+                    s->dsn.name, timeout);
+    return;
+  }
+  if (!finished(st, i)) {
     pthread_mutex_lock(&s->lock);
     s->cut = true;
     if (s->fd >= 0)
       shutdown(s->fd, SHUT_RDWR);
     pthread_mutex_unlock(&s->lock);
     tower_acc_error(acc,
-                    "server %s: no answer within the timeout of %.3gs; its metrics of this gather "
-                    "are dropped and the next gather reconnects",
-                    s->dsn.name, (double)st->opts.timeout_ns / 1e9);
+                    "server %s: no answer within the timeout of %.3gs; its metrics of this "
+                    "gather are dropped and the next gather reconnects",
+                    s->dsn.name, timeout);
     return;
   }
   pthread_join(s->thread, NULL);
@@ -356,14 +374,14 @@ static void collect(my_state *st, size_t i, tower_acc *acc) {
 
 static int my_gather(void *state, tower_acc *acc) {
   my_state *st = state;
-  bool started[st->n ? st->n : 1];
+  int phase[st->n ? st->n : 1];
   int64_t deadline = tower_mono_ns() + st->opts.timeout_ns;
   for (size_t i = 0; i < st->n; i++)
-    started[i] = launch(st, i, acc);
-  wait_all(st, started, deadline);
+    phase[i] = launch(st, i, acc);
+  wait_all(st, phase, deadline, acc);
   for (size_t i = 0; i < st->n; i++)
-    if (started[i])
-      collect(st, i, acc);
+    if (phase[i] == RUNNING || phase[i] == WAITING)
+      collect(st, i, phase[i], acc);
   return 0;
 }
 

@@ -14,7 +14,7 @@
 
 #include <errmsg.h>
 
-#include "mysql.h"
+#include "mysql_input.h"
 
 void my_fail(my_server *s, const char *what, const char *fmt, ...) {
   if (s->out.err[0])

@@ -12,13 +12,12 @@
  * performance_schema_digests_size) so that a digest missing from the answer
  * is really gone, and keeps the previous totals per (schema, digest) in a
  * hash table keyed by a 64-bit hash. The delta is the current total minus
- * the previous one; when a total went down (TRUNCATE of the table, the
- * digest evicted and back) or the server's Uptime went down (a restart),
- * the previous totals count as zero, so the delta is what accumulated since
- * the reset. A digest not seen before counts from zero too, except on the
- * first gather of the instance, which only takes the baseline (it cannot
- * know what ran in an interval it did not see). Rows are copied into an
- * arena reused between gathers: no allocation per digest once warm. */
+ * the previous one. When the row's FIRST_SEEN changed (TRUNCATE of the
+ * table, the digest evicted and back), a total went down, or the server's
+ * Uptime went down (a restart), the previous totals count as zero, so the delta is what accumulated
+ * since the reset. A digest not seen before counts from zero too, except on the first gather of the
+ * instance, which only takes the baseline (it cannot know what ran in an interval it did not see).
+ * Rows are copied into an arena reused between gathers: no allocation per digest once warm. */
 #include "config.h"
 
 #include <errno.h>
@@ -26,14 +25,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mysql.h"
+#include "mysql_input.h"
 
 #define PICO 1e12
 
 enum { C_COUNT, C_TIMER, C_EXAMINED, C_SENT, C_ERRORS, C_NOINDEX, NDELTA };
 
 struct my_digest_prev {
-  uint64_t key; /* 0: free */
+  uint64_t key;   /* 0: free */
+  uint64_t first; /* hash of FIRST_SEEN: another value is another life */
   uint64_t c[NDELTA];
 };
 
@@ -88,7 +88,7 @@ static my_digest_prev *slot(my_digest_prev *t, size_t cap, uint64_t key) {
       return &t[i];
 }
 
-static int next_put(work *w, uint64_t key, const uint64_t *c) {
+static int next_put(work *w, uint64_t key, uint64_t first, const uint64_t *c) {
   if (2 * (w->next_used + 1) > w->next_cap) {
     size_t cap = w->next_cap ? w->next_cap * 2 : 256;
     my_digest_prev *t = calloc(cap, sizeof *t);
@@ -105,6 +105,7 @@ static int next_put(work *w, uint64_t key, const uint64_t *c) {
   if (!p->key)
     w->next_used++;
   p->key = key;
+  p->first = first;
   memcpy(p->c, c, sizeof p->c);
   return 0;
 }
@@ -150,15 +151,21 @@ static int take_row(my_server *s, work *w, MYSQL_ROW r, bool reset) {
   uint64_t c[NDELTA] = {my_u64(r[3]), my_u64(r[4]), my_u64(r[9]),
                         my_u64(r[8]), my_u64(r[5]), my_u64(r[14])};
   uint64_t key = hash_key(w->arena + x->schema, w->arena + x->digest);
+  uint64_t first = hash_key(r[16] ? r[16] : "", "");
   my_digest_prev *p = reset ? NULL : slot(s->digests.slots, s->digests.cap, key);
-  bool known = p && p->key == key;
+  bool known = p && p->key == key && p->first == first;
   bool went_down = false;
   for (int k = 0; known && k < NDELTA; k++)
     went_down |= c[k] < p->c[k];
+  /* a statement adds to the totals when it ends, count included: other
+   * totals that moved under an unchanged count belong to a new row (the
+   * table truncated within FIRST_SEEN's second) */
+  for (int k = 1; known && c[C_COUNT] == p->c[C_COUNT] && k < NDELTA; k++)
+    went_down |= c[k] != p->c[k];
   for (int k = 0; k < NDELTA; k++)
     x->d[k] = c[k] - (known && !went_down ? p->c[k] : 0);
   w->n++;
-  return next_put(w, key, c);
+  return next_put(w, key, first, c);
 }
 
 /* Descending by total latency, or by the interval's (qsort_r: servers sort
@@ -236,7 +243,7 @@ static int read_table(my_server *s, work *w, bool reset) {
            "COUNT_STAR, SUM_TIMER_WAIT, SUM_ERRORS, SUM_WARNINGS, SUM_ROWS_AFFECTED, "
            "SUM_ROWS_SENT, SUM_ROWS_EXAMINED, SUM_CREATED_TMP_DISK_TABLES, "
            "SUM_CREATED_TMP_TABLES, SUM_SORT_MERGE_PASSES, SUM_SORT_ROWS, SUM_NO_INDEX_USED, "
-           "TIMESTAMPDIFF(SECOND, LAST_SEEN, NOW()) "
+           "TIMESTAMPDIFF(SECOND, LAST_SEEN, NOW()), FIRST_SEEN "
            "FROM performance_schema.events_statements_summary_by_digest "
            "WHERE SCHEMA_NAME IS NULL OR SCHEMA_NAME NOT IN ('mysql', 'performance_schema', "
            "'information_schema')",
@@ -248,7 +255,7 @@ static int read_table(my_server *s, work *w, bool reset) {
   MYSQL_ROW row;
   int rc = 0;
   while ((row = mysql_fetch_row(r)))
-    if (rc == 0 && mysql_num_fields(r) == 16 && (rc = take_row(s, w, row, reset)))
+    if (rc == 0 && mysql_num_fields(r) == 17 && (rc = take_row(s, w, row, reset)))
       my_fail(s, what, "out of memory");
   int end = my_rows_end(s, what, r);
   return rc ? rc : end;

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mysql.h"
+#include "mysql_input.h"
 
 static char *dup_n(const char *p, size_t n) {
   char *s = malloc(n + 1);

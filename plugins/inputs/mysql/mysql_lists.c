@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mysql.h"
+#include "mysql_input.h"
 
 #define PICO 1e12 /* performance_schema timers count picoseconds */
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mysql.h"
+#include "mysql_input.h"
 
 /* Reads two-column rows (name, value) into `m`, keys lower-cased.
  * `version_tags`: a name containing "version" is also a tag (as Telegraf

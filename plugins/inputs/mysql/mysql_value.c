@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "mysql.h"
+#include "mysql_input.h"
 
 void my_lower(char *out, size_t n, const char *in, size_t len) {
   size_t i = 0;
