@@ -1,9 +1,9 @@
 /* The connection of one server: opened on the first gather, kept between
  * gathers, closed after any error of the client or the link (the next
- * gather opens a new one) and at destroy. Timeouts: libmariadb's connect,
- * read and write timeouts (whole seconds, rounded up from `timeout`) bound
- * each step; the gather's deadline (mysql.c) bounds the whole and shuts the
- * socket down under a server that is still busy then. */
+ * gather opens a new one) and at destroy. The gather's deadline (mysql.c)
+ * bounds the whole and shuts the socket down under a server that is still
+ * busy then; libmariadb's connect, read and write timeouts bound each step
+ * of a thread that outlived it. */
 #include "config.h"
 
 #include <errno.h>
@@ -51,7 +51,9 @@ int my_connect(my_server *s) {
     my_fail(s, "connect", "out of memory");
     return -ENOMEM;
   }
-  unsigned secs = (unsigned)((s->opts->timeout_ns + 999999999) / 1000000000);
+  /* a second beyond the gather's deadline: the deadline rules, with its
+   * own message; these are the backstop for a thread left behind */
+  unsigned secs = (unsigned)((s->opts->timeout_ns + 999999999) / 1000000000) + 1;
   my_bool no = 0;
   mysql_optionsv(c, MYSQL_OPT_CONNECT_TIMEOUT, &secs);
   mysql_optionsv(c, MYSQL_OPT_READ_TIMEOUT, &secs);
