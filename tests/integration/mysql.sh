@@ -5,7 +5,8 @@
 #
 #   1. tower --test: the mysql status metric tagged with the server, the
 #      variables, Telegraf's digest totals;
-#   2. a wrong password: exit status 1, one error naming the server as
+#   2. tls=preferred on a server without TLS: plain (test_mysql.c has
+#      the TLS cases against a server with TLS); a wrong password: exit status 1, one error naming the server as
 #      user@host:port, the password in no output;
 #   3. examples/mysql-slow-queries.conf as a daemon (its interval and port
 #      changed for the test): after a known workload, Prometheus' scrape
@@ -41,6 +42,13 @@ grep -q "^mysql_variables,.*server=127.0.0.1:$port.* .*max_connections=50i" "$wo
   || fail "mysql_variables: $(grep ^mysql_variables "$work/test.lp" | cut -c1-300)"
 grep -q '^mysql_perf_schema,digest=.*digest_text=SHOW\\ GLOBAL\\ STATUS.*[ ,]events_statements_total=' "$work/test.lp" \
   && ok "Telegraf's digest totals (mysql_perf_schema)" || fail "no digest totals"
+
+# tls=preferred against a server without TLS: plain, no error
+sed 's#/"\]#/?tls=preferred"]#' "$work/test.conf" > "$work/preferred.conf"
+MYSQL_PASSWORD=$pw "$TOWER" --config "$work/preferred.conf" --test > "$work/pref.lp" 2> "$work/pref.err" \
+  && grep -q "^mysql,server=127.0.0.1:$port " "$work/pref.lp" \
+  && ok "tls=preferred falls back to plain on a server without TLS" \
+  || fail "tls=preferred: $(cat "$work/pref.err")"
 
 MYSQL_PASSWORD=not-It-42 "$TOWER" --config "$work/test.conf" --test > "$work/bad.lp" 2> "$work/bad.err"
 rc=$?

@@ -38,9 +38,14 @@ static char sock[512];
 static pid_t server_pid;
 static char *dir, *logpath;
 
+static const char *srcdir(void) {
+  return getenv("top_srcdir") ? getenv("top_srcdir") : "..";
+}
+
 static void server(const char *cmd) {
-  char *line = th_fmt("MYSQL_TEST_PASSWORD=%s '%s/tests/plugins/mysql/mariadb.sh' %s '%s'", PW,
-                      getenv("top_srcdir") ? getenv("top_srcdir") : "..", cmd, srvdir);
+  char *line = th_fmt("MYSQL_TEST_TLS='%s/pki' MYSQL_TEST_PASSWORD=%s "
+                      "'%s/tests/plugins/mysql/mariadb.sh' %s '%s'",
+                      srvdir, PW, srcdir(), cmd, srvdir);
   FILE *p = popen(line, "r");
   ck_assert_ptr_nonnull(p);
   char out[700] = "";
@@ -56,8 +61,15 @@ static void server(const char *cmd) {
   free(line);
 }
 
+/* The server offers TLS with the x509 tests' PKI: a leaf for localhost
+ * and 127.0.0.1 under an intermediate and root.pem. */
 static void suite_setup(void) {
   srvdir = th_tmpdir();
+  char *pki =
+      th_fmt("mkdir '%s/pki' && sh '%s/tests/plugins/x509/pki.sh' '%s/pki' > /dev/null 2>&1",
+             srvdir, srcdir(), srvdir);
+  ck_assert_msg(system(pki) == 0, "%s failed", pki);
+  free(pki);
   server("start");
 }
 
@@ -457,6 +469,62 @@ START_TEST(deadline) {
 }
 END_TEST
 
+/* One gather over `tls`; returns the errors and the server's Ssl_cipher
+ * (malloc'd, "" without TLS) as the server saw the session. */
+static int tls_gather(const char *tls, const char *extra, char **cipher) {
+  char *servers = th_fmt("\"tower:" PW "@tcp(127.0.0.1:%d)/?tls=%s\"", port, tls);
+  char *opts = th_fmt("gather_global_variables = false; %s", extra);
+  twi_pipeline *pl = build(servers, opts);
+  gathered g = gather(pl);
+  const tower_metric *m = find(&g, "mysql", NULL, NULL);
+  ptrdiff_t i = m ? tower_metric_field_index(m, "ssl_cipher") : -1;
+  *cipher = strdup(i >= 0 ? tower_metric_field_string(m, (size_t)i) : "");
+  int errors = g.errors;
+  gathered_free(&g);
+  th_free(pl);
+  free(servers);
+  free(opts);
+  return errors;
+}
+
+START_TEST(tls) {
+  char *ca = th_fmt("tls_ca = \"%s/pki/root.pem\";", srvdir);
+  char *other = th_fmt("tls_ca = \"%s/pki/self.pem\";", srvdir);
+  char *cipher;
+  /* custom: the block's CA verifies the chain and 127.0.0.1 */
+  ck_assert_int_eq(tls_gather("custom", ca, &cipher), 0);
+  ck_assert_msg(cipher[0], "no TLS on the session");
+  free(cipher);
+  ck_assert_int_eq(tls_gather("skip-verify", "", &cipher), 0);
+  ck_assert_msg(cipher[0], "no TLS on the session");
+  free(cipher);
+  ck_assert_int_eq(tls_gather("preferred", "", &cipher), 0);
+  ck_assert_msg(cipher[0], "no TLS on the session");
+  free(cipher);
+  ck_assert_int_eq(tls_gather("false", "", &cipher), 0);
+  ck_assert_str_eq(cipher, "");
+  free(cipher);
+  /* true: the system's CAs, which do not know the test root */
+  ck_assert_int_eq(tls_gather("true", "", &cipher), 1);
+  free(cipher);
+  char *log = log_text();
+  char *want = th_fmt("server tower@127.0.0.1:%d: connect: TLS/SSL error", port);
+  ck_assert_msg(strstr(log, want), "log:\n%s", log);
+  free(want);
+  free(log);
+  /* custom with another CA fails, unless told not to verify */
+  ck_assert_int_eq(tls_gather("custom", other, &cipher), 1);
+  free(cipher);
+  char *skip = th_fmt("%s insecure_skip_verify = true;", other);
+  ck_assert_int_eq(tls_gather("custom", skip, &cipher), 0);
+  ck_assert_msg(cipher[0], "no TLS on the session");
+  free(cipher);
+  free(skip);
+  free(ca);
+  free(other);
+}
+END_TEST
+
 /* The DSN forms, parsed by the plugin's own parser. */
 START_TEST(dsn_forms) {
   my_dsn d;
@@ -526,6 +594,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, status_counters_and_digests);
   tcase_add_test(tc, sections);
   tcase_add_test(tc, wrong_password);
+  tcase_add_test(tc, tls);
   tcase_add_test(tc, deadline);
   tcase_add_test(tc, down_killed_and_back);
   suite_add_tcase(s, tc);

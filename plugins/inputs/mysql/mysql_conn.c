@@ -28,28 +28,30 @@ void my_fail(my_server *s, const char *what, const char *fmt, ...) {
   va_end(ap);
 }
 
-static void set_tls(my_server *s, MYSQL *c) {
+/* TLS as the DSN's tls parameter says; `plain` drops it (the retry of
+ * tls=preferred against a server without TLS). */
+static void set_tls(my_server *s, MYSQL *c, bool plain) {
   const my_opts *o = s->opts;
   const char *tls = s->dsn.tls;
-  if (!tls || strcmp(tls, "false") == 0)
+  if (plain || !tls || strcmp(tls, "false") == 0)
     return;
-  my_bool enforce = strcmp(tls, "preferred") != 0;
-  my_bool verify =
-      strcmp(tls, "true") == 0 || (strcmp(tls, "custom") == 0 && !o->insecure_skip_verify);
   bool custom = strcmp(tls, "custom") == 0;
+  my_bool enforce = 1;
+  my_bool verify = strcmp(tls, "true") == 0 || (custom && !o->insecure_skip_verify);
+  /* libmariadb verifies the chain against a CA it is given whatever
+   * VERIFY_SERVER_CERT says: insecure_skip_verify must not pass it */
   mysql_ssl_set(c, custom ? o->tls_key : NULL, custom ? o->tls_cert : NULL,
-                custom ? o->tls_ca : NULL, NULL, NULL);
+                custom && verify ? o->tls_ca : NULL, NULL, NULL);
   mysql_optionsv(c, MYSQL_OPT_SSL_ENFORCE, &enforce);
   mysql_optionsv(c, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
 }
 
-int my_connect(my_server *s) {
-  if (s->conn)
-    return 0;
+static MYSQL *open_conn(my_server *s, bool plain, unsigned *err) {
   MYSQL *c = mysql_init(NULL);
   if (!c) {
     my_fail(s, "connect", "out of memory");
-    return -ENOMEM;
+    *err = 0;
+    return NULL;
   }
   /* a second beyond the gather's deadline: the deadline rules, with its
    * own message; these are the backstop for a thread left behind */
@@ -59,14 +61,28 @@ int my_connect(my_server *s) {
   mysql_optionsv(c, MYSQL_OPT_READ_TIMEOUT, &secs);
   mysql_optionsv(c, MYSQL_OPT_WRITE_TIMEOUT, &secs);
   mysql_optionsv(c, MYSQL_OPT_RECONNECT, &no);
-  set_tls(s, c);
+  set_tls(s, c, plain);
   const my_dsn *d = &s->dsn;
-  if (!mysql_real_connect(c, d->host, d->user, d->password, d->db, d->socket ? 0 : d->port,
-                          d->socket, 0)) {
-    my_fail(s, "connect", "%s (MySQL error %u)", mysql_error(c), mysql_errno(c));
-    mysql_close(c);
+  if (mysql_real_connect(c, d->host, d->user, d->password, d->db, d->socket ? 0 : d->port,
+                         d->socket, 0))
+    return c;
+  *err = mysql_errno(c);
+  if (!(*err == CR_SSL_CONNECTION_ERROR && d->tls && strcmp(d->tls, "preferred") == 0 && !plain))
+    my_fail(s, "connect", "%s (MySQL error %u)", mysql_error(c), *err);
+  mysql_close(c);
+  return NULL;
+}
+
+int my_connect(my_server *s) {
+  if (s->conn)
+    return 0;
+  unsigned err = 0;
+  MYSQL *c = open_conn(s, false, &err);
+  /* tls=preferred: TLS when the server offers it, else plain */
+  if (!c && err == CR_SSL_CONNECTION_ERROR && s->dsn.tls && strcmp(s->dsn.tls, "preferred") == 0)
+    c = open_conn(s, true, &err);
+  if (!c)
     return -ECONNREFUSED;
-  }
   s->mariadb = mariadb_connection(c);
   s->version = mysql_get_server_version(c);
   pthread_mutex_lock(&s->lock);

@@ -12,6 +12,9 @@
 #
 # DIR/port keeps the port, so a start after a kill comes back on it. As
 # root (CI) mariadbd runs with --user=root, which it otherwise refuses.
+# With MYSQL_TEST_TLS=PKI (a directory made by tests/plugins/x509/pki.sh)
+# the server also offers TLS with PKI's leaf (localhost, 127.0.0.1) and
+# its chain; plain connections still work.
 set -eu
 cmd=$1 dir=$2
 pw=${MYSQL_TEST_PASSWORD:-Tw-s3cret-PW}
@@ -39,10 +42,12 @@ start)
     free_port > "$dir/port"
   fi
   port=$(cat "$dir/port")
+  tls=""
+  [ -n "${MYSQL_TEST_TLS:-}" ] && tls="--ssl-cert=$MYSQL_TEST_TLS/full.pem --ssl-key=$MYSQL_TEST_TLS/leaf.key"
   mariadbd --no-defaults --datadir="$dir/data" --socket="$sock" --port="$port" \
     --bind-address=127.0.0.1 --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" \
     --performance-schema=ON --innodb-buffer-pool-size=16M --skip-name-resolve \
-    --max-connections=50 $asuser > /dev/null 2>&1 &
+    --max-connections=50 $tls $asuser > /dev/null 2>&1 &
   i=0
   until mariadb-admin --no-defaults -S "$sock" -uroot ping > /dev/null 2>&1; do
     i=$((i + 1))
