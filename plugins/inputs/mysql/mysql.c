@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "../../common/plural.h"
 #include "mysql_input.h"
 
 typedef struct my_state {
@@ -367,7 +368,8 @@ static void collect(my_state *st, size_t i, int phase, tower_acc *acc) {
   for (size_t k = 0; k < s->out.n; k++)
     tower_acc_add(acc, s->out.v[k]);
   s->out.n = 0;
-  tower_debug(st->ctx, "server %s: %u statements", s->dsn.name, s->out.queries);
+  tower_debug(st->ctx, "server %s: %u statement%s", s->dsn.name, s->out.queries,
+              plural_s(s->out.queries));
   if (s->out.err[0])
     tower_acc_error(acc, "server %s: %s", s->dsn.name, s->out.err);
 }
