@@ -415,8 +415,29 @@ static void tower_run(const char *who, const char *dir, const char *lines, int s
   *pid_out = pid;
 }
 
+/* True when `fb -h` lists both plugins the comparison needs. */
+static bool fluent_has_plugins(const char *fb) {
+  char cmd[512], line[256];
+  snprintf(cmd, sizeof cmd, "'%s' -h 2>&1", fb);
+  FILE *p = popen(cmd, "r");
+  bool scrape = false, exporter = false;
+  while (p && fgets(line, sizeof line, p)) {
+    scrape |= strstr(line, "prometheus_scrape") != NULL;
+    exporter |= strstr(line, "prometheus_exporter") != NULL;
+  }
+  if (p)
+    pclose(p);
+  return scrape && exporter;
+}
+
 /* Fluent Bit scrapes tower once and serves the same series. */
 static void fluent_run(const char *fb, const char *dir, unsigned tower_port, int n) {
+  if (!fluent_has_plugins(fb)) {
+    printf("  fluent-bit: %s lacks prometheus_scrape or prometheus_exporter (build it with "
+           "-DFLB_IN_PROMETHEUS_SCRAPE=On -DFLB_OUT_PROMETHEUS_EXPORTER=On): skipped\n",
+           fb);
+    return;
+  }
   unsigned port = loopback_unused_port();
   char conf[1024];
   snprintf(conf, sizeof conf,
