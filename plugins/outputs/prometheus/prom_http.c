@@ -31,8 +31,11 @@ static void body_done(void *cls) {
 #if MHD_VERSION >= 0x00097302
 /* Sent straight from the shared render: no per-connection copy. */
 static struct MHD_Response *response(prom_body *b, const void *data, size_t len) {
-  return MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)(uintptr_t)data,
-                                                                body_done, b);
+  struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
+      len, (void *)(uintptr_t)data, body_done, b);
+  if (!r)
+    body_done(b);
+  return r;
 }
 #else
 /* libmicrohttpd before 0.9.73 has no buffer response with a free callback:
@@ -66,7 +69,11 @@ static struct MHD_Response *response(prom_body *b, const void *data, size_t len)
     return NULL;
   }
   *r = (reader){.b = b, .data = data, .len = len};
-  return MHD_create_response_from_callback(len, BLOCK_SIZE, body_read, r, reader_done);
+  struct MHD_Response *resp =
+      MHD_create_response_from_callback(len, BLOCK_SIZE, body_read, r, reader_done);
+  if (!resp)
+    reader_done(r);
+  return resp;
 }
 #endif
 
