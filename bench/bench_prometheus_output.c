@@ -4,7 +4,9 @@
  *   into the store, new series and then updates in place, per metric;
  * - memory held per series (mallinfo2 delta after the flush has released
  *   the core's buffer);
- * - a scrape of 10k and 100k series, plain and gzip (request to last byte);
+ * - a scrape of 10k and 100k series, plain and gzip (request to last byte),
+ *   of an unchanged store (the shared render) and right after a flush that
+ *   updated every series (every family rendered again);
  * - scrape latency while a writer thread flushes updates continuously, and
  *   the longest flush seen meanwhile (a global stall would show in both).
  * Figures only. */
@@ -114,6 +116,12 @@ static double scrape_ms(unsigned port, bool gzip, size_t *bytes) {
   return sum / SCRAPES * 1e3;
 }
 
+static double scrape_ms_once(unsigned port, bool gzip) {
+  double t0 = bench_now();
+  scrape(port, gzip);
+  return (bench_now() - t0) * 1e3;
+}
+
 /* ---- scrapes under a continuous writer ------------------------------------ */
 
 typedef struct writer_arg {
@@ -176,6 +184,15 @@ static void run(int series) {
   double gz = scrape_ms(port, true, &gz_bytes);
   printf("  scrape: %.1f ms plain (%.1f MB, %.2f us/series), %.1f ms gzip (%.2f MB)\n", plain,
          (double)plain_bytes / 1e6, plain * 1e3 / series, gz, (double)gz_bytes / 1e6);
+  double fresh = 0, fresh_gz = 0;
+  for (int r = 0; r < 3; r++) {
+    flush(pl, metrics, 10 + r);
+    fresh += scrape_ms_once(port, false);
+    flush(pl, metrics, 20 + r);
+    fresh_gz += scrape_ms_once(port, true);
+  }
+  printf("  scrape right after a flush that updated every series: %.1f ms plain, %.1f ms gzip\n",
+         fresh / 3, fresh_gz / 3);
   concurrent(pl, port, metrics, plain);
   twi_pipeline_free(pl);
 }

@@ -12,7 +12,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -440,6 +442,158 @@ START_TEST(test_type_conflict) {
       strstr(s, "tower_prometheus_rejected_series_total{reason=\"type_conflict\"} 2\n"));
   ck_promtool(s);
   free(s);
+  th_free(pl);
+}
+END_TEST
+
+/* ---- the shared render ----------------------------------------------------- */
+
+static char *gunzip(const char *data, size_t len);
+
+/* The core's own writer (tower_prom_map, tower_prom_write_header and
+ * tower_prom_write_series in core/format) is the reference: the endpoint
+ * renders series from labels it escaped once, and must give the same
+ * bytes. Each series here is a family of its own: its expected text is
+ * the header and the sample lines, found verbatim in the scrape. */
+typedef struct chunks {
+  char *text[32];
+  size_t n;
+} chunks;
+
+static int reference_chunk(void *ud, const tower_prom_series *s) {
+  chunks *c = ud;
+  tower_buf *b = tower_buf_new(0);
+  ck_assert_int_eq(tower_prom_write_header(b, s->name, s->type, "tower collected metric"), 0);
+  ck_assert_int_eq(tower_prom_write_series(b, s, TOWER_PROM_TIMESTAMP), 0);
+  ck_assert_uint_lt(c->n, 32);
+  c->text[c->n++] = strdup(tower_buf_data(b));
+  tower_buf_free(b);
+  return 0;
+}
+
+static tower_metric *odd_metric(const char *name, int64_t t) {
+  tower_metric *m = tower_metric_new(name, t);
+  tower_metric_set_type(m, TOWER_GAUGE);
+  return m;
+}
+
+START_TEST(test_render_matches_core_writer) {
+  unsigned port = loopback_unused_port();
+  twi_pipeline *pl = start(port, "export_timestamp = true;");
+  tower_metric *ms[6];
+  ms[0] = odd_metric("esc", 1700000000123456789LL);
+  tower_metric_add_tag(ms[0], "p", "a\\b\"c\nd");
+  tower_metric_add_tag(ms[0], "q", "");
+  tower_metric_add_float(ms[0], "v", 1.5);
+  ms[1] = odd_metric("neg", -1500000); /* before 1970: milliseconds round down */
+  tower_metric_add_float(ms[1], "tiny", 1e-7);
+  tower_metric_add_float(ms[1], "nan", NAN);
+  tower_metric_add_float(ms[1], "inf", -INFINITY);
+  ms[2] = odd_metric("strs", 42000000);
+  tower_metric_add_tag(ms[2], "k", "tag");
+  tower_metric_add_tag(ms[2], "z", "1");
+  tower_metric_add_string(ms[2], "k", "field");
+  tower_metric_add_string(ms[2], "s", "x\"y\\");
+  tower_metric_add_float(ms[2], "v", 2);
+  ms[3] = dist("hist", TOWER_HISTOGRAM, "api\\x");
+  ms[4] = dist("summ", TOWER_SUMMARY, "q\"\n");
+  ms[5] = odd_metric("bare", 0);
+  tower_metric_add_int(ms[5], "value", -7);
+  chunks want = {0};
+  for (size_t i = 0; i < 6; i++)
+    ck_assert_int_ge(tower_prom_map(ms[i], TOWER_PROM_STRING_AS_LABEL, reference_chunk, &want), 1);
+  ck_assert_uint_eq(want.n, 8);
+  push(pl, ms, 6);
+  char *s = scrape_user(port);
+  for (size_t i = 0; i < want.n; i++) {
+    ck_assert_msg(strstr(s, want.text[i]), "not in the scrape:\n%s--- scrape ---\n%s", want.text[i],
+                  s);
+    free(want.text[i]);
+  }
+  free(s);
+  th_free(pl);
+}
+END_TEST
+
+/* Scrapes at once from many connections get the same bytes. */
+typedef struct par_scrape {
+  pthread_t t;
+  unsigned port;
+  reply r;
+} par_scrape;
+
+static void *par_scrape_main(void *p) {
+  par_scrape *ps = p;
+  ps->r = http(ps->port, "GET", "/metrics", "Accept-Encoding: gzip\r\n");
+  return NULL;
+}
+
+START_TEST(test_concurrent_scrapes_share_render) {
+  unsigned port = loopback_unused_port();
+  twi_pipeline *pl = start(port, NULL);
+  tower_buf *lp = tower_buf_new(0);
+  for (int i = 0; i < 2000; i++)
+    tower_buf_printf(lp, "fam%d,host=h%d v=%d,w=%d.5\n", i % 7, i, i, i);
+  push_lp(pl, tower_buf_data(lp), TOWER_GAUGE);
+  tower_buf_free(lp);
+  char *plain = scrape(port);
+  par_scrape ps[8];
+  for (int i = 0; i < 8; i++) {
+    ps[i].port = port;
+    ck_assert_int_eq(pthread_create(&ps[i].t, NULL, par_scrape_main, &ps[i]), 0);
+  }
+  for (int i = 0; i < 8; i++) {
+    pthread_join(ps[i].t, NULL);
+    ck_assert_int_eq(ps[i].r.status, 200);
+    ck_assert(has_header(&ps[i].r, "Content-Encoding: gzip"));
+    char *text = gunzip(ps[i].r.body, ps[i].r.body_len);
+    ck_assert_str_eq(text, plain);
+    free(text);
+    reply_free(&ps[i].r);
+  }
+  free(plain);
+  th_free(pl);
+}
+END_TEST
+
+/* Replaces the one occurrence of `from` in s (malloc'd) with `to`. */
+static char *replace(const char *s, const char *from, const char *to) {
+  const char *at = strstr(s, from);
+  ck_assert_msg(at, "\"%s\" not in:\n%s", from, s);
+  return th_fmt("%.*s%s%s", (int)(at - s), s, to, at + strlen(from));
+}
+
+/* A write re-renders its family; the others keep their bytes; the
+ * endpoint's own counters follow writes that change no series. */
+START_TEST(test_rerender_after_writes) {
+  unsigned port = loopback_unused_port();
+  twi_pipeline *pl = start(port, "max_series = 5;");
+  push_lp(pl, "a,k=1 v=1\na,k=2 v=1\na,k=3 v=1\nb,k=1 v=1\n", TOWER_GAUGE);
+  push_lp(pl, "c,k=1 state=\"x\",v=1\n", TOWER_GAUGE);
+  char *before = scrape(port);
+  push_lp(pl, "a,k=2 v=9\n", TOWER_GAUGE);
+  char *after = scrape(port);
+  char *want = replace(before, "a_v{k=\"2\"} 1\n", "a_v{k=\"2\"} 9\n");
+  ck_assert_str_eq(after, want);
+  free(want);
+  free(before);
+  /* A changed string field renders the series' labels again. */
+  push_lp(pl, "c,k=1 state=\"y\",v=2\n", TOWER_GAUGE);
+  before = after;
+  after = scrape(port);
+  want = replace(before, "c_v{k=\"1\",state=\"x\"} 1\n", "c_v{k=\"1\",state=\"y\"} 2\n");
+  ck_assert_str_eq(after, want);
+  free(want);
+  free(before);
+  /* Refused (max_series): no family changes, the counter does. */
+  push_lp(pl, "b,k=2 v=1\n", TOWER_GAUGE);
+  before = after;
+  after = scrape(port);
+  want = replace(before, "{reason=\"max_series\"} 0\n", "{reason=\"max_series\"} 1\n");
+  ck_assert_str_eq(after, want);
+  free(want);
+  free(before);
+  free(after);
   th_free(pl);
 }
 END_TEST
@@ -1035,6 +1189,12 @@ int main(void) {
   tcase_add_test(tc, test_no_expiry);
   tcase_add_test(tc, test_max_series);
   tcase_add_test(tc, test_type_conflict);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("render");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, test_render_matches_core_writer);
+  tcase_add_test(tc, test_concurrent_scrapes_share_render);
+  tcase_add_test(tc, test_rerender_after_writes);
   suite_add_tcase(s, tc);
   tc = tcase_create("http");
   tcase_add_checked_fixture(tc, setup, teardown);

@@ -1,9 +1,10 @@
 /* The scrape handler: path, method, render, gzip. It runs on the shared
  * HTTP server (plugins/common/httpd), which has already done everything
  * before it: ip_range at accept, TLS and the client certificate, basic
- * auth, the deadlines and connection limits. A scrape renders on the
- * server's event-loop thread that accepted it, while the output's write
- * thread goes on storing; the other loops keep serving meanwhile. */
+ * auth, the deadlines and connection limits. A scrape is answered from the
+ * shared render (prom_render.c), rendered again on the event-loop thread
+ * of the first scrape after a change while the output's write thread goes
+ * on storing; every connection sends from that one render. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,35 +18,64 @@
 struct prom_http {
   tower_ctx *ctx;
   prom_http_cfg cfg;
-  prom_store *store;
+  prom_cache *cache; /* the shared render of the store */
   httpd *server;
 };
 
 /* ---- responses ---------------------------------------------------------------- */
 
-/* A rendered body: the text, or its gzip. */
-typedef struct body {
-  tower_buf *text;
-  unsigned char *gz;
+static void body_done(void *cls) {
+  prom_body_release(cls);
+}
+
+#if MHD_VERSION >= 0x00097302
+/* Sent straight from the shared render: no per-connection copy. */
+static struct MHD_Response *response(prom_body *b, const void *data, size_t len) {
+  struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
+      len, (void *)(uintptr_t)data, body_done, b);
+  if (!r)
+    body_done(b);
+  return r;
+}
+#else
+/* libmicrohttpd before 0.9.73 has no buffer response with a free callback:
+ * the body is read into the connection's block, which is bounded by
+ * BLOCK_SIZE and does not grow with the exposition. */
+typedef struct reader {
+  prom_body *b;
+  const char *data;
   size_t len;
-} body;
+} reader;
 
 static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max) {
-  body *b = cls;
-  if (pos >= b->len)
+  reader *r = cls;
+  if (pos >= r->len)
     return MHD_CONTENT_READER_END_OF_STREAM;
-  size_t n = b->len - (size_t)pos < max ? b->len - (size_t)pos : max;
-  const char *src = b->gz ? (const char *)b->gz : tower_buf_data(b->text);
-  memcpy(buf, src + pos, n);
+  size_t n = r->len - (size_t)pos < max ? r->len - (size_t)pos : max;
+  memcpy(buf, r->data + pos, n);
   return (ssize_t)n;
 }
 
-static void body_free(void *cls) {
-  body *b = cls;
-  tower_buf_free(b->text);
-  free(b->gz);
-  free(b);
+static void reader_done(void *cls) {
+  reader *r = cls;
+  prom_body_release(r->b);
+  free(r);
 }
+
+static struct MHD_Response *response(prom_body *b, const void *data, size_t len) {
+  reader *r = malloc(sizeof *r);
+  if (!r) {
+    body_done(b);
+    return NULL;
+  }
+  *r = (reader){.b = b, .data = data, .len = len};
+  struct MHD_Response *resp =
+      MHD_create_response_from_callback(len, BLOCK_SIZE, body_read, r, reader_done);
+  if (!resp)
+    reader_done(r);
+  return resp;
+}
+#endif
 
 static enum MHD_Result reply_not_allowed(struct MHD_Connection *c) {
   static const char text[] = "method not allowed: use GET\n";
@@ -60,41 +90,27 @@ static enum MHD_Result reply_not_allowed(struct MHD_Connection *c) {
   return rc;
 }
 
-/* Renders the store; gzip when the scraper accepts it. NULL on failure. */
-static body *render(prom_http *h, bool gzip) {
-  body *b = calloc(1, sizeof *b);
-  if (!b || !(b->text = tower_buf_new(64 * 1024)) ||
-      prom_store_render(h->store, b->text, h->cfg.flags)) {
-    if (b)
-      body_free(b);
-    return NULL;
-  }
-  b->len = tower_buf_len(b->text);
-  if (gzip && prom_gzip(tower_buf_data(b->text), b->len, h->cfg.gzip_level, &b->gz, &b->len)) {
-    body_free(b);
-    return NULL;
-  }
-  if (b->gz) { /* the text is no longer needed while the body is sent */
-    tower_buf_free(b->text);
-    b->text = NULL;
-  }
-  return b;
-}
-
 static enum MHD_Result reply_metrics(prom_http *h, struct MHD_Connection *c) {
   const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
-  bool gzip = prom_accepts_gzip(ae);
-  body *b = render(h, gzip);
+  prom_body *b = prom_cache_get(h->cache);
   if (!b) {
-    tower_warn(h->ctx, "scrape failed: out of memory");
+    tower_warn(h->ctx, "scrape failed: out of memory rendering the exposition");
     return httpd_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
   }
-  struct MHD_Response *r =
-      MHD_create_response_from_callback(b->len, BLOCK_SIZE, body_read, b, body_free);
-  if (!r) {
-    body_free(b);
-    return MHD_NO;
+  size_t len;
+  const void *data = NULL;
+  bool gzip = prom_accepts_gzip(ae);
+  if (gzip && !(data = prom_body_gzip(b, &len))) {
+    tower_warn(h->ctx, "gzip of the exposition failed (out of memory?): sending it uncompressed");
+    gzip = false;
   }
+  if (!gzip)
+    data = prom_body_text(b, &len);
+  /* The response owns the reference from here (released when it is sent
+   * or the connection closes, or at once when it cannot be created). */
+  struct MHD_Response *r = response(b, data, len);
+  if (!r)
+    return MHD_NO;
   MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE);
   MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
   if (gzip)
@@ -139,11 +155,15 @@ int prom_http_start(tower_ctx *ctx, const prom_http_cfg *cfg, prom_store *st, pr
     return -ENOMEM;
   h->ctx = ctx;
   h->cfg = *cfg;
-  h->store = st;
+  if (!(h->cache = prom_cache_new(st, cfg->flags, cfg->gzip_level))) {
+    free(h);
+    return -ENOMEM;
+  }
   h->cfg.server.handler = handle;
   h->cfg.server.handler_cls = h;
   int rc = httpd_start(ctx, &h->cfg.server, &h->server);
   if (rc) {
+    prom_cache_free(h->cache);
     free(h);
     return rc;
   }
@@ -157,6 +177,7 @@ void prom_http_stop(prom_http *h) {
   if (!h)
     return;
   httpd_stop(h->server); /* waits for a scrape in progress, closes every connection */
+  prom_cache_free(h->cache);
   free(h);
 }
 

@@ -14,10 +14,16 @@
  * hold its pointer is running (st->readers == 0): unlinked families wait in
  * the graveyard until then.
  *
- * Memory. A series is one allocation (struct + identity labels); string-field
- * labels and buckets take one more each when present. Updates reuse them:
- * the write path allocates only for new series, changed string labels or a
- * changed number of buckets. */
+ * Memory. A series is one allocation (struct + identity labels) plus its
+ * rendered label text; string-field labels and buckets take one more each
+ * when present. Updates reuse them: the write path allocates only for new
+ * series, changed string labels or a changed number of buckets.
+ *
+ * Rendering. A series' labels are rendered once (prom_text_labels), when
+ * it is created or its string-field labels change. A write or an expiry
+ * marks its family dirty and bumps the store's version; the next render
+ * (prom_render.c) renders the dirty families again and copies the others
+ * from the previous render, where each family remembers its bytes. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -41,8 +47,11 @@ struct prom_series {
   uint32_t nbuckets;
   uint32_t nid, nextra; /* label pairs */
   uint32_t idlen, extralen;
-  char *extra; /* string-field labels (prom_labels data) or NULL */
-  char id[];   /* identity labels (prom_labels data) */
+  char *extra;  /* string-field labels (prom_labels data) or NULL */
+  char *labels; /* merged, escaped label text (prom_text_labels); NULL: not
+                   rendered for lack of memory, retried on the next write */
+  uint32_t labelslen;
+  char id[]; /* identity labels (prom_labels data) */
 };
 
 typedef struct prom_family prom_family;
@@ -51,8 +60,12 @@ struct prom_family {
   uint64_t hash;
   pthread_mutex_t lock;
   tower_value_type type;
-  bool dead;           /* unlinked from the table */
-  bool sorted;         /* order[] matches the series */
+  bool dead;          /* unlinked from the table */
+  bool sorted;        /* order[] matches the series */
+  bool dirty;         /* written to or expired since its last render */
+  uint64_t chunk_gen; /* the render that holds its text, at chunk_off */
+  size_t chunk_off, chunk_len;
+  size_t namelen;
   prom_series **slots; /* chains; nslots is a power of two */
   size_t nslots, n;
   prom_series **order; /* render order, rebuilt when !sorted */
@@ -73,6 +86,7 @@ struct prom_store {
   uint64_t max_series;
   _Atomic uint64_t nseries;
   _Atomic uint64_t rejected[3];
+  _Atomic uint64_t version; /* prom_store_version() */
 };
 
 static uint64_t hash_bytes(uint64_t h, const char *s, size_t len) {
@@ -86,6 +100,7 @@ static uint64_t hash_bytes(uint64_t h, const char *s, size_t len) {
 /* ---- families and series -------------------------------------------------- */
 
 static void series_free(prom_series *s) {
+  free(s->labels);
   free(s->extra);
   free(s->buckets);
   free(s);
@@ -116,6 +131,8 @@ static prom_family *family_new(const char *name, uint64_t hash, tower_value_type
   pthread_mutex_init(&f->lock, NULL);
   f->hash = hash;
   f->type = type;
+  f->dirty = true;
+  f->namelen = len;
   memcpy(f->name, name, len + 1);
   return f;
 }
@@ -252,6 +269,7 @@ static prom_family *family_lock(prom_store *st, const tower_prom_series *s, int 
 
 /* ---- writing ------------------------------------------------------------------ */
 
+/* 0: unchanged, 1: changed, -ENOMEM. */
 static int set_extra(prom_series *ser, const prom_labels *extra) {
   if (ser->extralen == extra->len &&
       (extra->len == 0 || memcmp(ser->extra, extra->data, extra->len) == 0))
@@ -265,7 +283,16 @@ static int set_extra(prom_series *ser, const prom_labels *extra) {
   ser->extra = copy;
   ser->extralen = (uint32_t)extra->len;
   ser->nextra = (uint32_t)extra->n;
-  return 0;
+  return 1;
+}
+
+/* Renders the series' label text from its identity and string labels. */
+static int set_labels(prom_series *ser) {
+  prom_labels id = {.data = ser->id, .len = ser->idlen, .n = ser->nid};
+  prom_labels extra = {.data = ser->extra, .len = ser->extralen, .n = ser->nextra};
+  free(ser->labels);
+  ser->labels = NULL;
+  return prom_text_labels(&id, &extra, &ser->labels, &ser->labelslen);
 }
 
 static int set_values(prom_series *ser, const tower_prom_series *s) {
@@ -321,7 +348,10 @@ static int put_locked(prom_store *st, prom_family *f, const tower_prom_series *s
       return -ENOMEM;
     atomic_fetch_add(&st->nseries, 1);
   }
+  f->dirty = true;
   int rc = set_extra(ser, extra);
+  if (rc > 0 || (rc == 0 && !ser->labels))
+    rc = set_labels(ser);
   if (rc == 0)
     rc = set_values(ser, s);
   ser->updated = now;
@@ -338,6 +368,9 @@ int prom_store_put(prom_store *st, const tower_prom_series *s, const prom_labels
   }
   if (rc > 0)
     atomic_fetch_add(&st->rejected[rc], 1);
+  /* After the family's unlock: a render that reads the new version finds
+   * the family dirty (or already rendered with this write). */
+  atomic_fetch_add(&st->version, 1);
   return rc;
 }
 
@@ -411,6 +444,7 @@ static size_t expire_family(prom_store *st, prom_family *f, int64_t cutoff) {
   if (removed) {
     f->n -= removed;
     f->sorted = false;
+    f->dirty = true;
     atomic_fetch_sub(&st->nseries, removed);
   }
   return removed;
@@ -446,57 +480,12 @@ size_t prom_store_expire(prom_store *st, int64_t cutoff) {
       drop_if_empty(st, v[i]);
   }
   snapshot_end(st, v);
+  if (removed)
+    atomic_fetch_add(&st->version, 1);
   return removed;
 }
 
 /* ---- rendering ------------------------------------------------------------------ */
-
-/* Label pointers of one series, reused across the series of a scrape. */
-typedef struct render_scratch {
-  const char **names, **values;
-  size_t cap;
-} render_scratch;
-
-static int scratch_reserve(render_scratch *r, size_t n) {
-  if (n <= r->cap)
-    return 0;
-  size_t cap = n < 16 ? 16 : n * 2;
-  const char **names = realloc(r->names, cap * sizeof *names);
-  if (!names)
-    return -ENOMEM;
-  r->names = names;
-  const char **values = realloc(r->values, cap * sizeof *values);
-  if (!values)
-    return -ENOMEM;
-  r->values = values;
-  r->cap = cap;
-  return 0;
-}
-
-/* Identity and string-field labels merged by name; a string field wins over
- * a tag of the same (sanitized) name, as in Telegraf. Returns the count. */
-static size_t merge_labels(render_scratch *r, const prom_series *s) {
-  const char *a = s->id, *b = s->extra;
-  size_t na = s->nid, nb = s->nextra, k = 0;
-  while (na || nb) {
-    int c = !na ? 1 : !nb ? -1 : strcmp(a, b);
-    const char **src = c < 0 ? &a : &b;
-    if (c == 0) { /* same name: skip the tag */
-      a += strlen(a) + 1;
-      a += strlen(a) + 1;
-      na--;
-    }
-    r->names[k] = *src;
-    *src += strlen(*src) + 1;
-    r->values[k++] = *src;
-    *src += strlen(*src) + 1;
-    if (c < 0)
-      na--;
-    else
-      nb--;
-  }
-  return k;
-}
 
 static int cmp_series(const void *pa, const void *pb) {
   const prom_series *a = *(prom_series *const *)pa, *b = *(prom_series *const *)pb;
@@ -524,37 +513,57 @@ static int family_sort(prom_family *f) {
   return 0;
 }
 
-static int render_series(tower_buf *out, render_scratch *r, const prom_family *f,
-                         const prom_series *s, unsigned flags) {
-  if (scratch_reserve(r, (size_t)s->nid + s->nextra))
-    return -ENOMEM;
-  tower_prom_series ps = {
+static int render_series(tower_buf *out, const prom_family *f, const prom_series *s,
+                         unsigned flags) {
+  if (!s->labels) /* its labels could not be rendered: left out until a write retries */
+    return 0;
+  prom_text_series ts = {
       .name = f->name,
+      .namelen = f->namelen,
       .type = f->type,
-      .nlabels = merge_labels(r, s),
-      .label_names = r->names,
-      .label_values = r->values,
+      .labels = s->labels,
+      .labelslen = s->labelslen,
       .value = s->value,
       .nbuckets = s->nbuckets,
       .bounds = s->buckets,
       .counts = s->buckets ? s->buckets + s->nbuckets : NULL,
       .sum = s->sum,
       .count = s->count,
+      .has_time = (flags & TOWER_PROM_TIMESTAMP) && s->time_ns != TOWER_TIME_UNSET,
       .time_ns = s->time_ns,
   };
-  return tower_prom_write_series(out, &ps, flags);
+  return prom_text_series_write(out, &ts);
 }
 
 /* Under the family's lock. */
-static int render_family(tower_buf *out, render_scratch *r, prom_family *f, unsigned flags) {
+static int render_family(tower_buf *out, prom_family *f, unsigned flags) {
   if (f->dead || f->n == 0)
     return 0;
   int rc = family_sort(f);
   if (rc == 0)
     rc = tower_prom_write_header(out, f->name, f->type, HELP);
   for (size_t i = 0; i < f->n && rc == 0; i++)
-    rc = render_series(out, r, f, f->order[i], flags);
+    rc = render_series(out, f, f->order[i], flags);
   return rc;
+}
+
+/* Under the family's lock: the family's text, copied from the previous
+ * render when nothing changed it since, and where it now is. */
+static int family_chunk(tower_buf *out, prom_family *f, unsigned flags, const char *prev,
+                        uint64_t prev_gen, uint64_t gen) {
+  size_t start = tower_buf_len(out);
+  int rc;
+  if (prev && !f->dirty && f->chunk_gen == prev_gen)
+    rc = tower_buf_append(out, prev + f->chunk_off, f->chunk_len);
+  else
+    rc = render_family(out, f, flags);
+  if (rc)
+    return rc;
+  f->dirty = false;
+  f->chunk_gen = gen;
+  f->chunk_off = start;
+  f->chunk_len = tower_buf_len(out) - start;
+  return 0;
 }
 
 static int render_self(prom_store *st, tower_buf *out) {
@@ -571,20 +580,22 @@ static int render_self(prom_store *st, tower_buf *out) {
   return rc ? -ENOMEM : 0;
 }
 
-int prom_store_render(prom_store *st, tower_buf *out, unsigned flags) {
+int prom_store_render(prom_store *st, tower_buf *out, unsigned flags, const char *prev,
+                      uint64_t prev_gen, uint64_t gen) {
   size_t n;
   prom_family **v = snapshot(st, true, &n);
-  render_scratch r = {0};
   int rc = v ? 0 : -ENOMEM;
   for (size_t i = 0; v && i < n && rc == 0; i++) {
     pthread_mutex_lock(&v[i]->lock);
-    rc = render_family(out, &r, v[i], flags);
+    rc = family_chunk(out, v[i], flags, prev, prev_gen, gen);
     pthread_mutex_unlock(&v[i]->lock);
   }
   snapshot_end(st, v);
-  free(r.names);
-  free(r.values);
   return rc ? rc : render_self(st, out);
+}
+
+uint64_t prom_store_version(const prom_store *st) {
+  return atomic_load(&((prom_store *)st)->version);
 }
 
 uint64_t prom_store_series(const prom_store *st) {

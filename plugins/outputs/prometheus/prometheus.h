@@ -1,8 +1,9 @@
 /* outputs.prometheus internals, shared by prometheus.c (options, init,
- * write), prom_store.c (series store and expiry), prom_render.c (scrape
- * body, gzip), prom_http.c (the scrape handler on the shared HTTP server,
- * plugins/common/httpd) and prom_tls_check.c (the TLS files under
- * --config-check). See README.md for the behaviour. */
+ * write), prom_store.c (series store, expiry, per-family rendered chunks),
+ * prom_text.c (the text of one series), prom_render.c (the shared rendered
+ * exposition, its gzip, Accept-Encoding), prom_http.c (the scrape handler
+ * on the shared HTTP server, plugins/common/httpd) and prom_tls_check.c (the
+ * TLS files under --config-check). See README.md for the behaviour. */
 #ifndef TOWER_OUTPUTS_PROMETHEUS_H
 #define TOWER_OUTPUTS_PROMETHEUS_H
 
@@ -58,14 +59,76 @@ size_t prom_store_expire(prom_store *st, int64_t cutoff);
 
 /* Appends the exposition of every family, sorted by family name, series in
  * label order, then the endpoint's own series. flags: TOWER_PROM_TIMESTAMP.
- * Safe to call from many threads at once, concurrently with put/expire.
- * 0 or -ENOMEM. */
-int prom_store_render(prom_store *st, tower_buf *out, unsigned flags);
+ *
+ * Each family remembers where its text went (render generation `gen`,
+ * offset, length). A family not written to or expired since it was
+ * rendered into `prev` (generation prev_gen, bytes borrowed for the call)
+ * is copied from there instead of rendered again; prev NULL renders all.
+ * One render at a time (the caller serializes them: prom_render.c), safe
+ * concurrently with put/expire. 0 or -ENOMEM. */
+int prom_store_render(prom_store *st, tower_buf *out, unsigned flags, const char *prev,
+                      uint64_t prev_gen, uint64_t gen);
+
+/* Bumped by every put (stored or refused) and by every expiry that removed
+ * something: a render taken after reading version v shows at least every
+ * change counted in v. */
+uint64_t prom_store_version(const prom_store *st);
 
 uint64_t prom_store_series(const prom_store *st);
 uint64_t prom_store_rejected(const prom_store *st, prom_reject why);
 
+/* ---- the text of one series (prom_text.c) ------------------------------- */
+
+/* The merged labels of a series (id and string-field labels, a string field
+ * winning over a tag of the same name), escaped and joined as they appear
+ * between the braces: `a="x",b="y"`. *out is malloc'd (free()), not NUL
+ * terminated. 0 or -ENOMEM. */
+int prom_text_labels(const prom_labels *id, const prom_labels *extra, char **out,
+                     uint32_t *out_len);
+
+typedef struct prom_text_series {
+  const char *name; /* the family's name */
+  size_t namelen;
+  tower_value_type type;
+  const char *labels; /* from prom_text_labels() */
+  size_t labelslen;
+  double value;    /* counter, gauge, untyped */
+  size_t nbuckets; /* histogram: le bounds; summary: quantiles */
+  const double *bounds, *counts;
+  double sum, count;
+  bool has_time; /* write time_ns (export_timestamp and the metric had one) */
+  int64_t time_ns;
+} prom_text_series;
+
+/* Appends the sample lines of s, byte for byte what tower_prom_write_series
+ * writes for the same series. 0 or -ENOMEM. */
+int prom_text_series_write(tower_buf *b, const prom_text_series *s);
+
 /* ---- scrape bodies (prom_render.c) -------------------------------------- */
+
+/* The exposition every scraper shares. A render is immutable once published
+ * and reference counted: a scrape takes a reference and sends from its
+ * bytes; a write or an expiry makes the next scrape publish a new render
+ * (rebuilding only the families that changed), and the old one is freed
+ * when its last scrape is done with it. The gzip of a render is built once,
+ * by the first scraper that asks for it. */
+typedef struct prom_cache prom_cache;
+typedef struct prom_body prom_body;
+
+/* NULL on allocation failure. st must outlive the cache. */
+prom_cache *prom_cache_new(prom_store *st, unsigned flags, int gzip_level);
+/* Drops the cache's reference to its render (scrapes may still hold it). */
+void prom_cache_free(prom_cache *c);
+
+/* The current render, a reference the caller drops with prom_body_release.
+ * NULL: out of memory. */
+prom_body *prom_cache_get(prom_cache *c);
+/* The exposition text of b, borrowed while the reference is held. */
+const char *prom_body_text(const prom_body *b, size_t *len);
+/* Its gzip (built on the first call), borrowed while the reference is held.
+ * NULL: out of memory or a zlib failure. */
+const unsigned char *prom_body_gzip(prom_body *b, size_t *len);
+void prom_body_release(prom_body *b);
 
 /* gzip of data[0..len) (level: zlib 1..9). *out is malloc'd (free()).
  * 0 or -ENOMEM / -EIO. */
