@@ -306,6 +306,19 @@ INPUTS = {
                          "token": "session_token",
                          "shared_credential_file": "shared_credentials_file"}),
     # plugins/common/aws takes Telegraf's AWS names (and dynamodb's older ones).
+    "mysql": P(tower="mysql", options=[
+        "servers", "metric_version", "timeout", "gather_global_variables", "interval_slow",
+        "gather_slave_status", "gather_replica_status", "gather_all_slave_channels",
+        "mariadb_dialect", "gather_process_list", "gather_user_statistics",
+        "gather_innodb_metrics", "gather_table_io_waits", "gather_index_io_waits",
+        "gather_table_schema", "table_schema_databases", "gather_perf_events_statements",
+        "perf_events_statements_digest_text_limit", "perf_events_statements_limit",
+        "perf_events_statements_time_limit", "tls_ca", "tls_cert", "tls_key",
+        "insecure_skip_verify"],
+              unsupported={o: "not implemented in tower's mysql input (its README)" for o in (
+                  "gather_binary_logs", "gather_info_schema_auto_inc", "gather_table_lock_waits",
+                  "gather_event_waits", "gather_file_events_stats",
+                  "gather_perf_sum_per_acc_per_event")}),
     "cloudwatch": P(tower="cloudwatch", options=[
         "region", "endpoint_url", "namespaces", "namespace", "period", "delay",
         "recently_active", "cache_ttl", "ratelimit", "batch_size", "timeout",

@@ -573,8 +573,9 @@ def main(argv):
     for item in notes.left_out:
         sys.stderr.write("%s: not carried over: %s\n" % (PROG, item))
     if notes.left_out:
-        sys.stderr.write("%s: %d setting(s) not carried over; see the \"%s\" comments\n"
-                         % (PROG, len(notes.left_out), LEFT_OUT))
+        n = len(notes.left_out)
+        sys.stderr.write("%s: %d setting%s not carried over; see the \"%s\" comments\n"
+                         % (PROG, n, "" if n == 1 else "s", LEFT_OUT))
         return EXIT_LEFT_OUT
     return EXIT_OK
 
