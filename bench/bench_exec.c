@@ -3,6 +3,7 @@
  * accumulator), against a bare posix_spawn + waitpid loop.
  *
  * Usage: bench_exec [runs, default 2000]
+ *        bench_exec rss [lines, default 1000000]
  *
  * For each case it prints the wall time per run and tower's own CPU time
  * per run (getrusage(RUSAGE_SELF) user + system: the children's CPU is not
@@ -11,10 +12,12 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -131,7 +134,66 @@ static void bench_raw_configured(long runs) {
   posix_spawnattr_destroy(&attr);
 }
 
+static long rss_kib(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long kib = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (strncmp(line, "VmRSS:", 6) == 0)
+      kib = atol(line + 6);
+  if (f)
+    fclose(f);
+  return kib;
+}
+
+/* A file of `lines` 84-byte lines for the command to print. */
+static void write_lines(const char *path, long lines) {
+  FILE *f = fopen(path, "w");
+  if (!f)
+    bench_die("cannot write the lines file");
+  for (long i = 0; i < lines; i++)
+    fprintf(f, "cpu,host=server01,region=us-west usage_idle=98.2,usage_user=1.3 %019ld\n",
+            1700000000000000000L + i);
+  if (fclose(f))
+    bench_die("cannot write the lines file");
+}
+
+static void bench_rss(long lines) {
+  char path[] = "/tmp/bench_exec_XXXXXX";
+  int fd = mkstemp(path);
+  if (fd < 0)
+    bench_die("mkstemp");
+  close(fd);
+  write_lines(path, lines);
+  char text[1024];
+  snprintf(text, sizeof text,
+           "agent = { omit_hostname = true; };\n"
+           "inputs = ( { plugin = \"exec\"; commands = ([\"/bin/cat\", \"%s\"]);"
+           " max_output = \"1GiB\"; } );\n"
+           "outputs = ( { plugin = \"record\"; path = \"/dev/null\"; } );\n",
+           path);
+  twi_pipeline *pl = bench_pipeline(text);
+  long before = rss_kib();
+  double w0 = bench_now();
+  long errors = twi_input_run_once(pl->inputs[0], pl, 0);
+  double wall = bench_now() - w0;
+  long after = rss_kib();
+  malloc_trim(0);
+  long trimmed = rss_kib();
+  twi_pipeline_free(pl);
+  unlink(path);
+  if (errors)
+    bench_die("the gather failed");
+  printf("exec gather of %ld lines (%.0f ms): VmRSS %ld KiB before, %ld KiB after (+%ld), "
+         "%ld KiB after malloc_trim (+%ld)\n",
+         lines, wall * 1e3, before, after, after - before, trimmed, trimmed - before);
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "rss") == 0) {
+    bench_rss(argc > 2 ? atol(argv[2]) : 1000000);
+    return 0;
+  }
   long runs = argc > 1 ? atol(argv[1]) : 2000;
   if (runs < 10)
     runs = 10;

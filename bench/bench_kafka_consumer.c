@@ -12,6 +12,9 @@
  * librdkafka never pauses fetching, which shows the plugin's own speed).
  * The output buffer holds the last 100,000 metrics (older ones are dropped
  * and counted, which costs little), so memory stays bounded.
+ * Nothing flushes that output while the consumer runs, so no message is
+ * ever delivered: max_undelivered_messages is raised to its maximum (as
+ * many as the largest case) so that the window never stalls the run.
  *
  * Rates are measured from the first metric to the last, so the consumer
  * group's join (about 3 s against the mock cluster) is left out. The mock
@@ -142,7 +145,8 @@ static void bench_plugin(const char *topic, long n, double bytes, int lines) {
   snprintf(text, sizeof text,
            "agent = { omit_hostname = true; };\n"
            "inputs = ( { plugin = \"kafka_consumer\"; brokers = [\"%s\"]; topics = [\"%s\"];\n"
-           "  consumer_group = \"bench-%s\"; librdkafka = { %s }; } );\n"
+           "  consumer_group = \"bench-%s\"; max_undelivered_messages = 1000000;\n"
+           "  librdkafka = { %s }; } );\n"
            "outputs = ( { plugin = \"record\"; path = \"/dev/null\"; "
            "metric_buffer_limit = 100000; } );\n",
            bootstraps, topic, topic, getenv("BENCH_LIBRDKAFKA") ? getenv("BENCH_LIBRDKAFKA") : "");

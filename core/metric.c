@@ -632,6 +632,21 @@ int tower_metric_add_string(tower_metric *m, const char *key, const char *value)
   return tower_metric_add_string_n(m, key, strlen(key), value, strlen(value));
 }
 
+void twi_metric_append_tag(tower_metric *m, const char *key, size_t klen, const char *value,
+                           size_t vlen) {
+  uint32_t *t = tags(m) + 2 * m->ntags;
+  t[0] = put_str(m, key, klen);
+  t[1] = put_str(m, value, vlen);
+  m->ntags++;
+}
+
+void twi_metric_append_field(tower_metric *m, const char *key, size_t klen, tower_field_type type,
+                             uint64_t raw, const char *s, size_t slen) {
+  size_t i = m->nfields++;
+  fkeys(m)[i] = put_str(m, key, klen) | ((uint32_t)type << TYPE_SHIFT);
+  values(m)[i] = type == TOWER_FIELD_STRING ? put_str(m, s, slen) : raw;
+}
+
 int twi_metric_add_field_n(tower_metric *m, const char *key, size_t klen, tower_field_type type,
                            uint64_t raw) {
   return put_field(m, key, klen, (uint8_t)type, raw, NULL, 0);

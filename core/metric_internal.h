@@ -19,6 +19,18 @@ tower_metric *twi_metric_new_sized(const char *name, size_t name_len, int64_t ti
 int twi_metric_add_field_n(tower_metric *m, const char *key, size_t klen, tower_field_type type,
                            uint64_t raw);
 
+/* Appends a tag or field to a metric made by twi_metric_new_sized() and not
+ * shared yet, without the search and growth of tower_metric_add_*: the
+ * caller counted the room in, and its keys come in strictly ascending
+ * order of their bytes (strcmp's), tags and fields each, so the sorted
+ * arrays stay sorted. A parser that checked the order of a line takes this
+ * path. Keys and values need not be NUL-terminated; `raw` is the value's
+ * bits, except for TOWER_FIELD_STRING, whose value is s[0..slen). */
+void twi_metric_append_tag(tower_metric *m, const char *key, size_t klen, const char *value,
+                           size_t vlen);
+void twi_metric_append_field(tower_metric *m, const char *key, size_t klen, tower_field_type type,
+                             uint64_t raw, const char *s, size_t slen);
+
 /* Repacks an unshared metric into one exact-size block when that saves
  * memory; *pm may change. Called when a metric enters the output buffers. */
 int twi_metric_pack(tower_metric **pm);

@@ -6,6 +6,7 @@ if HAVE_CHECK
 FORMAT_TESTS = \
 	tests/unit/test_lineprotocol \
 	tests/unit/test_numfmt \
+	tests/unit/test_lp_roundtrip \
 	tests/unit/test_timefmt \
 	tests/unit/test_csv_format
 
@@ -19,6 +20,14 @@ tests_unit_test_lineprotocol_LDADD = core/libtower.la $(CHECK_LIBS) $(LIBCONFIG_
 tests_unit_test_numfmt_SOURCES = tests/unit/test_numfmt.c
 tests_unit_test_numfmt_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_numfmt_LDADD = core/libtower.la $(CHECK_LIBS)
+
+# Differential: parse -> serialize -> parse over the fuzz corpus and
+# generated metrics; the parser's and float formatter's fast paths against
+# their general ones.
+tests_unit_test_lp_roundtrip_SOURCES = tests/unit/test_lp_roundtrip.c
+tests_unit_test_lp_roundtrip_CFLAGS = $(TEST_CFLAGS) \
+	-DLP_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/lineprotocol"'
+tests_unit_test_lp_roundtrip_LDADD = core/libtower.la $(CHECK_LIBS) -lm
 
 tests_unit_test_timefmt_SOURCES = tests/unit/test_timefmt.c
 tests_unit_test_timefmt_CFLAGS = $(TEST_CFLAGS)

@@ -137,6 +137,22 @@ void tower_parser_set_source(tower_parser *p, const char *source) {
   char *s = source ? strdup(source) : NULL;
   free(p->source);
   p->source = s;
+  p->source_fn = NULL;
+}
+
+void tower_parser_set_source_fn(tower_parser *p, tower_source_fn name, void *ctx) {
+  free(p->source);
+  p->source = NULL;
+  p->source_fn = name;
+  p->source_ctx = ctx;
+}
+
+/* The source for an error message, "" when the data has no name. */
+static const char *source_name(const tower_parser *p, char *buf, size_t size) {
+  buf[0] = '\0';
+  if (p->source_fn)
+    p->source_fn(p->source_ctx, buf, size);
+  return p->source ? p->source : buf;
 }
 
 int tower_parser_set_default_name(tower_parser *p, const char *name) {
@@ -182,8 +198,10 @@ int twi_parser_error(tower_parser *p, size_t column, const char *fmt, ...) {
   else
     snprintf(p->last_error, sizeof p->last_error, "line %llu: %s", (unsigned long long)p->lineno,
              msg);
+  char buf[384];
+  const char *source = source_name(p, buf, sizeof buf);
   tower_log(p->ctx, TOWER_LOG_ERROR, "%s parse error%s%s at %s", p->fmt->name,
-            p->source ? " in " : "", p->source ? p->source : "", p->last_error);
+            source[0] ? " in " : "", source, p->last_error);
   return -EINVAL;
 }
 

@@ -51,17 +51,14 @@ static size_t trimmed_len(const char *s) {
   return n;
 }
 
-/* Appends s[0..n), a backslash before each byte of class `mask` and a
- * newline as "\n". Untouched prefixes are copied in one piece. */
-static int put_escaped(tower_buf *b, const char *s, size_t n, unsigned mask) {
+/* Copies s[0..n) to d with a backslash before each byte of class `mask`
+ * and a newline as "\n"; d has room for 2n bytes. Returns the end. The
+ * part before the first special byte (usually all of it) goes in one
+ * memcpy. */
+static char *copy_escaped(char *d, const char *s, size_t n, unsigned mask) {
   size_t i = 0;
   while (i < n && !(esc_class[(unsigned char)s[i]] & mask))
     i++;
-  if (i == n)
-    return twi_buf_put(b, s, n);
-  if (twi_buf_reserve(b, i + 2 * (n - i)))
-    return -ENOMEM;
-  char *d = b->data + b->len;
   memcpy(d, s, i);
   d += i;
   for (; i < n; i++) {
@@ -72,8 +69,37 @@ static int put_escaped(tower_buf *b, const char *s, size_t n, unsigned mask) {
     }
     *d++ = c;
   }
+  return d;
+}
+
+/* Room for `extra` more bytes and the NUL; 0 or -ENOMEM. */
+static inline int room(tower_buf *b, size_t extra) {
+  return b->len + extra + 1 > b->cap ? twi_buf_reserve(b, extra) : 0;
+}
+
+/* Ends a write of the bytes up to d (the buffer keeps a NUL after them). */
+static void wrote_to(tower_buf *b, char *d) {
   b->len = (size_t)(d - b->data);
-  b->data[b->len] = '\0';
+  *d = '\0';
+}
+
+/* Appends s[0..n) escaped for `mask`. 0 or -ENOMEM. */
+static int put_escaped(tower_buf *b, const char *s, size_t n, unsigned mask) {
+  if (room(b, 2 * n))
+    return -ENOMEM;
+  wrote_to(b, copy_escaped(b->data + b->len, s, n, mask));
+  return 0;
+}
+
+/* Appends ",key=value" with one reservation. */
+static int put_tag(tower_buf *b, const char *k, size_t klen, const char *v, size_t vlen) {
+  if (room(b, 2 + 2 * (klen + vlen)))
+    return -ENOMEM;
+  char *d = b->data + b->len;
+  *d++ = ',';
+  d = copy_escaped(d, k, klen, E_KEY);
+  *d++ = '=';
+  wrote_to(b, copy_escaped(d, v, vlen, E_KEY));
   return 0;
 }
 
@@ -83,8 +109,7 @@ static int write_tags(const tower_metric *m, tower_buf *out) {
     size_t klen = trimmed_len(k), vlen = trimmed_len(v);
     if (klen == 0 || vlen == 0)
       continue;
-    if (twi_buf_putc(out, ',') || put_escaped(out, k, klen, E_KEY) || twi_buf_putc(out, '=') ||
-        put_escaped(out, v, vlen, E_KEY))
+    if (put_tag(out, k, klen, v, vlen))
       return -ENOMEM;
   }
   return 0;

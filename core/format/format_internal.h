@@ -46,7 +46,9 @@ struct tower_parser {
   const twi_format *fmt;
   void *state; /* the format's */
   const tower_ctx *ctx;
-  char *source;       /* names the data in errors, may be NULL */
+  char *source;              /* names the data in errors, may be NULL */
+  tower_source_fn source_fn; /* else names it on demand, when set */
+  void *source_ctx;
   char *default_name; /* measurement for formats without names */
   size_t max_line;    /* longest line (or document) accepted */
 

@@ -208,6 +208,75 @@ static bool shortest_fast(decimal *dec, double v) {
 }
 #endif
 
+/* Largest k of the short-decimal path: metric values seldom carry more
+ * decimals than this, and each k costs up to three divisions. */
+#define SHORT_K_MAX 4
+
+/* The short-decimal path, for values such as 98.2, 0.25 or 1234: plain
+ * double arithmetic, exact all the same. For k = 0, 1, ... SHORT_K_MAX the
+ * decimals with k fraction digits that read back as v are integers c with
+ * c / 10^k == v: with c < 2^53 and 10^k exact, that division is correctly
+ * rounded, so it is exactly what strtod() makes of c * 10^-k. Such a c lies
+ * within r = ulp(v) * 10^k / 2 <= ulp(p) of the exact v * 10^k, and the
+ * product p = v * 10^k is within ulp(p) / 2 of that, so |p - c| <= tol with
+ * tol = p * 2^-51 >= 2 ulp(p). While tol < 1/2 that leaves only the integer
+ * m nearest p, tested with one division when p is that close to it; a value
+ * of many digits (97.23618090452261) costs a multiplication and a compare
+ * per k. Larger p (up to 2^52: below it p's rounding error is at most 1/4
+ * and r at most 1/2) tests m - 1, m and m + 1. The first k with exactly one
+ * c gives the shortest digits (a shorter decimal would have been found at
+ * a smaller k, zeros appended); two at once, or p too large, is left to the
+ * 128-bit path, which also picks the nearest. */
+/* The integer nearest p, for 0 <= p < 2^52 (p + 1/2 is exact from 2^50 on,
+ * and below it can only misround where no integer is within tol of p). */
+static double nearest_int(double p) {
+  return (double)(uint64_t)(p + 0.5);
+}
+
+/* False when no decimal of at most SHORT_K_MAX fraction digits reads back
+ * as v: one of k digits is one of SHORT_K_MAX digits too (c * 10^(K-k)
+ * divides to the same double), so v * 10^K must be within tol of an
+ * integer. Rejects a value of many digits (a computed ratio) at once. */
+static bool may_be_short(double v) {
+  double p = v * pow10_tab[SHORT_K_MAX], tol = p * 0x1p-51;
+  return !(tol < 0.5) || fabs(p - nearest_int(p)) <= tol;
+}
+
+static bool shortest_short(decimal *dec, double v) {
+  if (v < 5e-5) /* c >= 1 needs v >= 10^-SHORT_K_MAX; no subnormal p either */
+    return false;
+  if (!may_be_short(v))
+    return false;
+  for (int k = 0; k <= SHORT_K_MAX; k++) {
+    double p = v * pow10_tab[k];
+    if (!(p < 4503599627370496.0)) /* 2^52 */
+      return false;
+    double m = nearest_int(p), tol = p * 0x1p-51;
+    if (tol < 0.5) {
+      if (fabs(p - m) <= tol && m / pow10_tab[k] == v) {
+        decimal_from(dec, (uint64_t)m, k);
+        return true;
+      }
+      continue;
+    }
+    double found = -1;
+    int hits = 0;
+    for (double c = m - 1; c <= m + 1; c++) {
+      if (c / pow10_tab[k] == v) {
+        found = c;
+        hits++;
+      }
+    }
+    if (hits == 1) {
+      decimal_from(dec, (uint64_t)found, k);
+      return true;
+    }
+    if (hits > 1)
+      return false;
+  }
+  return false;
+}
+
 /* Reads printf's "d.ddde+XX" (any decimal point) into `dec`. */
 static void decimal_from_e(decimal *dec, const char *s) {
   int nd = 0;
@@ -325,7 +394,16 @@ static size_t put_literal(char *buf, const char *s) {
   return n;
 }
 
-size_t twi_fmt_double(char buf[TWI_FMT_DOUBLE_SIZE], double v) {
+/* The shortest digits of v > 0: the short-decimal path when `short_path`
+ * and it applies, else the exact 128-bit path, else printf. */
+static void shortest(decimal *dec, double v, bool short_path) {
+  if (short_path && shortest_short(dec, v))
+    return;
+  if (!shortest_fast(dec, v))
+    shortest_slow(dec, v);
+}
+
+static size_t fmt_double(char buf[TWI_FMT_DOUBLE_SIZE], double v, bool short_path) {
   if (isnan(v))
     return put_literal(buf, "NaN");
   if (isinf(v))
@@ -341,11 +419,18 @@ size_t twi_fmt_double(char buf[TWI_FMT_DOUBLE_SIZE], double v) {
     return (size_t)(p - buf);
   }
   decimal dec;
-  if (!shortest_fast(&dec, v))
-    shortest_slow(&dec, v);
+  shortest(&dec, v, short_path);
   p = layout(p, &dec);
   *p = '\0';
   return (size_t)(p - buf);
+}
+
+size_t twi_fmt_double(char buf[TWI_FMT_DOUBLE_SIZE], double v) {
+  return fmt_double(buf, v, true);
+}
+
+size_t twi_fmt_double_exact(char buf[TWI_FMT_DOUBLE_SIZE], double v) {
+  return fmt_double(buf, v, false);
 }
 
 int tower_format_float(tower_buf *out, double v) {

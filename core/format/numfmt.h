@@ -25,6 +25,9 @@
  * "5e-324"). Integral values carry no ".0". Non-finite values are written as
  * in the Prometheus text format: "NaN", "+Inf", "-Inf". */
 size_t twi_fmt_double(char buf[TWI_FMT_DOUBLE_SIZE], double v);
+/* The same without the short-decimal path: the reference the tests compare
+ * that path with (tests/unit/test_lp_roundtrip.c). */
+size_t twi_fmt_double_exact(char buf[TWI_FMT_DOUBLE_SIZE], double v);
 
 /* Decimal integers, NUL-terminated; return the length. `buf` holds at least
  * TWI_FMT_INT_SIZE bytes. */

@@ -295,7 +295,7 @@ static void exec_destroy(void *state) {
   for (size_t i = 0; i < s->ncmds; i++) {
     free(s->cmds[i].argv);
     free(s->cmds[i].display);
-    free(s->cmds[i].out);
+    exec_out_free(&s->cmds[i]);
     tower_parser_free(s->cmds[i].parser);
   }
   free(s->cmds);
@@ -534,6 +534,7 @@ static int exec_gather(void *state, tower_acc *acc) {
                  c->display, c->err_suppressed, plural_s(c->err_suppressed), s->stderr_lines);
     if (run_succeeded(s, acc, c) && rc == 0)
       rc = parse_output(s, acc, c);
+    exec_out_trim(c);
   }
   return rc;
 }

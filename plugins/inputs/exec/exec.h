@@ -81,7 +81,7 @@ typedef struct exec_cmd {
   bool cg_counted; /* this run's escapees were counted at a cgroup.kill */
   exec_escapes esc;
 
-  /* stdout, its buffer kept across gathers */
+  /* stdout (exec_out.c): up to EXEC_OUT_KEEP bytes of it kept across gathers */
   char *out;
   size_t out_len, out_cap;
   bool over_cap;
@@ -192,6 +192,22 @@ void exec_hunt_survivors(exec_cmd *c);
  * reporting each one that cannot with the path component at fault. 0 or
  * -EINVAL (logged at the command's file:line). Starts nothing. */
 int exec_check_commands(exec_state *s, const tower_config *cfg);
+
+/* ---- exec_out.c ---- */
+
+/* Most of a stdout buffer kept between gathers: what an ordinary command
+ * prints fits, and a huge output is given back once parsed. */
+#define EXEC_OUT_KEEP (64 * 1024)
+
+/* Makes at least `want` bytes of room after out_len, never growing the
+ * buffer past `limit` (rounded up to a page). 0 (perhaps with less room, at
+ * the limit) or -ENOMEM. */
+int exec_out_room(exec_cmd *c, size_t limit, size_t want);
+/* After the output was parsed: empties the buffer and gives back all of it
+ * beyond EXEC_OUT_KEEP bytes. */
+void exec_out_trim(exec_cmd *c);
+/* Releases the buffer (destroy). */
+void exec_out_free(exec_cmd *c);
 
 /* ---- exec_run.c ---- */
 

@@ -56,8 +56,6 @@ extern char **environ;
 #define KILL_WAIT_MS 100
 /* Bytes read from a pipe per read(2). */
 #define READ_CHUNK 32768
-/* The first stdout buffer of a command; it doubles up to max_output + 1. */
-#define OUT_INITIAL 16384
 /* Longest SIGTERM-to-SIGKILL grace while the agent stops. */
 #define STOP_GRACE_MS 1000
 /* destroy: how long a command that ignored SIGKILL is waited for. */
@@ -467,18 +465,7 @@ static void read_stderr(exec_state *s, exec_cmd *c) {
 /* Makes room to read into; the buffer never grows past max_output + 1, the
  * byte that tells an over-long output. 0 or -ENOMEM. */
 static int out_room(exec_state *s, exec_cmd *c) {
-  size_t limit = s->max_output + 1;
-  if (c->out_cap - c->out_len >= 4096 || c->out_cap >= limit)
-    return 0;
-  size_t cap = c->out_cap ? 2 * c->out_cap : OUT_INITIAL;
-  if (cap > limit)
-    cap = limit;
-  char *b = realloc(c->out, cap);
-  if (!b)
-    return -ENOMEM;
-  c->out = b;
-  c->out_cap = cap;
-  return 0;
+  return exec_out_room(c, s->max_output + 1, 4096);
 }
 
 static void read_stdout(exec_state *s, exec_cmd *c, int64_t now) {

@@ -237,6 +237,8 @@ static int kc_init(tower_ctx *ctx, const tower_config *cfg, void **state) {
    * plugin's name. */
   if (rc == 0)
     rc = tower_parser_set_default_name(s->parser, "kafka_consumer");
+  if (rc == 0)
+    tower_parser_set_source_fn(s->parser, kc_source_name, s);
   if (rc) {
     kc_destroy(s);
     return rc;

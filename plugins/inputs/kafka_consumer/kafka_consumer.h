@@ -71,16 +71,23 @@ struct kc_state {
   int64_t paused_since; /* ms, monotonic */
   bool stall_logged;
 
-  /* the message being parsed, for the sink */
+  /* the message being parsed, for the sink and for error messages */
   const char *msg_topic;
+  int32_t msg_partition;
+  int64_t msg_offset;
   int64_t msg_time;     /* Kafka timestamp in ns, or TOWER_TIME_UNSET */
-  int64_t receive_time; /* when it was polled */
+  int64_t receive_time; /* when it was parsed; TOWER_TIME_UNSET until a
+                           metric without a time needs it */
 
   /* counters, for the log line at stop */
   uint64_t messages, skipped, metrics;
 };
 
 /* ---- kc_consume.c ---- */
+
+/* Names the message being parsed, "topic t partition 3 offset 42": the
+ * parser's source (tower_parser_set_source_fn), built only for an error. */
+void kc_source_name(void *state, char *buf, size_t size);
 
 /* A group rebalance: partitions assigned (taken) or revoked (what the
  * outputs delivered of them stored first, so that giving them up commits

@@ -210,10 +210,15 @@ void kc_deliver(kc_state *s) {
 static int kc_sink(void *ctx, tower_metric *m) {
   kc_state *s = ctx;
   int rc = 0;
-  if (s->inner_time && s->msg_time != TOWER_TIME_UNSET)
+  if (s->inner_time && s->msg_time != TOWER_TIME_UNSET) {
     rc = tower_metric_set_time(m, s->msg_time);
-  else if (tower_metric_time(m) == TOWER_TIME_UNSET)
+  } else if (tower_metric_time(m) == TOWER_TIME_UNSET) {
+    /* The clock is read once per message, and only for one that has a
+     * metric without a time (line protocol usually carries it). */
+    if (s->receive_time == TOWER_TIME_UNSET)
+      s->receive_time = tower_now();
     rc = tower_metric_set_time(m, s->receive_time);
+  }
   if (rc == 0 && s->topic_tag)
     rc = tower_metric_add_tag(m, s->topic_tag, s->msg_topic);
   if (rc) {
@@ -237,17 +242,25 @@ static int64_t message_time(const rd_kafka_message_t *m) {
   return type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE || ms < 0 ? TOWER_TIME_UNSET : ms * 1000000;
 }
 
+void kc_source_name(void *state, char *buf, size_t size) {
+  const kc_state *s = state;
+  snprintf(buf, size, "topic %s partition %" PRId32 " offset %" PRId64, s->msg_topic,
+           s->msg_partition, s->msg_offset);
+}
+
 static void parse_message(kc_state *s, const rd_kafka_message_t *m, const char *topic) {
-  char source[384];
-  snprintf(source, sizeof source, "topic %s partition %" PRId32 " offset %" PRId64, topic,
-           m->partition, m->offset);
-  tower_parser_set_source(s->parser, source);
+  /* Only what names the message is noted here: the text of its name is
+   * made (kc_source_name) when an error is reported. */
   s->msg_topic = topic;
-  s->msg_time = message_time(m);
-  s->receive_time = tower_now();
+  s->msg_partition = m->partition;
+  s->msg_offset = m->offset;
+  s->msg_time = s->inner_time ? message_time(m) : TOWER_TIME_UNSET;
+  s->receive_time = TOWER_TIME_UNSET;
   uint64_t before = tower_parser_errors(s->parser);
   int n = tower_parser_parse(s->parser, m->payload, m->len, kc_sink, s);
   if (n < 0) {
+    char source[384];
+    kc_source_name(s, source, sizeof source);
     s->skipped++;
     tower_acc_error(s->acc, "%s: the message could not be handled (%s); skipped", source,
                     strerror(-n));
@@ -256,6 +269,8 @@ static void parse_message(kc_state *s, const rd_kafka_message_t *m, const char *
   s->metrics += (uint64_t)n;
   uint64_t bad = tower_parser_errors(s->parser) - before;
   if (bad) {
+    char source[384];
+    kc_source_name(s, source, sizeof source);
     if (n == 0)
       s->skipped++;
     const char *last = tower_parser_last_error(s->parser);

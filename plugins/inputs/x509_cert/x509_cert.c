@@ -90,6 +90,7 @@ static void x509_destroy(void *state) {
     return;
   x509_sources_free(s);
   SSL_CTX_free(s->ssl);
+  X509_STORE_free(s->ca);
   X509_STORE_free(s->store);
   free(s);
 }
@@ -250,6 +251,11 @@ static int x509_gather(void *state, tower_acc *acc) {
   int rc = x509_jobs_new(s, &jobs, &n);
   if (rc) {
     tower_acc_error(acc, "out of memory listing the sources");
+    return rc;
+  }
+  if (n && (rc = x509_store_ready(s)) != 0) {
+    x509_jobs_free(jobs, n);
+    tower_acc_error(acc, "cannot read the system's trusted certificates: out of memory");
     return rc;
   }
   run_jobs(s, jobs, n, now_ns);

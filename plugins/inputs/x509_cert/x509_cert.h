@@ -3,7 +3,8 @@
  *   x509_source.c parsing `sources`, expanding file globs
  *   x509_net.c    connect, SMTP STARTTLS, TLS handshake -> peer chain
  *   x509_file.c   PEM/DER files -> certificates
- *   x509_verify.c trust store, verification of one certificate, type
+ *   x509_store.c  trust store: the system's (read once, shared) + tls_ca
+ *   x509_verify.c verification of one certificate, type
  *   x509_metric.c certificate -> x509_cert metric (Telegraf's tags/fields)
  *   x509_check.c  TLS files before OpenSSL reads them; --config-check
  * Private to the plugin: nothing here is exported. */
@@ -55,7 +56,9 @@ typedef struct x509_state {
   bool exclude_root;
   char ehlo[256];    /* the name tower gives in SMTP EHLO */
   SSL_CTX *ssl;      /* handshakes (shared by the workers; never verifies) */
-  X509_STORE *store; /* verification: system store + tls_ca */
+  X509_STORE *ca;    /* tls_ca's certificates, until the store is ready */
+  X509_STORE *store; /* verification: system store + tls_ca; NULL until
+                        a gather needs it (x509_store_ready) */
 } x509_state;
 
 /* One unit of work of a gather: a network source or one matched file. */
@@ -120,10 +123,16 @@ int x509_check_tls_files(const tower_config *cfg);
  * sources are not contacted. 0 or -EINVAL (each bad one reported). */
 int x509_check_sources(const x509_state *s, const tower_config *cfg);
 
-/* ---- x509_verify.c ---- */
+/* ---- x509_store.c ---- */
 
-/* The system store plus tls_ca. 0, or a configuration error. */
+/* Reads tls_ca, if set, into s->ca. 0, or a configuration error. */
 int x509_store_new(x509_state *s, const tower_config *cfg);
+/* Makes s->store (the system's certificates, read at the first call in the
+ * process, plus s->ca) unless it is there already. Call it before the
+ * workers start. 0 or -ENOMEM. */
+int x509_store_ready(x509_state *s);
+
+/* ---- x509_verify.c ---- */
 /* Verifies chain[idx] against the store at time `now`, the other
  * certificates of the chain as untrusted intermediates, and its name
  * against `host` when not NULL. True when valid; else `err` says why. */

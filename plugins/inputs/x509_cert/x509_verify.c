@@ -1,4 +1,5 @@
-/* Verification and classification of the certificates of a source.
+/* Verification and classification of the certificates of a source
+ * (x509_store.c builds the store).
  *
  * As Telegraf does with Go's x509.Verify, every certificate of a chain is
  * verified on its own: against the trust store (the system's, plus
@@ -20,49 +21,6 @@
  * signatures below the trust anchor. Go refuses SHA-1 and MD5 signatures
  * too; it still accepts RSA-1024 keys, which tower reports as invalid. */
 #define AUTH_LEVEL 2
-
-/* The system's trusted certificates: the default CA file (loaded now) and
- * the default hashed directory (read by need), honouring SSL_CERT_FILE and
- * SSL_CERT_DIR. This is X509_STORE_set_default_paths() without the lookup
- * OpenSSL 3 adds for its default store URI: that one reads the whole
- * certificate directory at every lookup that misses, which happens in
- * every verification, and made reading a PEM chain 3x slower. */
-static bool add_system_store(X509_STORE *store) {
-  X509_LOOKUP *file = X509_STORE_add_lookup(store, X509_LOOKUP_file());
-  X509_LOOKUP *dir = X509_STORE_add_lookup(store, X509_LOOKUP_hash_dir());
-  if (!file || !dir)
-    return false;
-  /* a missing default file or directory is not an error: either may be */
-  X509_LOOKUP_load_file(file, NULL, X509_FILETYPE_DEFAULT);
-  X509_LOOKUP_add_dir(dir, NULL, X509_FILETYPE_DEFAULT);
-  ERR_clear_error();
-  return true;
-}
-
-int x509_store_new(x509_state *s, const tower_config *cfg) {
-  s->store = X509_STORE_new();
-  if (!s->store || !add_system_store(s->store)) {
-    tower_error(s->ctx, "cannot set up the trust store: out of memory");
-    return -ENOMEM;
-  }
-  const char *ca = tower_config_string(cfg, "tls_ca");
-  if (!ca || !*ca)
-    return 0;
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
-  int ok = X509_STORE_load_file(s->store, ca);
-#else
-  int ok = X509_STORE_load_locations(s->store, ca, NULL);
-#endif
-  if (ok == 1)
-    return 0;
-  unsigned long e = ERR_peek_last_error();
-  const char *why = e && ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "unknown error";
-  ERR_clear_error();
-  return tower_config_error(cfg, tower_config_setting(cfg, "tls_ca"),
-                            "tls_ca \"%s\": cannot load its certificates: %s (a PEM file of CA "
-                            "certificates is expected)",
-                            ca, why);
-}
 
 /* Go checks names as RFC 6125 says: no partial wildcards ("w*.example"),
  * and the subject's CN is never used as a host name (since Go 1.15). */

@@ -66,6 +66,17 @@ void tower_parser_free(tower_parser *p);
  * "topic metrics partition 3 offset 42". Copied (NULL clears it); on
  * allocation failure the parser just names no source. */
 void tower_parser_set_source(tower_parser *p, const char *source);
+/* Writes the name of the data being parsed into buf (at most `size` bytes,
+ * NUL included). */
+typedef void (*tower_source_fn)(void *ctx, char *buf, size_t size);
+/* Names the data in error messages through `name`, called only when an
+ * error is reported: for a source that changes with every chunk (a Kafka
+ * message's offset), so that naming it costs nothing while the data is
+ * good. `name` and `ctx` are borrowed until the next
+ * tower_parser_set_source*() call or tower_parser_free(); NULL `name`
+ * clears the source. Replaces a name given to tower_parser_set_source().
+ * Since ABI 1.3. */
+void tower_parser_set_source_fn(tower_parser *p, tower_source_fn name, void *ctx);
 /* Measurement name for formats whose data carries none (json, value).
  * Copied (NULL clears it). Returns 0, or -ENOMEM with the old name kept. */
 int tower_parser_set_default_name(tower_parser *p, const char *name);

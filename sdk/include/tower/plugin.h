@@ -54,7 +54,7 @@ extern "C" {
 
 #define TOWER_PLUGIN_MAGIC 0x31525754u /* "TWR1" in memory on little endian */
 #define TOWER_ABI_MAJOR 1
-#define TOWER_ABI_MINOR 2
+#define TOWER_ABI_MINOR 3
 
 typedef enum tower_plugin_kind {
   TOWER_INPUT = 1,
