@@ -73,6 +73,7 @@ install_debs() {
 plugins_check() { # plugins_check WHAT: every installed .so listed by tower plugins, none failing
   tower plugins >"$work/plugins.out" 2>"$work/plugins.err" || fail "$1: tower plugins exits $?: $(cat "$work/plugins.err")"
   [ -s "$work/plugins.err" ] && fail "$1: tower plugins complains: $(cat "$work/plugins.err")"
+  grep -q '(failed)' "$work/plugins.out" && fail "$1: a plugin fails to load: $(grep '(failed)' "$work/plugins.out")"
   n=0
   for so in /usr/lib/*/tower/*/*.so; do
     kind=$(basename "$(dirname "$so")"); name=$(basename "$so" .so)
