@@ -118,6 +118,15 @@ install_debs $debs
 for p in $ours; do dpkg -s "$p" >/dev/null 2>&1 || fail "$p not installed: $(tail -20 "$work/install.log")"; done
 ok "every package installed"
 plugins_check "every package"
+missing=""
+for so in /usr/lib/*/tower/*/*.so; do
+  plugin=$(basename "$(dirname "$so")")/$(basename "$so" .so)
+  ls /usr/share/doc/*/plugins/"$plugin"/README.md >/dev/null 2>&1 || missing="$missing $plugin"
+done
+[ -z "$missing" ] && ok "every plugin's README is in /usr/share/doc/<package>/plugins/" \
+  || fail "no README installed for:$missing"
+[ -s /usr/share/tower/tower.conf.sample ] && ok "/usr/share/tower/tower.conf.sample installed" \
+  || fail "no /usr/share/tower/tower.conf.sample"
 tower --config /etc/tower/tower.conf --config-check >"$work/cc2.out" 2>&1 \
   && ok "--config-check with every package" || fail "--config-check: $(cat "$work/cc2.out")"
 
