@@ -100,6 +100,9 @@ dpkg-query -W -f='${Conffiles}\n' tower | grep -q '/etc/tower/tower.conf ' \
   && ok "/etc/tower/tower.conf is a conffile" || fail "/etc/tower/tower.conf is not a conffile"
 
 # ---- run it as the tower user with the default configuration ----
+# (Where systemd runs and the package has a unit, the service started on
+# install would hold the CSV directory's lock: stop it first.)
+[ -d /run/systemd/system ] && systemctl stop tower.service >/dev/null 2>&1
 (cd / && exec setpriv --reuid tower --regid tower --init-groups \
   tower --config /etc/tower/tower.conf --config-directory /etc/tower/tower.d) >"$work/run.log" 2>&1 &
 tpid=$!
