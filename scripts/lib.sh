@@ -3,8 +3,9 @@
 # Debian packages to build tower with every plugin of this release.
 BUILD_PACKAGES="gcc make autoconf automake libtool pkg-config libconfig-dev libmicrohttpd-dev zlib1g-dev libgnutls28-dev librdkafka-dev libcurl4-openssl-dev libjansson-dev libssl-dev liblua5.4-dev libpcre2-dev protobuf-c-compiler libprotobuf-c-dev libsnappy-dev libmariadb-dev"
 # ... and to run the whole test suite (clang and libFuzzer's runtime for
-# make fuzz-run).
-TEST_PACKAGES="check valgrind binutils g++ util-linux prometheus openssl curl python3 influxdb influxdb-client kcat podman runc busybox-static uidmap clang libclang-rt-14-dev prometheus-node-exporter socat python3-prometheus-client netcat-openbsd gzip mariadb-server mariadb-client"
+# make fuzz-run; git, dpkg-dev, debhelper, fakeroot and lintian for
+# tests/packaging/deb.sh).
+TEST_PACKAGES="check valgrind binutils g++ util-linux prometheus openssl curl python3 influxdb influxdb-client kcat podman runc busybox-static uidmap clang libclang-rt-14-dev prometheus-node-exporter socat python3-prometheus-client netcat-openbsd gzip mariadb-server mariadb-client git dpkg-dev debhelper fakeroot lintian"
 # sd_notify and the watchdog (libsystemd-dev; configure --with-systemd), and
 # systemd-analyze for the unit's test (systemd).
 BUILD_PACKAGES="$BUILD_PACKAGES libsystemd-dev"
