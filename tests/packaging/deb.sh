@@ -43,8 +43,9 @@ fi
 
 # ---- the daemon package pulls in no plugin library ----
 # tower and libtower1 may need only the base system's libraries: any other
-# belongs to a plugin package (debian/README.source).
-base_libs='^(libc\.so\.6|libm\.so\.6|libtower\.so\.1|libconfig\.so\.9|libz\.so\.1|libgnutls\.so\.30|libpcre2-8\.so\.0)$'
+# belongs to a plugin package (debian/README.source). libsystemd0 (sd_notify)
+# is there on every Debian system: apt itself needs it.
+base_libs='^(libc\.so\.6|libm\.so\.6|libtower\.so\.1|libconfig\.so\.9|libz\.so\.1|libgnutls\.so\.30|libpcre2-8\.so\.0|libsystemd\.so\.0)$'
 for p in tower libtower1; do
   dpkg-deb -x "$(deb $p)" "$work/x-$p"
   find "$work/x-$p" -type f -name '*.so*' -o -type f -perm -u+x | while read -r f; do
@@ -52,7 +53,7 @@ for p in tower libtower1; do
       | sed "s|^|${f#"$work/x-$p"} needs |"
   done >"$work/extra-libs-$p"
   [ -s "$work/extra-libs-$p" ] && fail "$p needs libraries outside the base system: $(cat "$work/extra-libs-$p")" \
-    || ok "$p needs no library beyond libc, libconfig, zlib, GnuTLS and PCRE2"
+    || ok "$p needs no library beyond libc, libconfig, zlib, GnuTLS, PCRE2 and libsystemd"
 done
 
 # ---- files before installing ----
