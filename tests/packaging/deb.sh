@@ -122,6 +122,15 @@ install_debs $debs
 for p in $ours; do dpkg -s "$p" >/dev/null 2>&1 || fail "$p not installed: $(tail -20 "$work/install.log")"; done
 ok "every package installed"
 plugins_check "every package"
+# The unit as installed, with the installed binary.
+unit=$(dpkg -L tower | grep '/tower\.service$' | head -1)
+if [ -z "$unit" ]; then
+  fail "the tower package has no tower.service"
+elif out=$(systemd-analyze verify --man=no "$unit" 2>&1) && [ -z "$out" ]; then
+  ok "systemd-analyze verify $unit"
+else
+  fail "systemd-analyze verify $unit: $out"
+fi
 missing=""
 for so in /usr/lib/*/tower/*/*.so; do
   plugin=$(basename "$(dirname "$so")")/$(basename "$so" .so)
