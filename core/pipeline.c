@@ -304,14 +304,20 @@ static void *stop_one(void *arg) {
   tower_ctx *in = s->in;
   bool ok = twi_input_stop(in, s->deadline);
   pthread_mutex_lock(&s->lock);
+  bool orphan = s->abandoned;
+  /* A waiter still waits: drop this thread's reference before it learns
+   * the stop is done, or the pipeline could be freed and the plugins
+   * unloaded while this thread still frees the instance. */
+  if (!orphan)
+    twi_instance_unref(in);
   s->ok = ok;
   s->done = true;
-  bool orphan = s->abandoned;
   pthread_cond_signal(&s->cond);
   pthread_mutex_unlock(&s->lock);
-  if (orphan)
+  if (orphan) {
     stopper_free(s);
-  twi_instance_unref(in);
+    twi_instance_unref(in);
+  }
   return NULL;
 }
 
