@@ -31,7 +31,8 @@ CPPFLAGS := -I$(srcdir)/sdk/include -I$(srcdir)/core -I$(srcdir)/core/format -I$
 # libtower's own defines (core/Makefile.inc); the fuzzers never use them.
 CORE_CPPFLAGS := -DTOWER_DEFAULT_PLUGIN_DIR='"/nonexistent"' \
 	-DTOWER_DEFAULT_CONFIG='"/nonexistent/tower.conf"' \
-	-DTOWER_SAMPLE_CONFIG='"/nonexistent/tower.conf.sample"'
+	-DTOWER_SAMPLE_CONFIG='"/nonexistent/tower.conf.sample"' \
+	-DTOWER_DEFAULT_BUFFER_DIR='"/nonexistent/buffer"' -DTOWER_BINDIR='"/nonexistent"'
 LIBS := $(LIBCONFIG_LIBS) -lm -ldl -lpthread
 
 CORE_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(filter %.c,$(CORE_SOURCES)))
