@@ -33,7 +33,9 @@ CORE_CPPFLAGS := -DTOWER_DEFAULT_PLUGIN_DIR='"/nonexistent"' \
 	-DTOWER_DEFAULT_CONFIG='"/nonexistent/tower.conf"' \
 	-DTOWER_SAMPLE_CONFIG='"/nonexistent/tower.conf.sample"' \
 	-DTOWER_DEFAULT_BUFFER_DIR='"/nonexistent/buffer"' -DTOWER_BINDIR='"/nonexistent"'
-LIBS := $(LIBCONFIG_LIBS) -lm -ldl -lpthread
+# libtower's own libraries (core_libtower_la_LIBADD), so a new one reaches
+# the fuzzers without an edit here.
+LIBS := $(CORE_LIBS) -lm -ldl -lpthread
 
 CORE_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(filter %.c,$(CORE_SOURCES)))
 TARGET_BINS := $(patsubst %,$(O)/fuzz_%,$(FUZZ_TARGETS))
