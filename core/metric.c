@@ -17,6 +17,14 @@
  * Offsets instead of pointers keep entries small (a field costs 12 bytes plus
  * its key) and let areas move without fix-ups. Replaced or removed strings
  * stay in the area as garbage (flagged) until the next pack drops them.
+ *
+ * The shape form (F_SHAPE), for metrics waiting in output buffers: the
+ * field keys, tags and strings live in a shape interned once per series
+ * (metric_shape.c) and shared, and the metric keeps only its header and
+ * values[nfields], the header's string counters replaced by the shape's
+ * address. twi_metric_pack() chooses it for a metric without string fields
+ * (their values differ metric to metric); a change to such a metric first
+ * gives it its own areas again (own_areas), so a shape never changes.
  */
 #include "config.h"
 
@@ -27,6 +35,7 @@
 #include <string.h>
 
 #include "metric_internal.h"
+#include "metric_shape.h"
 
 #define STR_LIMIT (1u << 24) /* 24-bit string offsets */
 #define KEY_MASK 0x00ffffffu
@@ -34,20 +43,30 @@
 
 #define F_EXTERNAL 0x1u /* data lives in a block of its own */
 #define F_GARBAGE 0x2u  /* the string area holds dead strings */
+#define F_SHAPE 0x4u    /* keys and strings live in a shared shape */
 
+/* The members after `time` exist only in a metric with areas of its own:
+ * in the shape form the values start where they would be. */
 struct tower_metric {
   _Atomic uint32_t refs;
-  uint16_t ntags, tag_cap;
-  uint16_t nfields, field_cap;
+  uint16_t ntags, nfields;
   uint8_t vtype, flags;
   uint16_t spare;
-  uint32_t str_used, str_cap;
-  uint32_t name;
   uint32_t gather_id; /* wraps after 4e9 gathers: only equality matters */
+  union {
+    struct {
+      uint32_t str_used, str_cap;
+    };
+    const twi_shape *shape; /* F_SHAPE */
+  };
   int64_t time;
+  uint16_t tag_cap, field_cap;
+  uint32_t name;
 };
 
+#define SHAPE_HEADER offsetof(struct tower_metric, tag_cap)
 _Static_assert(sizeof(struct tower_metric) == 40, "metric header grew");
+_Static_assert(SHAPE_HEADER == 32, "the shape form's header is 32 bytes");
 
 static inline char *data(const tower_metric *m) {
   char *inl = (char *)(uintptr_t)(m + 1);
@@ -58,20 +77,40 @@ static inline char *data(const tower_metric *m) {
   return ext;
 }
 
+/* In the shape form the values stay inline and the rest is the shape's:
+ * only readers reach those areas then, the writers call own_areas first. */
 static inline uint64_t *values(const tower_metric *m) {
+  if (m->flags & F_SHAPE)
+    return (uint64_t *)(uintptr_t)((const char *)m + SHAPE_HEADER);
   return (uint64_t *)(void *)data(m);
 }
 
 static inline uint32_t *fkeys(const tower_metric *m) {
+  if (m->flags & F_SHAPE)
+    return (uint32_t *)(uintptr_t)twi_shape_fkeys(m->shape);
   return (uint32_t *)(void *)(data(m) + (size_t)m->field_cap * 8);
 }
 
 static inline uint32_t *tags(const tower_metric *m) {
+  if (m->flags & F_SHAPE)
+    return (uint32_t *)(uintptr_t)twi_shape_tags(m->shape);
   return (uint32_t *)(void *)(data(m) + (size_t)m->field_cap * 12);
 }
 
 static inline char *strings(const tower_metric *m) {
+  if (m->flags & F_SHAPE)
+    return (char *)(uintptr_t)twi_shape_strings(m->shape);
   return data(m) + (size_t)m->field_cap * 12 + (size_t)m->tag_cap * 8;
+}
+
+/* Offset of the name in the string area. */
+static inline uint32_t name_at(const tower_metric *m) {
+  return (m->flags & F_SHAPE) ? m->shape->name : m->name;
+}
+
+/* Bytes of the string area in use. */
+static inline uint32_t used_bytes(const tower_metric *m) {
+  return (m->flags & F_SHAPE) ? m->shape->str_used : m->str_used;
 }
 
 static inline const char *str_at(const tower_metric *m, uint32_t off) {
@@ -149,7 +188,8 @@ tower_metric *tower_metric_new(const char *name, int64_t time_ns) {
  * capacities must hold them; garbage strings are left behind. */
 static void copy_content(tower_metric *dst, const tower_metric *src) {
   dst->str_used = 0;
-  dst->name = put_str(dst, str_at(src, src->name), strlen(str_at(src, src->name)));
+  const char *name = str_at(src, name_at(src));
+  dst->name = put_str(dst, name, strlen(name));
   for (size_t i = 0; i < src->nfields; i++) {
     uint32_t k = fkeys(src)[i];
     const char *key = str_at(src, k & KEY_MASK);
@@ -179,9 +219,9 @@ static void copy_areas(tower_metric *dst, const tower_metric *src) {
   memcpy(values(dst), values(src), (size_t)src->nfields * 8);
   memcpy(fkeys(dst), fkeys(src), (size_t)src->nfields * 4);
   memcpy(tags(dst), tags(src), (size_t)src->ntags * 8);
-  memcpy(strings(dst), strings(src), src->str_used);
-  dst->str_used = src->str_used;
-  dst->name = src->name;
+  memcpy(strings(dst), strings(src), used_bytes(src));
+  dst->str_used = used_bytes(src);
+  dst->name = name_at(src);
   dst->nfields = src->nfields;
   dst->ntags = src->ntags;
   dst->vtype = src->vtype;
@@ -200,8 +240,8 @@ static void copy_all(tower_metric *dst, const tower_metric *src) {
 /* Live string bytes: what the area holds once garbage is dropped. */
 static size_t live_str_bytes(const tower_metric *m) {
   if (!(m->flags & F_GARBAGE))
-    return m->str_used;
-  size_t n = strlen(str_at(m, m->name)) + 1;
+    return used_bytes(m);
+  size_t n = strlen(str_at(m, name_at(m))) + 1;
   for (size_t i = 0; i < m->nfields; i++) {
     uint32_t k = fkeys(m)[i];
     n += strlen(str_at(m, k & KEY_MASK)) + 1;
@@ -234,6 +274,8 @@ static int relocate(tower_metric *m, size_t field_cap, size_t tag_cap, size_t st
   copy_all(&view.h, m);
   if (m->flags & F_EXTERNAL)
     free(data(m));
+  else if (m->flags & F_SHAPE)
+    twi_shape_release(m->shape); /* the inline values were copied */
   m->field_cap = view.h.field_cap;
   m->tag_cap = view.h.tag_cap;
   m->str_cap = view.h.str_cap;
@@ -282,7 +324,8 @@ static void compact_inline(tower_metric *m) {
   set_caps(m, nf, nt, area_bytes(nf, nt, m->str_used));
 }
 
-int twi_metric_pack(tower_metric **pm) {
+/* Packs a metric into one exact-size block of its own. */
+static int pack_own(tower_metric **pm) {
   tower_metric *m = *pm;
   size_t live = live_str_bytes(m);
   size_t exact = area_bytes(m->nfields, m->ntags, live);
@@ -305,6 +348,71 @@ int twi_metric_pack(tower_metric **pm) {
   return 0;
 }
 
+/* The block of a metric in the shape form: never smaller than a full
+ * header and the external pointer, which own_areas() writes in place. */
+static size_t shaped_bytes(size_t nfields) {
+  size_t n = SHAPE_HEADER + nfields * 8, least = sizeof(tower_metric) + sizeof(char *);
+  return n < least ? least : n;
+}
+
+static bool has_string_field(const tower_metric *m) {
+  for (size_t i = 0; i < m->nfields; i++)
+    if ((fkeys(m)[i] >> TYPE_SHIFT) == TOWER_FIELD_STRING)
+      return true;
+  return false;
+}
+
+/* Moves a clean metric (no garbage) into the shape form: its keys interned,
+ * a new block holding the header and the values. Nonzero when it stays as
+ * it is (no memory, or the shape table declined). */
+static int pack_shaped(tower_metric **pm) {
+  tower_metric *m = *pm;
+  twi_shape_key k = {.fkeys = fkeys(m),
+                     .tags = tags(m),
+                     .strings = strings(m),
+                     .name = m->name,
+                     .str_used = m->str_used,
+                     .nfields = m->nfields,
+                     .ntags = m->ntags};
+  const twi_shape *shape = twi_shape_intern(&k);
+  if (!shape)
+    return -ENOMEM;
+  tower_metric *n = malloc(shaped_bytes(m->nfields));
+  if (!n) {
+    twi_shape_release(shape);
+    return -ENOMEM;
+  }
+  atomic_init(&n->refs, 1);
+  n->ntags = m->ntags;
+  n->nfields = m->nfields;
+  n->vtype = m->vtype;
+  n->flags = F_SHAPE;
+  n->spare = 0;
+  n->gather_id = m->gather_id;
+  n->shape = shape;
+  n->time = m->time;
+  memcpy(values(n), values(m), (size_t)m->nfields * 8);
+  tower_metric_free(m);
+  *pm = n;
+  return 0;
+}
+
+/* A metric entering the output buffers, where it may wait a long time,
+ * takes its smallest form: the shape form when its keys can be shared (it
+ * has fields, none of them strings), else one exact-size block. */
+int twi_metric_pack(tower_metric **pm) {
+  if ((*pm)->flags & F_SHAPE)
+    return 0;
+  if ((*pm)->flags & F_GARBAGE) {
+    int rc = pack_own(pm);
+    if (rc)
+      return rc;
+  }
+  if ((*pm)->nfields > 0 && !has_string_field(*pm) && pack_shaped(pm) == 0)
+    return 0;
+  return pack_own(pm);
+}
+
 tower_metric *tower_metric_clone(const tower_metric *m) {
   if (!m)
     return NULL;
@@ -321,6 +429,8 @@ void tower_metric_free(tower_metric *m) {
     return;
   if (m->flags & F_EXTERNAL)
     free(data(m));
+  else if (m->flags & F_SHAPE)
+    twi_shape_release(m->shape);
   free(m);
 }
 
@@ -338,6 +448,8 @@ bool tower_metric_is_shared(const tower_metric *m) {
 }
 
 size_t twi_metric_bytes(const tower_metric *m) {
+  if (m->flags & F_SHAPE)
+    return shaped_bytes(m->nfields); /* the shape is shared */
   return sizeof(*m) + area_bytes(m->field_cap, m->tag_cap, m->str_cap);
 }
 
@@ -348,7 +460,7 @@ void twi_metric_set_gather_id(tower_metric *m, uint64_t id) {
 /* ---- reading ---------------------------------------------------------- */
 
 const char *tower_metric_name(const tower_metric *m) {
-  return str_at(m, m->name);
+  return str_at(m, name_at(m));
 }
 int64_t tower_metric_time(const tower_metric *m) {
   return m->time;
@@ -482,10 +594,25 @@ bool tower_metric_field_number(const tower_metric *m, size_t i, double *out) {
 
 /* ---- changing --------------------------------------------------------- */
 
-static int check_writable(const tower_metric *m) {
+/* Gives a metric in the shape form its own areas, exactly sized, so that a
+ * change never reaches the shared shape. */
+static int own_areas(tower_metric *m) {
+  if (!(m->flags & F_SHAPE))
+    return 0;
+  return relocate(m, m->nfields, m->ntags, m->shape->str_used);
+}
+
+/* For changes to the header only (time, type). */
+static int check_writable_header(const tower_metric *m) {
   if (!m)
     return -EINVAL;
   return tower_metric_is_shared(m) ? -EBUSY : 0;
+}
+
+/* For changes to keys, values or strings. */
+static int check_writable(tower_metric *m) {
+  int rc = check_writable_header(m);
+  return rc ? rc : own_areas(m);
 }
 
 int tower_metric_set_name(tower_metric *m, const char *name) {
@@ -503,7 +630,7 @@ int tower_metric_set_name(tower_metric *m, const char *name) {
 }
 
 int tower_metric_set_time(tower_metric *m, int64_t time_ns) {
-  int rc = check_writable(m);
+  int rc = check_writable_header(m);
   if (rc)
     return rc;
   m->time = time_ns;
@@ -511,7 +638,7 @@ int tower_metric_set_time(tower_metric *m, int64_t time_ns) {
 }
 
 int tower_metric_set_type(tower_metric *m, tower_value_type type) {
-  int rc = check_writable(m);
+  int rc = check_writable_header(m);
   if (rc)
     return rc;
   if ((unsigned)type > TOWER_HISTOGRAM)
@@ -719,16 +846,16 @@ static size_t encode_clean(const tower_metric *m, unsigned char *p) {
   put_le(p + 2, nt, 2);
   put_le(p + 4, nf, 2);
   put_le(p + 6, 0, 2);
-  put_le(p + 8, m->name, 4);
-  put_le(p + 12, m->str_used, 4);
+  put_le(p + 8, name_at(m), 4);
+  put_le(p + 12, used_bytes(m), 4);
   put_le(p + 16, m->gather_id, 4);
   put_le(p + 20, (uint64_t)m->time, 8);
   unsigned char *q = p + TWI_METRIC_ENC_HEADER;
   copy_le(q, values(m), nf, 8);
   copy_le(q + nf * 8, fkeys(m), nf, 4);
   copy_le(q + nf * 12, tags(m), 2 * nt, 4);
-  memcpy(q + nf * 12 + nt * 8, strings(m), m->str_used);
-  return TWI_METRIC_ENC_HEADER + nf * 12 + nt * 8 + m->str_used;
+  memcpy(q + nf * 12 + nt * 8, strings(m), used_bytes(m));
+  return TWI_METRIC_ENC_HEADER + nf * 12 + nt * 8 + used_bytes(m);
 }
 
 size_t twi_metric_encode(const tower_metric *m, void *out, size_t cap) {

@@ -5,6 +5,7 @@
 #include <check.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <tower/tower.h>
 
 #include "metric_internal.h"
+#include "metric_shape.h"
 #include "check_run.h"
 
 START_TEST(new_and_basic_getters) {
@@ -230,6 +232,168 @@ START_TEST(sized_constructor) {
 }
 END_TEST
 
+/* A buffered metric of the usual kind: numbers only, the keys of a series
+ * that repeats. */
+static tower_metric *series_metric(int series, int64_t t, double v) {
+  char host[32];
+  snprintf(host, sizeof host, "web%02d", series);
+  tower_metric *m = tower_metric_new("mem", t);
+  tower_metric_add_tag(m, "host", host);
+  tower_metric_add_int(m, "used", (int64_t)v);
+  tower_metric_add_float(m, "used_percent", v / 3);
+  tower_metric_add_bool(m, "ok", true);
+  return m;
+}
+
+/* Packing shares the keys of one series: one shape for many metrics, each
+ * keeping only its header and values, and every reader sees what it saw. */
+START_TEST(pack_shares_the_keys_of_a_series) {
+  size_t shapes = twi_shape_count();
+  tower_metric *a = series_metric(1, 10, 30), *b = series_metric(1, 20, 60);
+  tower_metric *ca = tower_metric_clone(a), *cb = tower_metric_clone(b);
+  ck_assert_int_eq(twi_metric_pack(&a), 0);
+  ck_assert_int_eq(twi_metric_pack(&b), 0);
+  ck_assert_uint_eq(twi_shape_count(), shapes + 1);
+  ck_assert(same(a, ca));
+  ck_assert(same(b, cb));
+  ck_assert_uint_le(twi_metric_bytes(a), 32 + 3 * 8);
+  ck_assert_int_eq(tower_metric_field_int(b, tower_metric_field_index(b, "used")), 60);
+  ck_assert_str_eq(tower_metric_tag(a, "host"), "web01");
+  tower_metric *c = series_metric(2, 30, 90);
+  ck_assert_int_eq(twi_metric_pack(&c), 0);
+  ck_assert_uint_eq(twi_shape_count(), shapes + 2); /* another series */
+  tower_metric_free(a);
+  ck_assert_uint_eq(twi_shape_count(), shapes + 2);
+  tower_metric_free(b);
+  tower_metric_free(c);
+  ck_assert_uint_eq(twi_shape_count(), shapes);
+  tower_metric_free(ca);
+  tower_metric_free(cb);
+}
+END_TEST
+
+/* A change to a packed metric never reaches the other metrics of its
+ * series: the metric takes its own keys first. */
+START_TEST(changing_a_packed_metric_leaves_its_series_alone) {
+  tower_metric *a = series_metric(3, 10, 30), *b = series_metric(3, 20, 60);
+  tower_metric *cb = tower_metric_clone(b);
+  twi_metric_pack(&a);
+  twi_metric_pack(&b);
+  ck_assert_int_eq(tower_metric_set_time(a, 11), 0);
+  ck_assert_int_eq(tower_metric_add_tag(a, "host", "db01"), 0);
+  ck_assert_int_eq(tower_metric_remove_field(a, "ok"), 0);
+  ck_assert_int_eq(tower_metric_add_float(a, "used", 1.5), 0); /* int -> float */
+  ck_assert_int_eq(tower_metric_set_name(a, "memory"), 0);
+  ck_assert_int_eq(tower_metric_add_string(a, "note", "changed"), 0);
+  ck_assert(same(b, cb));
+  ck_assert_str_eq(tower_metric_name(a), "memory");
+  ck_assert_str_eq(tower_metric_tag(a, "host"), "db01");
+  ck_assert_int_eq(tower_metric_time(a), 11);
+  ck_assert_int_eq(tower_metric_field_count(a), 3);
+  ck_assert_double_eq(tower_metric_field_float(a, tower_metric_field_index(a, "used")), 1.5);
+  ck_assert_str_eq(tower_metric_field_string(a, tower_metric_field_index(a, "note")), "changed");
+  /* one field only: the smallest shaped block still takes its own keys */
+  tower_metric *one = tower_metric_new("x", 1);
+  tower_metric_add_int(one, "v", 7);
+  twi_metric_pack(&one);
+  ck_assert_int_eq(tower_metric_add_tag(one, "t", "u"), 0);
+  ck_assert_int_eq(tower_metric_field_int(one, 0), 7);
+  ck_assert_str_eq(tower_metric_tag(one, "t"), "u");
+  tower_metric_free(one);
+  tower_metric_free(a);
+  tower_metric_free(b);
+  tower_metric_free(cb);
+}
+END_TEST
+
+/* String values differ metric to metric: such metrics keep their own
+ * keys. A shaped metric encodes (disk buffers) exactly like its copy. */
+START_TEST(string_fields_stay_unshared_and_shapes_encode) {
+  size_t shapes = twi_shape_count();
+  tower_metric *s = tower_metric_new("log", 5);
+  tower_metric_add_string(s, "message", "hello");
+  twi_metric_pack(&s);
+  ck_assert_uint_eq(twi_shape_count(), shapes);
+  tower_metric *a = series_metric(4, 10, 30);
+  tower_metric *own = tower_metric_clone(a);
+  twi_metric_pack(&a);
+  size_t n = twi_metric_encoded_size(a);
+  ck_assert_uint_eq(n, twi_metric_encoded_size(own));
+  unsigned char *ea = malloc(n), *eo = malloc(n);
+  ck_assert_uint_eq(twi_metric_encode(a, ea, n), n);
+  ck_assert_uint_eq(twi_metric_encode(own, eo, n), n);
+  ck_assert_int_eq(memcmp(ea, eo, n), 0);
+  tower_metric *d = NULL;
+  ck_assert_int_eq(twi_metric_decode(ea, n, &d, NULL), 0);
+  ck_assert(same(d, own));
+  free(ea);
+  free(eo);
+  tower_metric_free(d);
+  tower_metric_free(own);
+  tower_metric_free(a);
+  tower_metric_free(s);
+}
+END_TEST
+
+/* Inputs pack and outputs free at the same time: the table's counts stay
+ * exact (run under the sanitizers and valgrind by the suite). */
+static void *pack_and_free(void *arg) {
+  int id = (int)(intptr_t)arg;
+  tower_metric *keep[64];
+  for (int round = 0; round < 200; round++) {
+    for (int i = 0; i < 64; i++) {
+      keep[i] = series_metric((i + id) % 16, round, i);
+      twi_metric_pack(&keep[i]);
+    }
+    for (int i = 0; i < 64; i++) {
+      ck_assert_int_eq(tower_metric_field_int(keep[i], 1), i); /* "used" */
+      tower_metric_free(keep[i]);
+    }
+  }
+  return NULL;
+}
+
+START_TEST(shapes_under_concurrent_pack_and_free) {
+  size_t shapes = twi_shape_count();
+  pthread_t th[4];
+  for (intptr_t i = 0; i < 4; i++)
+    pthread_create(&th[i], NULL, pack_and_free, (void *)i);
+  for (int i = 0; i < 4; i++)
+    pthread_join(th[i], NULL);
+  ck_assert_uint_eq(twi_shape_count(), shapes);
+}
+END_TEST
+
+/* Many series at once (a large scrape) grow the table; once they are
+ * gone, nothing of them is left. */
+START_TEST(many_series_come_and_go) {
+  size_t shapes = twi_shape_count();
+  enum { N = 20000 };
+  tower_metric **v = malloc(N * sizeof *v);
+  for (int i = 0; i < N; i++) {
+    v[i] = series_metric(i % 100, i, i);
+    twi_metric_pack(&v[i]);
+  }
+  ck_assert_uint_eq(twi_shape_count(), shapes + 100); /* "web%02d": 100 hosts */
+  for (int i = 0; i < N; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "%d", i);
+    tower_metric_free(v[i]);
+    v[i] = tower_metric_new("req", i);
+    tower_metric_add_tag(v[i], "id", id);
+    tower_metric_add_int(v[i], "n", i);
+    twi_metric_pack(&v[i]);
+  }
+  ck_assert_uint_eq(twi_shape_count(), shapes + N);
+  for (int i = 0; i < N; i++) {
+    ck_assert_int_eq(tower_metric_field_int(v[i], 0), i);
+    tower_metric_free(v[i]);
+  }
+  ck_assert_uint_eq(twi_shape_count(), shapes);
+  free(v);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("metric");
   TCase *t = tcase_create("metric");
@@ -241,6 +405,11 @@ int main(void) {
   tcase_add_test(t, pack_and_clone_keep_content);
   tcase_add_test(t, packed_size_is_small);
   tcase_add_test(t, sized_constructor);
+  tcase_add_test(t, pack_shares_the_keys_of_a_series);
+  tcase_add_test(t, changing_a_packed_metric_leaves_its_series_alone);
+  tcase_add_test(t, string_fields_stay_unshared_and_shapes_encode);
+  tcase_add_test(t, shapes_under_concurrent_pack_and_free);
+  tcase_add_test(t, many_series_come_and_go);
   suite_add_tcase(s, t);
   return check_run(s);
 }

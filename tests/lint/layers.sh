@@ -13,7 +13,7 @@ layer() {
   case "$1" in
     format/*) echo 2 ;;
     buf.c|buf_internal.h|clock.c|clock.h|closest.c|closest.h|glob.c|globs.h|log.c|log_internal.h|\
-    redact.c|secrets.c|secrets.h|units.c|units.h|metric.c|metric_internal.h|version.c) echo 0 ;;
+    redact.c|secrets.c|secrets.h|units.c|units.h|metric.c|metric_internal.h|metric_shape.c|metric_shape.h|version.c) echo 0 ;;
     conf.c|conf.h|conf_*.c|conf_*.h|config_*.c|config_*.h|options.c|options.h|diag.c|diag.h) echo 1 ;;
     loader.c|loader.h|instance.c|acc.c|buffer.h|buffer_mem.c|buffer_disk.c|delivery.c|delivery.h|select.c|select.h|input.c|output.c|pipeline.c|pipeline.h|aggregate.c|\
     reload.c|stats.c|sample.c|sample.h|suggest.c|suggest.h) echo 3 ;;
