@@ -60,25 +60,27 @@ awk -v n="$lines" -v lp="$work/data.lp" -v js="$work/data.json" 'BEGIN {
     s = i % 1000; host = sprintf("web%03d", int(s / 5)); kind = s % 5
     ts = 1700000000 + int(i / 1000)
     if (kind < 2) {
-      name = "cpu"; tl = ",cpu=cpu" kind; tj = ",\"cpu\":\"cpu" kind "\""; nk = 8
+      name = "cpu"; tl = ",cpu=cpu" kind; tj = ",\"cpu\":\"cpu" kind "\""; al = aj = ""; nk = 8
       for (f = 1; f <= nk; f++) { key[f] = cf[f]; v[f] = sprintf("%.2f", ((i * 37 + f * 101) % 10000) / 100); int_[f] = 0 }
     } else if (kind == 2) {
-      name = "mem"; tl = ""; tj = ""; nk = 4
+      name = "mem"; tl = tj = al = aj = ""; nk = 4
       for (f = 1; f <= nk; f++) { key[f] = mf[f]; int_[f] = 1 }
       v[1] = sprintf("%.0f", 4000000000 + i * 4096); v[2] = sprintf("%.0f", 12000000000 - i * 4096)
       v[3] = sprintf("%.0f", 13000000000 - i * 2048)
       v[4] = sprintf("%.3f", (i % 10000) / 100); int_[4] = 0
     } else if (kind == 3) {
-      name = "disk"; tl = ",device=sda1,fstype=ext4,path=/"; tj = ",\"device\":\"sda1\",\"fstype\":\"ext4\",\"path\":\"/\""; nk = 5
+      name = "disk"; tl = ",device=sda1,fstype=ext4"; tj = ",\"device\":\"sda1\",\"fstype\":\"ext4\""
+      al = ",path=/"; aj = ",\"path\":\"/\""; nk = 5
       for (f = 1; f <= nk; f++) { key[f] = df[f]; int_[f] = 1 }
       v[1] = "500000000000"; v[2] = sprintf("%.0f", 100000000000 + i * 512)
       v[3] = sprintf("%.0f", 400000000000 - i * 512)
       v[4] = sprintf("%.3f", 20 + (i % 1000) / 1000); int_[4] = 0; v[5] = 300000 + i
     } else {
-      name = "net"; tl = ",interface=eth0"; tj = ",\"interface\":\"eth0\""; nk = 8
+      name = "net"; tl = tj = ""; al = ",interface=eth0"; aj = ",\"interface\":\"eth0\""; nk = 8
       for (f = 1; f <= nk; f++) { key[f] = nf[f]; int_[f] = 1; v[f] = sprintf("%.0f", (f < 5 ? 1000000 * f : 0) + i * f) }
     }
-    l = name tl ",host=" host " "; j = "{\"measurement\":\"" name "\"" tj ",\"host\":\"" host "\""
+    # tags in order, as Telegraf writes them
+    l = name tl ",host=" host al " "; j = "{\"measurement\":\"" name "\"" tj ",\"host\":\"" host "\"" aj
     for (f = 1; f <= nk; f++) {
       l = l (f > 1 ? "," : "") key[f] "=" v[f] (int_[f] ? "i" : "")
       j = j ",\"" key[f] "\":" v[f]
