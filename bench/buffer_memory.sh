@@ -26,6 +26,7 @@
 #   top_builddir=build top_srcdir=. FLUENT_BIT=/path/to/fluent-bit \
 #     sh bench/buffer_memory.sh
 set -u
+: "${top_builddir:?set top_builddir to the build directory, or run make bench-buffer-memory}"
 lines=${BENCH_LINES:-100000}
 gathers=${BENCH_GATHERS:-10}
 runs=${BENCH_RUNS:-3}
