@@ -212,6 +212,13 @@ int tower_acc_add(tower_acc *acc, tower_metric *m) {
     tower_metric_free(m);
     return 0;
   }
+  /* With no processor to change it, the metric takes its buffered form
+   * now, while it is in the cache: the block the parser built goes back to
+   * malloc before the next metric of a large gather takes one, so a gather
+   * never holds its metrics twice (unpacked, then packed beside holes that
+   * keep the heap's pages resident). */
+  if (acc->pl->nprocessors == 0)
+    twi_metric_pack(&m); /* on ENOMEM the unpacked metric is kept */
   int rc = mvec_push(&acc->pending, m);
   if (rc) {
     tower_metric_free(m);
