@@ -1,7 +1,11 @@
 /* Throughput of the built-in data formats: line protocol parse and
  * serialize, CSV serialize, float formatting.
  *
- * Usage: bench_formats [seconds per case, default 0.5]
+ * Usage: bench_formats [seconds per case, default 0.5] [case filter]
+ *
+ * With a filter, only the cases whose name holds it run (for example
+ * "lp parse" under valgrind --tool=callgrind, where instructions per line
+ * are the inclusive count of twi_influx_parse_line over its calls).
  *
  * Each case repeats its operation in batches until the time is spent and
  * prints ns per operation, operations per second and MB/s of line protocol
@@ -24,6 +28,12 @@
 #include "numfmt.h"
 
 static double min_seconds = 0.5;
+static const char *filter;
+
+/* The case runs: no filter, or its name holds the filter. */
+static int selected(const char *name) {
+  return !filter || strstr(name, filter);
+}
 
 static const char short_line[] =
     "cpu,host=server01,region=us-west usage_idle=98.2,usage_user=1.3 1700000000000000000";
@@ -66,6 +76,8 @@ static tower_metric *parse_one(const char *line) {
 #define LINES_PER_DOC 1000
 
 static void bench_parse(const char *name, const char *line) {
+  if (!selected(name))
+    return;
   size_t llen = strlen(line), dlen = (llen + 1) * LINES_PER_DOC;
   char *doc = malloc(dlen);
   if (!doc)
@@ -90,6 +102,8 @@ static void bench_parse(const char *name, const char *line) {
 }
 
 static void bench_lp_write(const char *name, const char *line, unsigned flags) {
+  if (!selected(name))
+    return;
   tower_metric *m = parse_one(line);
   tower_buf *b = tower_buf_new(1 << 20);
   double start = bench_now(), t, ops = 0, bytes = 0;
@@ -107,6 +121,8 @@ static void bench_lp_write(const char *name, const char *line, unsigned flags) {
 }
 
 static void bench_format_write(const char *name, const char *format, const char *line) {
+  if (!selected(name))
+    return;
   tower_metric *m = parse_one(line);
   tower_serializer *s;
   if (tower_serializer_new_format(NULL, format, &s) < 0)
@@ -121,6 +137,8 @@ static void bench_format_write(const char *name, const char *format, const char 
 /* Formats a table of values round-robin; use_printf compares with
  * snprintf("%.17g"), which is not even the shortest form. */
 static void bench_floats(const char *name, const double *v, int use_printf) {
+  if (!selected(name))
+    return;
   char buf[64];
   double start = bench_now(), t, ops = 0;
   size_t sink = 0;
@@ -163,8 +181,10 @@ static void float_benches(void) {
 int main(int argc, char **argv) {
   if (argc > 1)
     min_seconds = atof(argv[1]);
-  if (!(min_seconds > 0))
-    bench_die("usage: bench_formats [seconds per case]");
+  if (argc > 2)
+    filter = argv[2];
+  if (!(min_seconds > 0) || argc > 3)
+    bench_die("usage: bench_formats [seconds per case] [case filter]");
   tower_metric *m = parse_one(cpu_line);
   printf("lines: short %zu B, cpu %zu B, escaped %zu B; parsed cpu metric: %zu B on the heap\n\n",
          sizeof short_line, sizeof cpu_line, sizeof escaped_line, twi_metric_bytes(m));
