@@ -7,6 +7,7 @@
 #ifndef TOWER_NUMFMT_H
 #define TOWER_NUMFMT_H
 
+#include <float.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -69,18 +70,21 @@ static inline uint64_t twi_8digits(uint64_t w) {
 static inline int twi_parse_uint64_inline(const char *s, size_t len, uint64_t *out) {
   if (len == 0)
     return -22; /* -EINVAL */
-  uint64_t v = 0;
+  uint64_t v = 0, w;
   size_t i = 0;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  for (; i + 8 <= len && i + 8 <= 19; i += 8) {
-    uint64_t w;
-    memcpy(&w, s + i, sizeof w);
-    if (!twi_is_8digits(w))
-      break;
-    v = v * 100000000 + twi_8digits(w);
+  if (len >= 8 && (memcpy(&w, s, sizeof w), twi_is_8digits(w))) {
+    v = twi_8digits(w);
+    i = 8;
+    if (len >= 16 && (memcpy(&w, s + 8, sizeof w), twi_is_8digits(w))) {
+      v = v * 100000000 + twi_8digits(w);
+      i = 16;
+    }
   }
+#else
+  (void)w;
 #endif
-  for (; i < len && i < 19; i++) {
+  for (size_t end = len < 19 ? len : 19; i < end; i++) {
     unsigned d = (unsigned)(unsigned char)s[i] - '0';
     if (d > 9)
       return -22;
@@ -110,6 +114,40 @@ static inline int twi_parse_int64_inline(const char *s, size_t len, int64_t *out
     return -34;
   *out = neg ? (int64_t)(0 - u) : (int64_t)u;
   return 0;
+}
+
+/* twi_parse_double inline, for the parsers' hot paths: the usual metric
+ * value, [-]d+[.d*] or [-].d+ with at most 19 digits, no exponent, a
+ * mantissa below 2^53 and at most 22 decimals, is Clinger's exact case (the
+ * mantissa and the power of ten are exact doubles, so one division rounds
+ * correctly) and is read here in one pass; anything else, errors included,
+ * goes to twi_parse_double. Same results either way. */
+static inline int twi_parse_double_inline(const char *s, size_t len, double *out) {
+#if FLT_EVAL_METHOD == 0
+  static const double exact_pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                         1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                         1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  size_t neg = len > 0 && s[0] == '-', i = neg, frac = 0;
+  uint64_t mant = 0;
+  unsigned d;
+  for (; i < len && (d = (unsigned)(unsigned char)s[i] - '0') <= 9; i++)
+    mant = mant * 10 + d;
+  size_t ndig = i - neg;
+  if (i < len && s[i] == '.') {
+    size_t f0 = ++i;
+    for (; i < len && (d = (unsigned)(unsigned char)s[i] - '0') <= 9; i++)
+      mant = mant * 10 + d;
+    frac = i - f0;
+    ndig += frac;
+  }
+  /* 19 digits cannot overflow; 22 decimals at most as ndig <= 19 */
+  if (i == len && ndig > 0 && ndig <= 19 && mant < (uint64_t)1 << 53) {
+    double v = (double)mant / exact_pow10[frac];
+    *out = neg ? -v : v;
+    return 0;
+  }
+#endif
+  return twi_parse_double(s, len, out);
 }
 
 /* strtod() in the "C" locale, for callers holding a NUL-terminated string. */
