@@ -24,7 +24,10 @@
  * and skipped. The scan records token positions in a reusable table, so the
  * metric is then built with exactly one allocation of the right size, and
  * tokens are unescaped (into a scratch buffer) only when they hold a
- * backslash.
+ * backslash. Plain lines (no escape, quote or string field: most metrics)
+ * are scanned by a fast path that jumps between separators found with SIMD
+ * compares; any other line, and any error, goes to the general scanner,
+ * which alone reports (see "the fast path" below).
  */
 #include "config.h"
 
@@ -503,13 +506,22 @@ static inline bool key_before(const char *s, const lp_tok *a, const lp_tok *b) {
   return i < n ? x[i] < y[i] : a->klen < b->klen;
 }
 
+/* Keys t[0..n) strictly ascending: no sorting or duplicate to resolve. */
+static bool keys_ascending(const char *s, const lp_tok *t, size_t n) {
+  for (size_t i = 1; i < n; i++)
+    if (!key_before(s, &t[i - 1], &t[i]))
+      return false;
+  return true;
+}
+
 /* ---- the fast path ---------------------------------------------------- */
 
 /* Most lines hold plain tokens: no backslash, quote or NUL, and numeric or
  * boolean fields. fast_scan() reads such a line by jumping from stop byte to
  * stop byte (the bytes that can end or change a token: space , = \ " NUL),
- * found 64 bytes at a time by SSE2 compares and a count of trailing zeros,
- * and checks each stop against the one separator the grammar allows there.
+ * found 64 bytes at a time by SIMD compares (SSE2, or AVX2 where the CPU has
+ * it) and a count of trailing zeros, and checks each stop against the one
+ * separator the grammar allows there.
  * The ordinary bytes between stops are never visited one by one, and the
  * order of the keys is checked on the way.
  *
@@ -635,11 +647,9 @@ static inline size_t skip_space_stops(stop_iter *it, size_t *pos) {
   return e;
 }
 
-/* The table's next entry, grown as needed; NULL at the limit or without
- * memory (scan_line then reports either). */
+/* Entry n of the token table, grown as needed; NULL without memory
+ * (scan_line then reports it). */
 static inline lp_tok *fast_tok(lp_state *st, size_t n) {
-  if (n == MAX_ITEMS)
-    return NULL;
   if (n == st->tok_cap) {
     size_t cap = st->tok_cap ? st->tok_cap * 2 : 32;
     lp_tok *t = realloc(st->tok, cap * sizeof *t);
@@ -715,7 +725,7 @@ static bool fast_tags(stop_iter *it, lp_state *st, lp_line *L, size_t *pe) {
     e = stop_next(it);
     if (e == v || e == L->len) /* the loop and the caller check the stop */
       return false;
-    lp_tok *t = fast_tok(st, L->ntags);
+    lp_tok *t = L->ntags < MAX_ITEMS ? fast_tok(st, L->ntags) : NULL;
     if (!t)
       return false;
     *t = (lp_tok){
@@ -742,8 +752,8 @@ static bool fast_fields(stop_iter *it, lp_state *st, lp_line *L, size_t pos, siz
     e = stop_next(it);
     if (e == v || (e < L->len && s[e] != ',' && s[e] != ' '))
       return false;
-    lp_tok *t = fast_tok(st, L->ntags + L->nfields);
-    if (!t || L->nfields == MAX_ITEMS)
+    lp_tok *t = L->nfields < MAX_ITEMS ? fast_tok(st, L->ntags + L->nfields) : NULL;
+    if (!t)
       return false;
     t->k = (uint32_t)k;
     t->klen = (uint32_t)(ke - k);
@@ -785,6 +795,20 @@ static bool fast_scan(lp_state *st, lp_line *L, size_t i) {
   if (pos == L->len || !fast_fields(&it, st, L, pos, &e))
     return false;
   return e == L->len || fast_time(&it, st, L, e);
+}
+
+/* Scans the line from s[i] into L and the token table: the fast path when
+ * it takes the line, else the general scanner, which reports errors. */
+static int scan(tower_parser *p, lp_state *st, lp_line *L, size_t i) {
+  const lp_line fresh = *L;
+  if (!p->general_only && fast_scan(st, L, i))
+    return 0;
+  *L = fresh;
+  int rc = scan_line(p, st, L, i);
+  if (!rc)
+    L->ordered = !L->any_esc && keys_ascending(L->s, st->tok, L->ntags) &&
+                 keys_ascending(L->s, st->tok + L->ntags, L->nfields);
+  return rc;
 }
 
 /* ---- building --------------------------------------------------------- */
@@ -866,14 +890,6 @@ static tower_metric *new_metric(const lp_line *L, char *buf) {
   return twi_metric_new_sized(name, nlen, L->time, L->ntags, L->nfields, L->str_bytes);
 }
 
-/* Keys t[0..n) strictly ascending: no sorting or duplicate to resolve. */
-static bool keys_ascending(const char *s, const lp_tok *t, size_t n) {
-  for (size_t i = 1; i < n; i++)
-    if (!key_before(s, &t[i - 1], &t[i]))
-      return false;
-  return true;
-}
-
 /* The common line: nothing escaped, tags and fields in order (Telegraf and
  * InfluxDB clients sort them). Appended as they are, with no search. */
 static tower_metric *build_in_order(const lp_state *st, const lp_line *L) {
@@ -939,16 +955,9 @@ int twi_influx_parse_line(tower_parser *p, const char *line, size_t len) {
     return 0;
   if (len > MAX_STR_BYTES)
     return twi_parser_error(p, 0, "line longer than %u bytes", MAX_STR_BYTES);
-  const lp_line fresh = {.s = line, .len = len, .time = TOWER_TIME_UNSET};
-  lp_line L = fresh;
+  lp_line L = {.s = line, .len = len, .time = TOWER_TIME_UNSET};
   lp_state *st = p->state;
-  int rc = 0;
-  if (p->general_only || !fast_scan(st, &L, i)) {
-    L = fresh;
-    rc = scan_line(p, st, &L, i);
-    L.ordered = !L.any_esc && keys_ascending(line, st->tok, L.ntags) &&
-                keys_ascending(line, st->tok + L.ntags, L.nfields);
-  }
+  int rc = scan(p, st, &L, i);
   if (!rc)
     rc = build(p, st, &L);
   if (st->tok_cap > KEEP_TOKS || st->scratch_cap > KEEP_SCRATCH)
