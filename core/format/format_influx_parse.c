@@ -24,7 +24,10 @@
  * and skipped. The scan records token positions in a reusable table, so the
  * metric is then built with exactly one allocation of the right size, and
  * tokens are unescaped (into a scratch buffer) only when they hold a
- * backslash.
+ * backslash. Plain lines (no escape, quote or string field: most metrics)
+ * are scanned by a fast path that jumps between separators found with SIMD
+ * compares; any other line, and any error, goes to the general scanner,
+ * which alone reports (see "the fast path" below).
  */
 #include "config.h"
 
@@ -34,6 +37,10 @@
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_AVX2_DISPATCH 1
 #endif
 
 #include "format_influx.h"
@@ -81,9 +88,12 @@ typedef struct lp_tok {
   uint8_t vesc; /* the value holds an escape */
 } lp_tok;
 
+typedef uint64_t (*classify_fn)(const char *s, size_t len, size_t blk);
+
 typedef struct lp_state {
-  int64_t precision; /* ns per timestamp unit */
-  lp_tok *tok;       /* tags, then fields, of the current line */
+  int64_t precision;    /* ns per timestamp unit */
+  classify_fn classify; /* the fast path's stop finder for this CPU */
+  lp_tok *tok;          /* tags, then fields, of the current line */
   size_t tok_cap;
   char *scratch; /* unescaped tokens of lines too long for the stack */
   size_t scratch_cap;
@@ -98,9 +108,12 @@ typedef struct lp_line {
   size_t str_bytes; /* keys and values plus NULs, before unescaping */
   int64_t time;
   bool name_esc, any_esc;
+  bool ordered; /* no escapes, tag and field keys each strictly ascending */
 } lp_line;
 
 /* ---- state ------------------------------------------------------------ */
+
+static classify_fn choose_classifier(void);
 
 int twi_influx_set_precision(tower_parser *p, int64_t ns) {
   if (ns != 1 && ns != 1000 && ns != 1000000 && ns != 1000000000)
@@ -114,6 +127,7 @@ int twi_influx_parser_init(tower_parser *p, const tower_config *cfg) {
   if (!st)
     return -ENOMEM;
   st->precision = 1;
+  st->classify = choose_classifier();
   p->state = st;
   if (!cfg)
     return 0;
@@ -308,18 +322,32 @@ static int scan_string(tower_parser *p, lp_tok *t, const lp_line *L, size_t v, s
   return 0;
 }
 
-static int parse_bool(tower_parser *p, lp_tok *t, const char *s, size_t v, size_t n) {
-  static const char *const words[] = {"t", "T", "true",  "True",  "TRUE",
-                                      "f", "F", "false", "False", "FALSE"};
-  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
-    if (strlen(words[i]) == n && memcmp(words[i], s + v, n) == 0) {
-      t->type = TOWER_FIELD_BOOL;
-      t->raw = i < 5;
-      return 0;
-    }
+/* A boolean word: 1 true, 0 false, -1 none of t T true True TRUE f F false
+ * False FALSE. */
+static int bool_word(const char *w, size_t n) {
+  switch (n) {
+  case 1:
+    return w[0] == 't' || w[0] == 'T' ? 1 : w[0] == 'f' || w[0] == 'F' ? 0 : -1;
+  case 4:
+    return memcmp(w, "true", 4) == 0 || memcmp(w, "True", 4) == 0 || memcmp(w, "TRUE", 4) == 0 ? 1
+                                                                                               : -1;
+  case 5:
+    return memcmp(w, "false", 5) == 0 || memcmp(w, "False", 5) == 0 || memcmp(w, "FALSE", 5) == 0
+               ? 0
+               : -1;
+  default:
+    return -1;
   }
-  return twi_parser_error(p, v + 1, "invalid boolean value \"%.*s\" for field \"%.*s\"", qlen(n),
-                          s + v, qlen(t->klen), s + t->k);
+}
+
+static int parse_bool(tower_parser *p, lp_tok *t, const char *s, size_t v, size_t n) {
+  int b = bool_word(s + v, n);
+  if (b < 0)
+    return twi_parser_error(p, v + 1, "invalid boolean value \"%.*s\" for field \"%.*s\"", qlen(n),
+                            s + v, qlen(t->klen), s + t->k);
+  t->type = TOWER_FIELD_BOOL;
+  t->raw = (uint64_t)b;
+  return 0;
 }
 
 /* Reports a bad number: kind "integer", "unsigned" or "float"/"number". */
@@ -348,7 +376,7 @@ static int parse_number(tower_parser *p, lp_tok *t, const char *s, size_t v, siz
     t->type = TOWER_FIELD_UINT;
   } else {
     double d;
-    if ((rc = twi_parse_double(s + v, n, &d)))
+    if ((rc = twi_parse_double_inline(s + v, n, &d)))
       return number_error(p, t, s, v, n, rc, "float");
     t->type = TOWER_FIELD_FLOAT;
     memcpy(&t->raw, &d, sizeof d);
@@ -458,6 +486,331 @@ static int scan_line(tower_parser *p, lp_state *st, lp_line *L, size_t i) {
   return scan_time(p, st, L, i);
 }
 
+/* strcmp's order of two keys (no NUL in them): a before b. Eight bytes at
+ * a time while both keys have them (byte-swapped, a word compares as its
+ * bytes in order). */
+static inline bool key_before(const char *s, const lp_tok *a, const lp_tok *b) {
+  const unsigned char *x = (const unsigned char *)s + a->k, *y = (const unsigned char *)s + b->k;
+  size_t n = a->klen < b->klen ? a->klen : b->klen, i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  for (; i + 8 <= n; i += 8) {
+    uint64_t p, q;
+    memcpy(&p, x + i, sizeof p);
+    memcpy(&q, y + i, sizeof q);
+    if (p != q)
+      return __builtin_bswap64(p) < __builtin_bswap64(q);
+  }
+#endif
+  while (i < n && x[i] == y[i])
+    i++;
+  return i < n ? x[i] < y[i] : a->klen < b->klen;
+}
+
+/* Keys t[0..n) strictly ascending: no sorting or duplicate to resolve. */
+static bool keys_ascending(const char *s, const lp_tok *t, size_t n) {
+  for (size_t i = 1; i < n; i++)
+    if (!key_before(s, &t[i - 1], &t[i]))
+      return false;
+  return true;
+}
+
+/* ---- the fast path ---------------------------------------------------- */
+
+/* Most lines hold plain tokens: no backslash, quote or NUL, and numeric or
+ * boolean fields. fast_scan() reads such a line by jumping from stop byte to
+ * stop byte (the bytes that can end or change a token: space , = \ " NUL),
+ * found 64 bytes at a time by SIMD compares (SSE2, or AVX2 where the CPU has
+ * it) and a count of trailing zeros, and checks each stop against the one
+ * separator the grammar allows there.
+ * The ordinary bytes between stops are never visited one by one, and the
+ * order of the keys is checked on the way.
+ *
+ * It never reports anything: on any other stop (an escape, a string field),
+ * any error, or anything unusual it returns false, and scan_line() scans
+ * the line again from the start, taking every case and reporting errors. So
+ * it must accept only lines that scan_line() reads, and read them the same;
+ * tests/unit/test_lp_roundtrip.c compares the two over the fuzz corpus and
+ * generated lines. */
+
+/* Bit i: s[at + i] is a stop byte, for n <= 64 bytes of a line of len. */
+#ifdef __SSE2__
+static unsigned stops16(const char *s) {
+  __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+  __m128i a =
+      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(v, _mm_set1_epi8(',')));
+  __m128i b =
+      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('=')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+  __m128i c =
+      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_setzero_si128()));
+  return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), c));
+}
+
+static uint64_t stops_sse2(const char *s, size_t len, size_t at, size_t n) {
+  size_t j = 0;
+  uint64_t m = 0;
+  for (; j + 16 <= n; j += 16)
+    m |= (uint64_t)stops16(s + at + j) << j;
+  if (j == n)
+    return m;
+  size_t r = n - j; /* the last r < 16 bytes, without reading past len */
+  if (len >= 16)
+    return m | (uint64_t)(stops16(s + len - 16) >> (16 - r)) << j;
+  char tmp[16] = {0};
+  memcpy(tmp, s + at + j, r);
+  return m | (uint64_t)(stops16(tmp) & ((1u << r) - 1)) << j;
+}
+#else
+static uint64_t stops_sse2(const char *s, size_t len, size_t at, size_t n) {
+  (void)len;
+  uint64_t m = 0;
+  for (size_t j = 0; j < n; j++)
+    m |= (uint64_t)(class_of(s[at + j]) != 0) << j;
+  return m;
+}
+#endif
+
+/* Classifies the 64-byte block of the line at blk. */
+static uint64_t classify_block(const char *s, size_t len, size_t blk) {
+  return stops_sse2(s, len, blk, len - blk < 64 ? len - blk : 64);
+}
+
+#ifdef HAVE_AVX2_DISPATCH
+/* The same with AVX2, 32 bytes at a time, for lines of 32 bytes or more
+ * (shorter ones take the SSE2 code); chosen at run time (parser init). A
+ * byte is looked up by its low and its high nibble in two 16-entry tables
+ * whose bits name the stop bytes (NUL 0x00, space 0x20, '"' 0x22, ','
+ * 0x2c, '=' 0x3d, '\' 0x5c); it is a stop when the two lookups share a bit.
+ * Bytes from 0x80 look up 0 in the high table. */
+#define LO_TABLE 0x03, 0, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x24, 0x10, 0, 0
+#define HI_TABLE 0x01, 0, 0x0e, 0x10, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+
+__attribute__((target("avx2"))) static inline uint32_t stops32(const char *at) {
+  const __m256i lo = _mm256_setr_epi8(LO_TABLE, LO_TABLE),
+                hi = _mm256_setr_epi8(HI_TABLE, HI_TABLE);
+  const __m256i nibble = _mm256_set1_epi8(0x0f);
+  __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)at);
+  __m256i c =
+      _mm256_and_si256(_mm256_shuffle_epi8(lo, _mm256_and_si256(v, nibble)),
+                       _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble)));
+  return ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(c, _mm256_setzero_si256()));
+}
+
+__attribute__((target("avx2"))) static uint64_t classify_block_avx2(const char *s, size_t len,
+                                                                    size_t blk) {
+  size_t n = len - blk;
+  if (n >= 64)
+    return (uint64_t)stops32(s + blk) | (uint64_t)stops32(s + blk + 32) << 32;
+  if (len < 32)
+    return classify_block(s, len, blk);
+  /* the line's last 32 bytes hold its end; below them, a full 32 if n > 32 */
+  uint64_t end = (uint64_t)stops32(s + len - 32) << 32 >> (64 - n);
+  return n > 32 ? end | stops32(s + blk) : end;
+}
+#endif
+
+static classify_fn choose_classifier(void) {
+#ifdef HAVE_AVX2_DISPATCH
+  if (__builtin_cpu_supports("avx2"))
+    return classify_block_avx2;
+#endif
+  return classify_block;
+}
+
+/* The stops of a line, in order. */
+typedef struct stop_iter {
+  classify_fn classify;
+  const char *s;
+  size_t len;
+  size_t blk; /* start of the 64-byte block that `w` maps */
+  uint64_t w; /* its stops not taken yet */
+} stop_iter;
+
+/* Takes the next stop: its position, or len at the end of the line. */
+static inline size_t stop_next(stop_iter *it) {
+  while (!it->w) {
+    if (it->blk + 64 >= it->len)
+      return it->len;
+    it->blk += 64;
+    it->w = it->classify(it->s, it->len, it->blk);
+  }
+  size_t at = it->blk + (size_t)__builtin_ctzll(it->w);
+  it->w &= it->w - 1;
+  return at;
+}
+
+/* Takes the spaces at *pos (a stop each), moving *pos past them; returns
+ * the stop that ends the token then at *pos. */
+static inline size_t skip_space_stops(stop_iter *it, size_t *pos) {
+  size_t e;
+  while ((e = stop_next(it)) == *pos && e < it->len && it->s[e] == ' ')
+    (*pos)++;
+  return e;
+}
+
+/* Entry n of the token table, grown as needed; NULL without memory
+ * (scan_line then reports it). */
+static inline lp_tok *fast_tok(lp_state *st, size_t n) {
+  if (n == st->tok_cap) {
+    size_t cap = st->tok_cap ? st->tok_cap * 2 : 32;
+    lp_tok *t = realloc(st->tok, cap * sizeof *t);
+    if (!t)
+      return NULL;
+    st->tok = t;
+    st->tok_cap = cap;
+  }
+  return &st->tok[n];
+}
+
+/* A field value s[v..v+n), n > 0, without stops: a number or a boolean as
+ * scan_value() reads them. */
+static bool fast_value(lp_tok *t, const char *s, size_t v, size_t n) {
+  char c = s[v], last = s[v + n - 1];
+  t->v = t->vlen = 0;
+  if (c == '-' || c == '.' || (c >= '0' && c <= '9')) {
+    if (last == 'i') {
+      int64_t x;
+      t->type = TOWER_FIELD_INT;
+      if (twi_parse_int64_inline(s + v, n - 1, &x))
+        return false;
+      t->raw = (uint64_t)x;
+      return true;
+    }
+    if (last == 'u') {
+      t->type = TOWER_FIELD_UINT;
+      return twi_parse_uint64_inline(s + v, n - 1, &t->raw) == 0;
+    }
+    double d;
+    t->type = TOWER_FIELD_FLOAT;
+    if (twi_parse_double_inline(s + v, n, &d))
+      return false;
+    memcpy(&t->raw, &d, sizeof d);
+    return true;
+  }
+  int b = bool_word(s + v, n);
+  t->type = TOWER_FIELD_BOOL;
+  t->raw = (uint64_t)b;
+  return b >= 0;
+}
+
+/* The optional timestamp and trailing spaces after the space at e. */
+static bool fast_time(stop_iter *it, const lp_state *st, lp_line *L, size_t e) {
+  const char *s = L->s;
+  size_t pos = e + 1;
+  e = skip_space_stops(it, &pos);
+  if (pos == L->len)
+    return true;
+  if (e < L->len && s[e] != ' ')
+    return false;
+  int64_t ts;
+  if (twi_parse_int64_inline(s + pos, e - pos, &ts) ||
+      __builtin_mul_overflow(ts, st->precision, &ts) || ts == INT64_MIN)
+    return false;
+  L->time = ts;
+  if (e == L->len)
+    return true;
+  pos = e + 1;
+  skip_space_stops(it, &pos);
+  return pos == L->len;
+}
+
+/* Tags ",k=v" while the stop at *pe is a ','; *pe: the stop after them. */
+static bool fast_tags(stop_iter *it, lp_state *st, lp_line *L, size_t *pe) {
+  const char *s = L->s;
+  size_t e = *pe;
+  while (s[e] == ',') {
+    size_t k = e + 1, ke = stop_next(it);
+    if (ke == k || ke == L->len || s[ke] != '=')
+      return false;
+    size_t v = ke + 1;
+    e = stop_next(it);
+    if (e == v || e == L->len) /* the loop and the caller check the stop */
+      return false;
+    lp_tok *t = L->ntags < MAX_ITEMS ? fast_tok(st, L->ntags) : NULL;
+    if (!t)
+      return false;
+    *t = (lp_tok){
+        .k = (uint32_t)k, .klen = (uint32_t)(ke - k), .v = (uint32_t)v, .vlen = (uint32_t)(e - v)};
+    if (L->ntags > 0 && !key_before(s, t - 1, t))
+      L->ordered = false;
+    L->str_bytes += t->klen + t->vlen + 2;
+    L->ntags++;
+  }
+  *pe = e;
+  return true;
+}
+
+/* Fields "k=v[,k=v...]" from pos, whose key ends at the stop e; *pe: the
+ * stop after the last value (a space or the end). */
+static bool fast_fields(stop_iter *it, lp_state *st, lp_line *L, size_t pos, size_t *pe) {
+  const char *s = L->s;
+  size_t e = *pe;
+  for (;;) {
+    size_t k = pos, ke = e;
+    if (ke == k || ke == L->len || s[ke] != '=')
+      return false;
+    size_t v = ke + 1;
+    e = stop_next(it);
+    if (e == v || (e < L->len && s[e] != ',' && s[e] != ' '))
+      return false;
+    lp_tok *t = L->nfields < MAX_ITEMS ? fast_tok(st, L->ntags + L->nfields) : NULL;
+    if (!t)
+      return false;
+    t->k = (uint32_t)k;
+    t->klen = (uint32_t)(ke - k);
+    t->kesc = t->vesc = 0;
+    if (!fast_value(t, s, v, e - v))
+      return false;
+    if (L->nfields > 0 && !key_before(s, t - 1, t))
+      L->ordered = false;
+    L->str_bytes += t->klen + 1;
+    L->nfields++;
+    if (e == L->len || s[e] == ' ')
+      break;
+    pos = e + 1;
+    e = stop_next(it);
+  }
+  *pe = e;
+  return true;
+}
+
+/* Scans a plain line from s[i] (after leading white space) into L and the
+ * token table; false: not a plain line, or not valid. */
+static bool fast_scan(lp_state *st, lp_line *L, size_t i) {
+  const char *s = L->s;
+  if (i >= 64)
+    return false; /* that much indentation: the general scanner */
+  stop_iter it = {st->classify, s, L->len, 0, st->classify(s, L->len, 0) & (~0ull << i)};
+  size_t e = stop_next(&it);
+  while (e < L->len && s[e] == '=') /* ordinary in a measurement */
+    e = stop_next(&it);
+  if (e == i || e == L->len)
+    return false;
+  L->name = i;
+  L->name_len = e - i;
+  L->ordered = true;
+  if (!fast_tags(&it, st, L, &e) || s[e] != ' ')
+    return false;
+  size_t pos = e + 1;
+  e = skip_space_stops(&it, &pos);
+  if (pos == L->len || !fast_fields(&it, st, L, pos, &e))
+    return false;
+  return e == L->len || fast_time(&it, st, L, e);
+}
+
+/* Scans the line from s[i] into L and the token table: the fast path when
+ * it takes the line, else the general scanner, which reports errors. */
+static int scan(tower_parser *p, lp_state *st, lp_line *L, size_t i) {
+  const lp_line fresh = *L;
+  if (!p->general_only && fast_scan(st, L, i))
+    return 0;
+  *L = fresh;
+  int rc = scan_line(p, st, L, i);
+  if (!rc)
+    L->ordered = !L->any_esc && keys_ascending(L->s, st->tok, L->ntags) &&
+                 keys_ascending(L->s, st->tok + L->ntags, L->nfields);
+  return rc;
+}
+
 /* ---- building --------------------------------------------------------- */
 
 /* Copies a key, tag value or measurement without its escapes. */
@@ -537,29 +890,11 @@ static tower_metric *new_metric(const lp_line *L, char *buf) {
   return twi_metric_new_sized(name, nlen, L->time, L->ntags, L->nfields, L->str_bytes);
 }
 
-/* strcmp's order of two keys (no NUL in them): a before b. */
-static bool key_before(const char *s, const lp_tok *a, const lp_tok *b) {
-  const unsigned char *x = (const unsigned char *)s + a->k, *y = (const unsigned char *)s + b->k;
-  size_t n = a->klen < b->klen ? a->klen : b->klen, i = 0;
-  while (i < n && x[i] == y[i])
-    i++;
-  return i < n ? x[i] < y[i] : a->klen < b->klen;
-}
-
-/* Keys t[0..n) strictly ascending: no sorting or duplicate to resolve. */
-static bool keys_ascending(const char *s, const lp_tok *t, size_t n) {
-  for (size_t i = 1; i < n; i++)
-    if (!key_before(s, &t[i - 1], &t[i]))
-      return false;
-  return true;
-}
-
 /* The common line: nothing escaped, tags and fields in order (Telegraf and
  * InfluxDB clients sort them). Appended as they are, with no search. */
 static tower_metric *build_in_order(const lp_state *st, const lp_line *L) {
   const lp_tok *t = st->tok;
-  if (L->any_esc || !keys_ascending(L->s, t, L->ntags) ||
-      !keys_ascending(L->s, t + L->ntags, L->nfields))
+  if (!L->ordered)
     return NULL;
   tower_metric *m = twi_metric_new_sized(L->s + L->name, L->name_len, L->time, L->ntags, L->nfields,
                                          L->str_bytes);
@@ -622,7 +957,7 @@ int twi_influx_parse_line(tower_parser *p, const char *line, size_t len) {
     return twi_parser_error(p, 0, "line longer than %u bytes", MAX_STR_BYTES);
   lp_line L = {.s = line, .len = len, .time = TOWER_TIME_UNSET};
   lp_state *st = p->state;
-  int rc = scan_line(p, st, &L, i);
+  int rc = scan(p, st, &L, i);
   if (!rc)
     rc = build(p, st, &L);
   if (st->tok_cap > KEEP_TOKS || st->scratch_cap > KEEP_SCRATCH)

@@ -66,6 +66,11 @@ struct tower_parser {
 
   uint64_t errors;
   char last_error[256];
+
+  /* Tests only: a format with a fast path for common input takes its
+   * general path for everything, so that a differential test can compare
+   * the two (tests/unit/test_lp_roundtrip.c). */
+  bool general_only;
 };
 
 struct tower_serializer {

@@ -581,6 +581,15 @@ static bool div_pow10_exact(uint64_t mant, int k, double *out) {
 }
 #endif
 
+int twi_parse_double_digits(const char *s, size_t len, uint64_t mant, unsigned frac, double *out) {
+  double v;
+  if (div_pow10_exact(mant, (int)frac, &v)) {
+    *out = len > 0 && s[0] == '-' ? -v : v;
+    return 0;
+  }
+  return parse_double_slow(s, len, out);
+}
+
 int twi_parse_double(const char *s, size_t len, double *out) {
   float_scan f;
   if (!scan_float(s, len, &f))

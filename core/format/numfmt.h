@@ -7,6 +7,7 @@
 #ifndef TOWER_NUMFMT_H
 #define TOWER_NUMFMT_H
 
+#include <float.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -69,18 +70,21 @@ static inline uint64_t twi_8digits(uint64_t w) {
 static inline int twi_parse_uint64_inline(const char *s, size_t len, uint64_t *out) {
   if (len == 0)
     return -22; /* -EINVAL */
-  uint64_t v = 0;
+  uint64_t v = 0, w;
   size_t i = 0;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  for (; i + 8 <= len && i + 8 <= 19; i += 8) {
-    uint64_t w;
-    memcpy(&w, s + i, sizeof w);
-    if (!twi_is_8digits(w))
-      break;
-    v = v * 100000000 + twi_8digits(w);
+  if (len >= 8 && (memcpy(&w, s, sizeof w), twi_is_8digits(w))) {
+    v = twi_8digits(w);
+    i = 8;
+    if (len >= 16 && (memcpy(&w, s + 8, sizeof w), twi_is_8digits(w))) {
+      v = v * 100000000 + twi_8digits(w);
+      i = 16;
+    }
   }
+#else
+  (void)w;
 #endif
-  for (; i < len && i < 19; i++) {
+  for (size_t end = len < 19 ? len : 19; i < end; i++) {
     unsigned d = (unsigned)(unsigned char)s[i] - '0';
     if (d > 9)
       return -22;
@@ -110,6 +114,59 @@ static inline int twi_parse_int64_inline(const char *s, size_t len, int64_t *out
     return -34;
   *out = neg ? (int64_t)(0 - u) : (int64_t)u;
   return 0;
+}
+
+/* twi_parse_double of a plain decimal whose digits, 19 at most, read as
+ * mant / 10^frac (the caller scanned s[0..len) already): exact without
+ * strtod() for most 16-19 digit values. */
+int twi_parse_double_digits(const char *s, size_t len, uint64_t mant, unsigned frac, double *out);
+
+/* Reads the digits at s[i..len) into *mant (which wraps past 19 digits),
+ * eight at a time while eight remain; returns the index after them. */
+__attribute__((always_inline)) static inline size_t twi_read_digits(const char *s, size_t i,
+                                                                    size_t len, uint64_t *mant) {
+  uint64_t m = *mant;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  for (uint64_t w; i + 8 <= len && (memcpy(&w, s + i, sizeof w), twi_is_8digits(w)); i += 8)
+    m = m * 100000000 + twi_8digits(w);
+#endif
+  for (unsigned d; i < len && (d = (unsigned)(unsigned char)s[i] - '0') <= 9; i++)
+    m = m * 10 + d;
+  *mant = m;
+  return i;
+}
+
+/* twi_parse_double inline, for the parsers' hot paths: the usual metric
+ * value, [-]d+[.d*] or [-].d+ with at most 19 digits and no exponent, is
+ * read here in one pass. With a mantissa below 2^53 it is Clinger's exact
+ * case (the mantissa and the power of ten are exact doubles, so one
+ * division rounds correctly); longer mantissas go straight to the exact
+ * 128-bit path. Anything else, errors included, goes to twi_parse_double.
+ * Same results either way. */
+__attribute__((always_inline)) static inline int twi_parse_double_inline(const char *s, size_t len,
+                                                                         double *out) {
+#if FLT_EVAL_METHOD == 0
+  static const double exact_pow10[20] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,
+                                         1e7,  1e8,  1e9,  1e10, 1e11, 1e12, 1e13,
+                                         1e14, 1e15, 1e16, 1e17, 1e18, 1e19};
+  size_t neg = len > 0 && s[0] == '-', frac = 0;
+  uint64_t mant = 0;
+  size_t i = twi_read_digits(s, neg, len, &mant), ndig = i - neg;
+  if (i < len && s[i] == '.') {
+    size_t f0 = i + 1;
+    i = twi_read_digits(s, f0, len, &mant);
+    frac = i - f0;
+    ndig += frac;
+  }
+  if (i == len && ndig > 0 && ndig <= 19) {
+    if (mant >= (uint64_t)1 << 53)
+      return twi_parse_double_digits(s, len, mant, (unsigned)frac, out);
+    double v = (double)mant / exact_pow10[frac];
+    *out = neg ? -v : v;
+    return 0;
+  }
+#endif
+  return twi_parse_double(s, len, out);
 }
 
 /* strtod() in the "C" locale, for callers holding a NUL-terminated string. */

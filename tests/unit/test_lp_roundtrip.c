@@ -10,11 +10,19 @@
  *    line with its tags and fields reversed must give an equal metric.
  * 3. twi_fmt_double's short-decimal path must write exactly what the exact
  *    128-bit path (twi_fmt_double_exact) writes, over values that take it.
+ * 4. The parser's fast scanner (format_influx_parse.c: fast_scan) against
+ *    its general one (the parser's general_only switch): the same metrics,
+ *    error count and last error over the fuzz corpus, 40,000 generated
+ *    lines and as many mutated ones.
+ * 5. The number parsers' inline fast paths against the C library: doubles
+ *    bit for bit against strtod(), integers against strtoull()/strtoll(),
+ *    errors included.
  */
 #include "config.h"
 
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +34,8 @@
 #include <tower/metric.h>
 
 #include "check_run.h"
+#include "format_influx.h"
+#include "format_internal.h"
 #include "numfmt.h"
 
 /* Check records every passing ck_assert, so loops test with plain ifs. */
@@ -365,6 +375,241 @@ START_TEST(test_fmt_double_short_path) {
 }
 END_TEST
 
+/* ---- 4. fast scanner against general scanner --------------------------- */
+
+typedef struct outcome {
+  mlist m;
+  uint64_t errors;
+  char last_error[256];
+} outcome;
+
+/* Parses data with the fast path allowed or not, in ns_per_unit precision. */
+static void parse_path(const char *data, size_t len, bool general, int64_t ns_per_unit,
+                       outcome *o) {
+  tower_parser *p = NULL;
+  ck_assert_int_eq(tower_parser_new_format(NULL, "influx", &p), 0);
+  ck_assert_int_eq(twi_influx_set_precision(p, ns_per_unit), 0);
+  p->general_only = general;
+  ck_assert_int_ge(tower_parser_parse(p, data, len, keep, &o->m), 0);
+  o->errors = tower_parser_errors(p);
+  snprintf(o->last_error, sizeof o->last_error, "%s",
+           tower_parser_last_error(p) ? tower_parser_last_error(p) : "");
+  tower_parser_free(p);
+}
+
+/* Both paths read data the same. Returns the number of metrics. */
+static size_t same_both_paths(const char *data, size_t len, int64_t ns_per_unit) {
+  outcome fast = {0}, general = {0};
+  parse_path(data, len, false, ns_per_unit, &fast);
+  parse_path(data, len, true, ns_per_unit, &general);
+  CHECK(fast.errors == general.errors && fast.m.n == general.m.n,
+        "fast path: %zu metrics, %llu errors; general: %zu metrics, %llu errors, for:\n%.*s",
+        fast.m.n, (unsigned long long)fast.errors, general.m.n, (unsigned long long)general.errors,
+        (int)len, data);
+  CHECK(strcmp(fast.last_error, general.last_error) == 0,
+        "fast path error \"%s\", general \"%s\", for:\n%.*s", fast.last_error, general.last_error,
+        (int)len, data);
+  for (size_t i = 0; i < fast.m.n; i++)
+    CHECK(metric_equal(fast.m.m[i], general.m.m[i]), "metric %zu differs between the paths:\n%.*s",
+          i, (int)len, data);
+  size_t n = fast.m.n;
+  mlist_free(&fast.m);
+  mlist_free(&general.m);
+  return n;
+}
+
+START_TEST(test_paths_fuzz_corpus) {
+  DIR *d = opendir(LP_CORPUS_DIR);
+  ck_assert_msg(d != NULL, "%s cannot be read", LP_CORPUS_DIR);
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.')
+      continue;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", LP_CORPUS_DIR, e->d_name);
+    size_t len;
+    char *data = read_all(path, &len);
+    same_both_paths(data, len, 1);
+    same_both_paths(data, len, 1000000000);
+    free(data);
+  }
+  closedir(d);
+}
+END_TEST
+
+/* Bytes a mutation puts in: every stop byte of the fast scanner, and the
+ * bytes its grammar checks look at. */
+static const char nasty[] = " ,=\\\"\t#-.+eEiu0123456789tfTFa\xc3";
+
+/* One random edit of line[0..*n): replace, insert or delete a byte. */
+static void mutate(char *line, size_t *n, size_t cap) {
+  size_t at = *n ? rnd() % *n : 0;
+  char c = rnd() % 16 == 0 ? '\0' : nasty[rnd() % (sizeof nasty - 1)];
+  switch (rnd() % 3) {
+  case 0:
+    if (*n)
+      line[at] = c;
+    break;
+  case 1:
+    if (*n + 1 < cap) {
+      memmove(line + at + 1, line + at, *n - at);
+      line[at] = c;
+      (*n)++;
+    }
+    break;
+  default:
+    if (*n) {
+      memmove(line + at, line + at + 1, *n - at - 1);
+      (*n)--;
+    }
+  }
+}
+
+/* A line of the shape the fast path takes, with padding that moves its
+ * stops across the 64-byte blocks and the 16-byte tails. */
+static size_t random_plain_line(char *buf, size_t cap) {
+  tower_metric *m = random_metric(true);
+  tower_buf *b = tower_buf_new(0);
+  ck_assert_int_eq(tower_lp_write(m, b, TOWER_LP_UINT, 1), 0);
+  size_t len = tower_buf_len(b) - 1; /* without the newline */
+  size_t pad = rnd() % 4 == 0 ? rnd() % 70 : 0;
+  ck_assert_uint_lt(pad + len + 4, cap);
+  memset(buf, ' ', pad); /* leading white space */
+  memcpy(buf + pad, tower_buf_data(b), len);
+  len += pad;
+  for (uint64_t i = rnd() % 4 == 0 ? rnd() % 3 : 0; i > 0; i--)
+    buf[len++] = ' '; /* trailing spaces */
+  tower_buf_free(b);
+  tower_metric_free(m);
+  return len;
+}
+
+START_TEST(test_paths_generated_and_mutated) {
+  char line[1024];
+  for (int i = 0; i < 40000; i++) {
+    size_t n = random_plain_line(line, sizeof line - 8);
+    /* coarser units put many of the random timestamps out of range */
+    int64_t unit = (int64_t[]){1, 1, 1000, 1000000000}[rnd() % 4];
+    size_t parsed = same_both_paths(line, n, unit);
+    CHECK(unit != 1 || parsed == 1, "generated line does not parse:\n%.*s", (int)n, line);
+    for (uint64_t k = 1 + rnd() % 3; k > 0; k--)
+      mutate(line, &n, sizeof line);
+    same_both_paths(line, n, unit);
+  }
+}
+END_TEST
+
+/* ---- 5. number parsers against the C library -------------------------- */
+
+/* A random decimal: sign, 0-20 integer digits, maybe a point and 0-23
+ * decimals, sometimes an exponent; near 2^53 and 19 digits often. */
+static size_t random_decimal(char *buf) {
+  size_t n = 0;
+  if (rnd() & 1)
+    buf[n++] = '-';
+  if (rnd() % 8 == 0) { /* around the exact mantissa limit, 2^53 */
+    n += (size_t)sprintf(buf + n, "%llu", (unsigned long long)((1ull << 53) - 4 + rnd() % 8));
+  } else {
+    for (uint64_t i = 0, k = rnd() % 21; i < k; i++)
+      buf[n++] = (char)('0' + (rnd() % 4 == 0 ? 0 : rnd() % 10));
+  }
+  if (rnd() % 4 != 0) {
+    size_t at = n - (rnd() % 3 == 0 && n > 0 && buf[n - 1] != '-' ? 1 : 0);
+    memmove(buf + at + 1, buf + at, n - at); /* sometimes inside the digits */
+    buf[at] = '.';
+    n++;
+    for (uint64_t i = 0, k = rnd() % 24; i < k; i++)
+      buf[n++] = (char)('0' + rnd() % 10);
+  }
+  if (rnd() % 10 == 0)
+    n += (size_t)sprintf(buf + n, "e%d", (int)(rnd() % 60) - 30);
+  buf[n] = '\0';
+  return n;
+}
+
+/* The line protocol float grammar (numfmt.h): what strtod must read whole
+ * for the text to be valid. */
+static bool float_syntax(const char *s) {
+  size_t i = s[0] == '-', d = 0;
+  for (; s[i] >= '0' && s[i] <= '9'; i++)
+    d++;
+  if (s[i] == '.')
+    for (i++; s[i] >= '0' && s[i] <= '9'; i++)
+      d++;
+  if (d == 0)
+    return false;
+  if (s[i] == 'e' || s[i] == 'E') {
+    i += 1 + (s[i + 1] == '-' || s[i + 1] == '+');
+    if (!(s[i] >= '0' && s[i] <= '9'))
+      return false;
+    while (s[i] >= '0' && s[i] <= '9')
+      i++;
+  }
+  return s[i] == '\0';
+}
+
+START_TEST(test_parse_double_vs_strtod) {
+  char buf[128];
+  int exact_path = 0;
+  for (int i = 0; i < 400000; i++) {
+    size_t n = random_decimal(buf);
+    double got = -1.0, lib = strtod(buf, NULL);
+    int rc = twi_parse_double_inline(buf, n, &got);
+    if (!float_syntax(buf)) {
+      CHECK(rc == -EINVAL, "\"%s\": accepted (%d), but it is not a float", buf, rc);
+      continue;
+    }
+    if (isinf(lib)) {
+      CHECK(rc == -ERANGE, "\"%s\": %d, expected -ERANGE", buf, rc);
+      continue;
+    }
+    CHECK(rc == 0 && memcmp(&got, &lib, sizeof got) == 0, "\"%s\": %a (%d), strtod %a", buf, got,
+          rc, lib);
+    double out_of_line;
+    CHECK(twi_parse_double(buf, n, &out_of_line) == 0 &&
+              memcmp(&got, &out_of_line, sizeof got) == 0,
+          "\"%s\": inline %a, twi_parse_double %a", buf, got, out_of_line);
+    exact_path += strlen(buf) < 21 && !strchr(buf, 'e');
+  }
+  ck_assert_int_gt(exact_path, 40000); /* the inline path's shapes were tried */
+}
+END_TEST
+
+START_TEST(test_parse_int_vs_strtoull) {
+  char buf[64];
+  for (int i = 0; i < 400000; i++) {
+    size_t n = 0;
+    if (rnd() % 4 == 0)
+      buf[n++] = '-';
+    for (uint64_t k = rnd() % 23; k > 0; k--)
+      buf[n++] = (char)('0' + rnd() % 10);
+    if (rnd() % 10 == 0 && n > 0)
+      buf[rnd() % n] = nasty[rnd() % (sizeof nasty - 1)];
+    buf[n] = '\0';
+    bool neg = buf[0] == '-';
+    bool digits = n > (size_t)neg && strspn(buf + neg, "0123456789") == n - neg;
+    int64_t s64 = 42;
+    int rc = twi_parse_int64_inline(buf, n, &s64);
+    errno = 0;
+    long long ll = strtoll(buf, NULL, 10);
+    int want = !digits ? -EINVAL : errno == ERANGE || ll == INT64_MIN ? -ERANGE : 0;
+    if (digits && neg && ll == INT64_MIN && errno == 0)
+      want = 0; /* -9223372036854775808 itself fits */
+    CHECK(rc == want && (rc || s64 == ll), "int64 \"%s\": %d %lld, strtoll %lld (want %d)", buf, rc,
+          (long long)s64, ll, want);
+    if (neg)
+      continue;
+    uint64_t u64 = 42;
+    rc = twi_parse_uint64_inline(buf, n, &u64);
+    errno = 0;
+    unsigned long long ull = strtoull(buf, NULL, 10);
+    want = !digits ? -EINVAL : errno == ERANGE ? -ERANGE : 0;
+    CHECK(rc == want && (rc || u64 == ull), "uint64 \"%s\": %d %llu, strtoull %llu", buf, rc,
+          (unsigned long long)u64, ull);
+  }
+}
+END_TEST
+
 static Suite *lp_roundtrip_suite(void) {
   Suite *s = suite_create("lp_roundtrip");
   TCase *tc = tcase_create("roundtrip");
@@ -373,6 +618,10 @@ static Suite *lp_roundtrip_suite(void) {
   tcase_add_test(tc, test_generated);
   tcase_add_test(tc, test_in_order_vs_sorted);
   tcase_add_test(tc, test_fmt_double_short_path);
+  tcase_add_test(tc, test_paths_fuzz_corpus);
+  tcase_add_test(tc, test_paths_generated_and_mutated);
+  tcase_add_test(tc, test_parse_double_vs_strtod);
+  tcase_add_test(tc, test_parse_int_vs_strtoull);
   suite_add_tcase(s, tc);
   return s;
 }
