@@ -38,6 +38,9 @@
 #include "format_internal.h"
 #include "numfmt.h"
 
+/* Divides the iteration counts: 10 under valgrind (main). */
+static int slow = 1;
+
 /* Check records every passing ck_assert, so loops test with plain ifs. */
 #define CHECK(cond, ...)                                                                           \
   do {                                                                                             \
@@ -272,7 +275,7 @@ static tower_metric *random_metric(bool plain) {
 }
 
 START_TEST(test_generated) {
-  for (int i = 0; i < 20000; i++) {
+  for (int i = 0; i < 20000 / slow; i++) {
     tower_metric *m = random_metric(i & 1);
     tower_buf *b = tower_buf_new(0);
     ck_assert_int_eq(tower_lp_write(m, b, TOWER_LP_UINT, 1), 0);
@@ -308,7 +311,7 @@ static size_t reverse_items(char *out, const char *from, const char *to) {
  * sorting build give equal metrics. */
 START_TEST(test_in_order_vs_sorted) {
   int in_order = 0;
-  for (int i = 0; i < 20000; i++) {
+  for (int i = 0; i < 20000 / slow; i++) {
     tower_metric *m = random_metric(true);
     tower_buf *b = tower_buf_new(0);
     ck_assert_int_eq(tower_lp_write(m, b, TOWER_LP_UINT, 1), 0);
@@ -342,7 +345,7 @@ START_TEST(test_in_order_vs_sorted) {
     tower_buf_free(b);
     tower_metric_free(m);
   }
-  ck_assert_int_gt(in_order, 1000); /* lines that differ when reversed */
+  ck_assert_int_gt(in_order, 1000 / slow); /* lines that differ when reversed */
 }
 END_TEST
 
@@ -350,7 +353,7 @@ END_TEST
 
 START_TEST(test_fmt_double_short_path) {
   char fast[TWI_FMT_DOUBLE_SIZE], exact[TWI_FMT_DOUBLE_SIZE];
-  for (int i = 0; i < 2000000; i++) {
+  for (int i = 0; i < 2000000 / slow; i++) {
     double v;
     switch (i % 4) {
     case 0: /* k decimals, near the 2^52 limit too */
@@ -486,7 +489,7 @@ static size_t random_plain_line(char *buf, size_t cap) {
 
 START_TEST(test_paths_generated_and_mutated) {
   char line[1024];
-  for (int i = 0; i < 40000; i++) {
+  for (int i = 0; i < 40000 / slow; i++) {
     size_t n = random_plain_line(line, sizeof line - 8);
     /* coarser units put many of the random timestamps out of range */
     int64_t unit = (int64_t[]){1, 1, 1000, 1000000000}[rnd() % 4];
@@ -551,7 +554,7 @@ static bool float_syntax(const char *s) {
 START_TEST(test_parse_double_vs_strtod) {
   char buf[128];
   int exact_path = 0;
-  for (int i = 0; i < 400000; i++) {
+  for (int i = 0; i < 400000 / slow; i++) {
     size_t n = random_decimal(buf);
     double got = -1.0, lib = strtod(buf, NULL);
     int rc = twi_parse_double_inline(buf, n, &got);
@@ -571,13 +574,13 @@ START_TEST(test_parse_double_vs_strtod) {
           "\"%s\": inline %a, twi_parse_double %a", buf, got, out_of_line);
     exact_path += strlen(buf) < 21 && !strchr(buf, 'e');
   }
-  ck_assert_int_gt(exact_path, 40000); /* the inline path's shapes were tried */
+  ck_assert_int_gt(exact_path, 40000 / slow); /* the inline path's shapes were tried */
 }
 END_TEST
 
 START_TEST(test_parse_int_vs_strtoull) {
   char buf[64];
-  for (int i = 0; i < 400000; i++) {
+  for (int i = 0; i < 400000 / slow; i++) {
     size_t n = 0;
     if (rnd() % 4 == 0)
       buf[n++] = '-';
@@ -627,5 +630,9 @@ static Suite *lp_roundtrip_suite(void) {
 }
 
 int main(void) {
+  /* tests/valgrind.sh: a tenth of the iterations (memcheck is ~50x slower;
+   * the default and sanitizer builds run them all). */
+  if (getenv("TOWER_TEST_UNDER_VALGRIND"))
+    slow = 10;
   return check_run(lp_roundtrip_suite());
 }
