@@ -176,6 +176,32 @@ tower_metric *twi_metric_new_sized(const char *name, size_t name_len, int64_t ti
   return m;
 }
 
+tower_metric *twi_metric_new_head(const char *head, size_t head_len, size_t name_len,
+                                  int64_t time_ns, size_t ntags, size_t nfields, size_t str_bytes) {
+  if (!head || name_len == 0 || name_len > head_len || head_len > name_len + str_bytes)
+    return NULL;
+  tower_metric *m = alloc_metric(nfields, ntags, name_len + 1 + str_bytes);
+  if (!m)
+    return NULL;
+  char *str = strings(m);
+  memcpy(str, head, head_len);
+  str[head_len] = '\0';
+  str[name_len] = '\0'; /* the ',' before the first tag */
+  m->str_used = (uint32_t)head_len + 1;
+  m->time = time_ns;
+  return m;
+}
+
+void twi_metric_append_tag_at(tower_metric *m, size_t key, size_t klen, size_t value, size_t vlen) {
+  char *str = strings(m);
+  str[key + klen] = '\0';   /* the '=' */
+  str[value + vlen] = '\0'; /* the ',' before the next tag, or the head's end */
+  uint32_t *t = tags(m) + 2 * m->ntags;
+  t[0] = (uint32_t)key;
+  t[1] = (uint32_t)value;
+  m->ntags++;
+}
+
 tower_metric *tower_metric_new(const char *name, int64_t time_ns) {
   if (!name)
     return NULL;

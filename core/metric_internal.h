@@ -31,6 +31,17 @@ void twi_metric_append_tag(tower_metric *m, const char *key, size_t klen, const 
 void twi_metric_append_field(tower_metric *m, const char *key, size_t klen, tower_field_type type,
                              uint64_t raw, const char *s, size_t slen);
 
+/* The same start for a line's head, `name,k1=v1,...,kn=vn` (head_len bytes,
+ * nothing escaped): the head is copied into the string area in one go and
+ * each tag is then declared by its offsets in it with
+ * twi_metric_append_tag_at(), in ascending key order, which turns the
+ * separators after its key and value into their NULs. The area ends up
+ * byte for byte as name and twi_metric_append_tag() would build it.
+ * str_bytes counts what follows the name, as for twi_metric_new_sized(). */
+tower_metric *twi_metric_new_head(const char *head, size_t head_len, size_t name_len,
+                                  int64_t time_ns, size_t ntags, size_t nfields, size_t str_bytes);
+void twi_metric_append_tag_at(tower_metric *m, size_t key, size_t klen, size_t value, size_t vlen);
+
 /* Repacks an unshared metric into one exact-size block when that saves
  * memory; *pm may change. Called when a metric enters the output buffers. */
 int twi_metric_pack(tower_metric **pm);

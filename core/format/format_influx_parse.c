@@ -890,22 +890,48 @@ static tower_metric *new_metric(const lp_line *L, char *buf) {
   return twi_metric_new_sized(name, nlen, L->time, L->ntags, L->nfields, L->str_bytes);
 }
 
+static void append_fields(tower_metric *m, const lp_state *st, const lp_line *L) {
+  const lp_tok *t = st->tok;
+  for (size_t i = L->ntags; i < L->ntags + L->nfields; i++)
+    twi_metric_append_field(m, L->s + t[i].k, t[i].klen, (tower_field_type)t[i].type, t[i].raw,
+                            L->s + t[i].v, t[i].vlen);
+}
+
+/* An ordered line whose head is not contiguous: tag by tag. */
+static tower_metric *build_tag_by_tag(const lp_state *st, const lp_line *L) {
+  const lp_tok *t = st->tok;
+  tower_metric *m = twi_metric_new_sized(L->s + L->name, L->name_len, L->time, L->ntags, L->nfields,
+                                         L->str_bytes);
+  if (!m)
+    return NULL;
+  for (size_t i = 0; i < L->ntags; i++)
+    twi_metric_append_tag(m, L->s + t[i].k, t[i].klen, L->s + t[i].v, t[i].vlen);
+  append_fields(m, st, L);
+  return m;
+}
+
 /* The common line: nothing escaped, tags and fields in order (Telegraf and
  * InfluxDB clients sort them). Appended as they are, with no search. */
 static tower_metric *build_in_order(const lp_state *st, const lp_line *L) {
   const lp_tok *t = st->tok;
   if (!L->ordered)
     return NULL;
-  tower_metric *m = twi_metric_new_sized(L->s + L->name, L->name_len, L->time, L->ntags, L->nfields,
-                                         L->str_bytes);
+  /* The head, `name,k1=v1,...`, goes into the metric in one copy when it
+   * is exactly that: one separator byte between the tokens. */
+  size_t head = L->name, head_len = L->name_len, want = L->name_len;
+  for (size_t i = 0; i < L->ntags; i++)
+    want += t[i].klen + t[i].vlen + 2;
+  if (L->ntags)
+    head_len = t[L->ntags - 1].v + t[L->ntags - 1].vlen - head;
+  if (head_len != want)
+    return build_tag_by_tag(st, L);
+  tower_metric *m = twi_metric_new_head(L->s + head, head_len, L->name_len, L->time, L->ntags,
+                                        L->nfields, L->str_bytes);
   if (!m)
     return NULL;
-  const char *s = L->s;
   for (size_t i = 0; i < L->ntags; i++)
-    twi_metric_append_tag(m, s + t[i].k, t[i].klen, s + t[i].v, t[i].vlen);
-  for (size_t i = L->ntags; i < L->ntags + L->nfields; i++)
-    twi_metric_append_field(m, s + t[i].k, t[i].klen, (tower_field_type)t[i].type, t[i].raw,
-                            s + t[i].v, t[i].vlen);
+    twi_metric_append_tag_at(m, t[i].k - head, t[i].klen, t[i].v - head, t[i].vlen);
+  append_fields(m, st, L);
   return m;
 }
 

@@ -394,6 +394,38 @@ START_TEST(many_series_come_and_go) {
 }
 END_TEST
 
+/* A line's head copied in one go builds the same string area, byte for
+ * byte, as the name and the tags appended one by one. */
+START_TEST(head_copy_equals_appends) {
+  const char head[] = "cpu,host=web01,region=eu-west";
+  tower_metric *a = twi_metric_new_head(head, strlen(head), 3, 7, 2, 1, 64);
+  twi_metric_append_tag_at(a, 4, 4, 9, 5);
+  twi_metric_append_tag_at(a, 15, 6, 22, 7);
+  tower_metric *b = twi_metric_new_sized("cpu", 3, 7, 2, 1, 64);
+  twi_metric_append_tag(b, "host", 4, "web01", 5);
+  twi_metric_append_tag(b, "region", 6, "eu-west", 7);
+  twi_metric_append_field(a, "v", 1, TOWER_FIELD_INT, 5, NULL, 0);
+  twi_metric_append_field(b, "v", 1, TOWER_FIELD_INT, 5, NULL, 0);
+  ck_assert_str_eq(tower_metric_name(a), "cpu");
+  ck_assert_str_eq(tower_metric_tag(a, "region"), "eu-west");
+  size_t n = twi_metric_encoded_size(a);
+  ck_assert_uint_eq(n, twi_metric_encoded_size(b));
+  unsigned char *ea = malloc(n), *eb = malloc(n);
+  ck_assert_uint_eq(twi_metric_encode(a, ea, n), n);
+  ck_assert_uint_eq(twi_metric_encode(b, eb, n), n);
+  ck_assert_int_eq(memcmp(ea, eb, n), 0);
+  /* no tags: the head is the name */
+  tower_metric *c = twi_metric_new_head("mem", 3, 3, 1, 0, 1, 8);
+  ck_assert_str_eq(tower_metric_name(c), "mem");
+  ck_assert_ptr_null(twi_metric_new_head(head, strlen(head), 3, 1, 2, 0, 4)); /* too small */
+  free(ea);
+  free(eb);
+  tower_metric_free(a);
+  tower_metric_free(b);
+  tower_metric_free(c);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("metric");
   TCase *t = tcase_create("metric");
@@ -410,6 +442,7 @@ int main(void) {
   tcase_add_test(t, string_fields_stay_unshared_and_shapes_encode);
   tcase_add_test(t, shapes_under_concurrent_pack_and_free);
   tcase_add_test(t, many_series_come_and_go);
+  tcase_add_test(t, head_copy_equals_appends);
   suite_add_tcase(s, t);
   return check_run(s);
 }
