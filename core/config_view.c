@@ -350,7 +350,14 @@ static void unknown_key(const tower_config *c, twi_diag *d, const config_setting
   if (rules && rules->valid_options)
     rules->valid_options(c->tables, c->block, formats, sizeof formats);
   bool more = c->tables[1] != NULL;
-  twi_diag_error(d, s, "%s: unknown option \"%s\"%s%s%s; valid options: %s%s%s%s", c->what, key,
+  /* A rename in a processor's block (Telegraf's processors have none). */
+  bool rename =
+      twi_option_find(twi_rename_options, key) && strncmp(c->what, "processors.", 11) == 0;
+  twi_diag_error(d, s, "%s: unknown option \"%s\"%s%s%s%s; valid options: %s%s%s%s", c->what, key,
+                 rename
+                     ? " (a processor renames nothing and sets no tags: add a processors.override "
+                       "block for that)"
+                     : "",
                  hint ? "; did you mean \"" : "", hint ? hint : "", hint ? "\"?" : "",
                  len ? valid : "(none)", formats[0] ? "; data format options: " : "", formats,
                  more ? "; and the common options (see tower.conf(5))" : "");

@@ -181,6 +181,20 @@ static int set_identity(tower_ctx *ctx, const twi_settings *set) {
 
 /* The instance's `tags`, read once here instead of for every metric. An
  * empty value is left out: an empty tag cannot be written anywhere. */
+static int resolve_tags(tower_ctx *ctx);
+
+/* name_override, name_prefix, name_suffix and tags (twi_rename_options):
+ * inputs, outputs and aggregators only. */
+static int read_renames(tower_ctx *ctx) {
+  ctx->name_override = tower_config_string(ctx->cfg, "name_override");
+  ctx->name_prefix = tower_config_string(ctx->cfg, "name_prefix");
+  ctx->name_suffix = tower_config_string(ctx->cfg, "name_suffix");
+  if (resolve_tags(ctx))
+    return -ENOMEM;
+  ctx->renames = ctx->name_override || ctx->name_prefix || ctx->name_suffix || ctx->ntags > 0;
+  return 0;
+}
+
 static int resolve_tags(tower_ctx *ctx) {
   size_t n = tower_config_table_len(ctx->cfg, "tags");
   if (n == 0)
@@ -231,7 +245,7 @@ tower_ctx *twi_instance_new(twi_conf *conf, const config_setting_t *block, tower
   ctx->log.level = -1;
   twi_log_limiter_init(&ctx->log.limiter);
   pthread_mutex_init(&ctx->process_lock, NULL);
-  const tower_option *tables[7];
+  const tower_option *tables[TWI_BLOCK_TABLES];
   twi_block_tables(&p->desc, p->options, tables);
   char what[256];
   snprintf(what, sizeof what, "%s.%s", twi_kind_dir(kind), name);
@@ -239,12 +253,8 @@ tower_ctx *twi_instance_new(twi_conf *conf, const config_setting_t *block, tower
   if (!ctx->cfg || twi_selector_init(&ctx->sel, ctx->cfg, d) || set_identity(ctx, set))
     goto fail;
   twi_config_set_ctx(ctx->cfg, ctx);
-  ctx->name_override = tower_config_string(ctx->cfg, "name_override");
-  ctx->name_prefix = tower_config_string(ctx->cfg, "name_prefix");
-  ctx->name_suffix = tower_config_string(ctx->cfg, "name_suffix");
-  if (resolve_tags(ctx))
+  if (kind != TOWER_PROCESSOR && read_renames(ctx))
     goto fail;
-  ctx->renames = ctx->name_override || ctx->name_prefix || ctx->name_suffix || ctx->ntags > 0;
   read_kind_options(ctx, set);
   /* Processors and aggregators are rebuilt by every reload (their state
    * is per pipeline), so only inputs and outputs need a fingerprint. */

@@ -69,7 +69,7 @@ tower_plugin_kind twi_kind_parse(const char *s) {
 }
 
 void twi_block_tables(const tower_plugin *desc, const tower_option *own,
-                      const tower_option *tables[7]) {
+                      const tower_option *tables[TWI_BLOCK_TABLES]) {
   size_t n = 0;
   tables[n++] = own;
   if (desc->flags & TOWER_PLUGIN_PARSER)
@@ -77,6 +77,8 @@ void twi_block_tables(const tower_plugin *desc, const tower_option *own,
   if (desc->flags & TOWER_PLUGIN_SERIALIZER)
     tables[n++] = twi_serializer_common_options();
   tables[n++] = twi_kind_options((tower_plugin_kind)desc->kind);
+  if (desc->kind != TOWER_PROCESSOR)
+    tables[n++] = twi_rename_options;
   tables[n++] = twi_common_options;
   tables[n++] = plugin_key;
   tables[n] = NULL;
@@ -166,7 +168,7 @@ static int check_options(twi_plugin *p, const tower_plugin *raw, char *err, size
   p->options = twi_options_normalize(raw->options, raw->option_size);
   if (!p->options)
     FAIL("%s: out of memory copying the option table", p->path);
-  const tower_option *tables[7];
+  const tower_option *tables[TWI_BLOCK_TABLES];
   twi_block_tables(&p->desc, p->options, tables);
   char why[512];
   if (twi_options_check(p->options, tables + 1, why, sizeof why))

@@ -51,10 +51,12 @@ int twi_plugins_scan(const char *dir, twi_plugin_visit fn, void *ud);
 
 /* The option tables a block of this plugin is validated against, in lookup
  * order: the plugin's own (`own`), the data format options when its flags ask
- * for them, the kind's options, the common options; NULL-terminated (at
- * most 6 entries + NULL). The tables after the first are reserved: the
- * plugin's own table may not redeclare their names. */
+ * for them, the kind's options, the renames (not for processors), the common
+ * options; NULL-terminated (at most TWI_BLOCK_TABLES - 1 entries + NULL).
+ * The tables after the first are reserved: the plugin's own table may not
+ * redeclare their names. */
+#define TWI_BLOCK_TABLES 8
 void twi_block_tables(const tower_plugin *desc, const tower_option *own,
-                      const tower_option *tables[7]);
+                      const tower_option *tables[TWI_BLOCK_TABLES]);
 
 #endif

@@ -24,10 +24,6 @@ const tower_option twi_common_options[] = {
      .type = TOWER_OPT_ENUM,
      .choices = "error|warn|info|debug|trace",
      .help = "log level of this instance (default: the agent's)"},
-    O("name_override", TOWER_OPT_STRING, NULL, "replace the measurement name"),
-    O("name_prefix", TOWER_OPT_STRING, NULL, "prepend to the measurement name"),
-    O("name_suffix", TOWER_OPT_STRING, NULL, "append to the measurement name"),
-    O("tags", TOWER_OPT_TABLE, NULL, "tags added to every metric (a tag the metric has wins)"),
     G("namepass", TOWER_OPT_STRINGS, "only metrics whose name matches one of these globs"),
     G("namedrop", TOWER_OPT_STRINGS, "drop metrics whose name matches one of these globs"),
     O("namepass_separator", TOWER_OPT_STRING, NULL, "characters '*' does not cross in namepass"),
@@ -40,6 +36,17 @@ const tower_option twi_common_options[] = {
     G("fieldexclude", TOWER_OPT_STRINGS, "remove the fields matching these globs"),
     G("taginclude", TOWER_OPT_STRINGS, "keep only the tags matching these globs"),
     G("tagexclude", TOWER_OPT_STRINGS, "remove the tags matching these globs"),
+    TOWER_OPTION_END,
+};
+
+/* Renames, for inputs, outputs and aggregators: a processor changes metrics
+ * by what it does, and processors.override is the one that renames (it
+ * declares these itself), as in Telegraf. */
+const tower_option twi_rename_options[] = {
+    O("name_override", TOWER_OPT_STRING, NULL, "replace the measurement name"),
+    O("name_prefix", TOWER_OPT_STRING, NULL, "prepend to the measurement name"),
+    O("name_suffix", TOWER_OPT_STRING, NULL, "append to the measurement name"),
+    O("tags", TOWER_OPT_TABLE, NULL, "tags added to every metric (a tag the metric has wins)"),
     TOWER_OPTION_END,
 };
 

@@ -11,6 +11,7 @@
 
 /* Options every plugin block accepts (alias, tags, selectors...). */
 extern const tower_option twi_common_options[];
+extern const tower_option twi_rename_options[];
 /* Options of one kind only (inputs: interval...; outputs: flush_interval...). */
 const tower_option *twi_kind_options(tower_plugin_kind kind);
 /* The agent = { ... } block. */

@@ -138,18 +138,24 @@ void twi_sample_plugin(FILE *f, const twi_plugin *p, bool active) {
   char indent[16];
   snprintf(indent, sizeof indent, "  %s  ", c);
   print_options(f, p->options, indent, active);
-  const tower_option *tables[7];
+  const tower_option *tables[TWI_BLOCK_TABLES];
   twi_block_tables(d, p->options, tables);
   print_format_options(f, tables, indent);
   const char *kind_opts = d->kind == TOWER_INPUT        ? ", interval, precision, collection_jitter"
                           : d->kind == TOWER_OUTPUT     ? ","
                           : d->kind == TOWER_AGGREGATOR ? ", period, delay, grace, drop_original"
                                                         : ", order";
-  fprintf(f,
-          "  %s  # Common options: alias, log_level, tags, name_override, name_prefix,\n"
-          "  %s  # name_suffix, namepass, namedrop, tagpass, tagdrop, fieldinclude,\n"
-          "  %s  # fieldexclude, taginclude, tagexclude%s\n",
-          c, c, c, kind_opts);
+  if (d->kind == TOWER_PROCESSOR)
+    fprintf(f,
+            "  %s  # Common options: alias, log_level, namepass, namedrop, tagpass, tagdrop,\n"
+            "  %s  # fieldinclude, fieldexclude, taginclude, tagexclude%s\n",
+            c, c, kind_opts);
+  else
+    fprintf(f,
+            "  %s  # Common options: alias, log_level, tags, name_override, name_prefix,\n"
+            "  %s  # name_suffix, namepass, namedrop, tagpass, tagdrop, fieldinclude,\n"
+            "  %s  # fieldexclude, taginclude, tagexclude%s\n",
+            c, c, c, kind_opts);
   if (d->kind == TOWER_OUTPUT)
     fprintf(f,
             "  %s  # flush_interval, flush_jitter, metric_batch_size, metric_buffer_limit,\n"

@@ -29,15 +29,19 @@ import re
 
 # ---- common options -----------------------------------------------------------
 
-SELECTORS = ["alias", "log_level", "name_override", "name_prefix", "name_suffix", "tags",
-             "namepass", "namedrop", "namepass_separator", "namedrop_separator", "tagpass",
-             "tagdrop", "fieldinclude", "fieldexclude", "taginclude", "tagexclude"]
+SELECTORS = ["alias", "log_level", "namepass", "namedrop", "namepass_separator",
+             "namedrop_separator", "tagpass", "tagdrop", "fieldinclude", "fieldexclude",
+             "taginclude", "tagexclude"]
+
+# Not for processors, as in Telegraf (processors.override declares them).
+RENAMES = ["name_override", "name_prefix", "name_suffix", "tags"]
 
 COMMON_OPTIONS = {
-    "inputs": SELECTORS + ["interval", "precision", "collection_jitter", "collection_offset"],
+    "inputs": SELECTORS + RENAMES + ["interval", "precision", "collection_jitter",
+                                     "collection_offset"],
     "processors": SELECTORS + ["order"],
-    "aggregators": SELECTORS + ["period", "delay", "grace", "drop_original"],
-    "outputs": SELECTORS + ["flush_interval", "flush_jitter", "metric_batch_size",
+    "aggregators": SELECTORS + RENAMES + ["period", "delay", "grace", "drop_original"],
+    "outputs": SELECTORS + RENAMES + ["flush_interval", "flush_jitter", "metric_batch_size",
                             "metric_buffer_limit", "buffer_strategy", "buffer_directory"],
 }
 
@@ -391,7 +395,7 @@ PROCESSORS = {
     "converter": P(tower="converter", options=["tag_conversions", "fields"],
                    rename={"tags": "tag_conversions"}),
     "enum": P(tower="enum", options=["mapping"], rewrite={"mapping": "enum_mappings"}),
-    "override": P(tower="override", options=[]),  # only common options
+    "override": P(tower="override", options=RENAMES),
     "regex": P(tower="regex", options=["tag_values", "fields", "tag_rename", "field_rename",
                                        "metric_rename"], rename={"tags": "tag_values"},
               rewrite={k: "regex_rules" for k in ("tag_values", "fields", "tag_rename",

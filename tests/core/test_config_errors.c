@@ -258,6 +258,21 @@ START_TEST(unknown_plugins_get_what_to_write) {
 }
 END_TEST
 
+/* A processor does not rename: name_override and tags in its block are an
+ * error that names processors.override (they used to pass and do nothing). */
+START_TEST(processor_renames_are_refused) {
+  char *e = build_errors("inputs = ( { plugin = \"lines\"; lines = [\"m v=1\"]; } );\n"
+                         "processors = ( { plugin = \"mark\"; name_override = \"x\";\n"
+                         "  tags = { a = \"b\"; }; } );\n"
+                         "outputs = ( { plugin = \"record\"; path = \"/dev/null\"; } );\n");
+  ck_assert_contains(e, "tower.conf:2: processors.mark: unknown option \"name_override\" (a "
+                        "processor renames nothing and sets no tags: add a processors.override "
+                        "block for that)");
+  ck_assert_contains(e, "tower.conf:3: processors.mark: unknown option \"tags\" (a processor");
+  free(e);
+}
+END_TEST
+
 /* ---- one pass ------------------------------------------------------------ */
 
 START_TEST(agent_errors_do_not_hide_plugin_errors) {
@@ -547,6 +562,7 @@ int main(int argc, char **argv) {
   tcase_add_test(t, duplicates_are_named);
   tcase_add_test(t, telegraf_files_are_recognized);
   tcase_add_test(t, unknown_plugins_get_what_to_write);
+  tcase_add_test(t, processor_renames_are_refused);
   tcase_add_test(t, agent_errors_do_not_hide_plugin_errors);
   tcase_add_test(t, format_options_listed_and_checked);
   tcase_add_test(t, format_options_in_sample_config);

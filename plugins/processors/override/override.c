@@ -4,10 +4,10 @@
  *   name_prefix    before and name_suffix after the name, then
  *   tags           set, replacing a tag of the same key the metric has.
  *
- * These are the names of the common options every block accepts, so the
- * plugin declares none of its own: it reads them from its block. The core
- * applies them to the metrics of inputs and outputs only (acc.c), never to a
- * processor's, so nothing is applied twice. Unlike an input's `tags` (where
+ * These are the names of the renaming options of inputs, outputs and
+ * aggregators, which the core applies to those (acc.c); a processor's block
+ * has none (a processor changes metrics by what it does), so this plugin
+ * declares them as its own. Unlike an input's `tags` (where
  * a tag the metric has wins), override replaces existing tags, as Telegraf's
  * does.
  *
@@ -139,12 +139,22 @@ static int override_init(tower_ctx *ctx, const tower_config *cfg, void **state) 
   return 0;
 }
 
+static const tower_option options[] = {
+    {.name = "name_override", .type = TOWER_OPT_STRING, .help = "the new measurement name"},
+    {.name = "name_prefix", .type = TOWER_OPT_STRING, .help = "put before the name"},
+    {.name = "name_suffix", .type = TOWER_OPT_STRING, .help = "put after the name"},
+    {.name = "tags",
+     .type = TOWER_OPT_TABLE,
+     .help = "tags to set, replacing a tag of the same key the metric has"},
+    TOWER_OPTION_END,
+};
+
 static const tower_plugin plugin = {
     TOWER_PLUGIN_HEAD(TOWER_PROCESSOR),
     .name = "override",
     .description = "override the name (name_override/prefix/suffix) and set tags of metrics",
     .version = PLUGIN_VERSION,
-    .options = NULL,
+    .options = options,
     .init = override_init,
     .destroy = override_destroy,
     .process = override_process,
