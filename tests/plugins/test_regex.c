@@ -10,6 +10,14 @@
 #include "proc_test.h"
 
 #include <stdatomic.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef PR_SET_MDWE
+#define PR_SET_MDWE 65
+#define PR_MDWE_REFUSE_EXEC_GAIN 1
+#endif
 
 #define RX(body) "{ plugin = \"regex\"; " body " }"
 
@@ -257,6 +265,70 @@ START_TEST(bad_patterns) {
 }
 END_TEST
 
+/* Init with the log captured into the returned string; init must pass. */
+static char *init_log_ok(const char *procs) {
+  char *c = pt_config((const char *const *const[]){PT_LINES("x v=1")}, 1, procs);
+  char *errors = NULL;
+  twi_pipeline *pl = th_build(c, TWI_ONCE, &errors);
+  ck_assert_msg(pl != NULL, "rejected at build: %s", errors ? errors : "?");
+  free(errors);
+  char *path = th_fmt("%s/log", pt_dir);
+  ck_assert_int_eq(twi_log_set_file(path), 0);
+  int rc = twi_pipeline_init(pl);
+  twi_log_set_file(NULL);
+  ck_assert_int_eq(rc, 0);
+  th_free(pl);
+  free(c);
+  char *log = th_read_file(path);
+  ck_assert_ptr_nonnull(log);
+  remove(path);
+  free(path);
+  return log;
+}
+
+/* Without writable executable memory (the kernel's MemoryDenyWriteExecute,
+ * as tower.service runs) PCRE2's JIT is refused: the patterns still work,
+ * and the log says why they are slower. In a child, since the restriction
+ * cannot be lifted. Under valgrind (tests/valgrind.sh), which cannot run
+ * without such memory itself and never lets PCRE2 try its JIT, only the
+ * silence is checked. */
+START_TEST(jit_refused_is_reported) {
+  const char *rx = RX("tag_values = ( { key = \"t\"; pattern = \"^(a)b$\"; "
+                      "replacement = \"$1\"; } );");
+  char *log;
+  if (getenv("TOWER_TEST_UNDER_VALGRIND")) {
+    log = init_log_ok(rx);
+    ck_assert_msg(!strstr(log, "JIT is not available"), "%s", log);
+    free(log);
+    return;
+  }
+  /* the child first: PCRE2 keeps the executable memory of a JIT compile for
+   * the next ones, which a child would inherit */
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    if (prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0L, 0L, 0L) != 0)
+      _exit(3); /* no MDWE in this kernel (Linux < 6.3) */
+    log = init_log_ok(rx);
+    if (!strstr(log, "PCRE2's JIT is not available here (") ||
+        !strstr(log, "MemoryDenyWriteExecute=no")) {
+      fprintf(stderr, "log:\n%s\n", log);
+      _exit(1);
+    }
+    char *got = pt_run(PT_LINES("m,t=ab n=1i 1"), rx);
+    _exit(strcmp(got, "m,t=a n=1i 1\n") == 0 ? 0 : 2);
+  }
+  int st = 0;
+  ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+  ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                "child: %d (1: the log, 2: the result, 3: prctl(PR_SET_MDWE) refused)",
+                WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+  log = init_log_ok(rx); /* with the JIT, nothing is said */
+  ck_assert_msg(!strstr(log, "JIT is not available"), "%s", log);
+  free(log);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("processors.regex");
   TCase *t = tcase_create("regex");
@@ -273,6 +345,7 @@ int main(void) {
   tcase_add_test(t, field_rename);
   tcase_add_test(t, metric_rename_and_order);
   tcase_add_test(t, bad_patterns);
+  tcase_add_test(t, jit_refused_is_reported);
   suite_add_tcase(s, t);
   return check_run(s);
 }

@@ -466,6 +466,37 @@ static void regex_destroy(void *state) {
   free(s);
 }
 
+/* The first rule PCRE2 could not compile to machine code, if any. */
+static const rx *without_jit(const regex_state *s) {
+  for (size_t i = 0; i < s->tags.n; i++)
+    if (s->tags.rules[i].re.jit_error)
+      return &s->tags.rules[i].re;
+  for (size_t i = 0; i < s->fields.n; i++)
+    if (s->fields.rules[i].re.jit_error)
+      return &s->fields.rules[i].re;
+  const rename_list *r[] = {&s->tag_rename, &s->field_rename, &s->metric_rename};
+  for (size_t l = 0; l < 3; l++)
+    for (size_t i = 0; i < r[l]->n; i++)
+      if (r[l]->rules[i].re.jit_error)
+        return &r[l]->rules[i].re;
+  return NULL;
+}
+
+/* Says once why the patterns run slower than they could: PCRE2 without
+ * its JIT, or (the usual case) a sandbox without writable executable memory
+ * (systemd's MemoryDenyWriteExecute=yes, tower.service's default). */
+static void report_jit(tower_ctx *ctx, const regex_state *s) {
+  const rx *re = without_jit(s);
+  if (!re)
+    return;
+  PCRE2_UCHAR msg[128] = "";
+  pcre2_get_error_message(re->jit_error, msg, sizeof msg);
+  tower_info(ctx,
+             "PCRE2's JIT is not available here (%s): the patterns run in its interpreter, with "
+             "the same results, more slowly; under systemd, MemoryDenyWriteExecute=no allows it",
+             (const char *)msg);
+}
+
 static int regex_init(tower_ctx *ctx, const tower_config *cfg, void **state) {
   regex_state *s = calloc(1, sizeof *s);
   if (!s)
@@ -491,6 +522,7 @@ static int regex_init(tower_ctx *ctx, const tower_config *cfg, void **state) {
     tower_warn(ctx,
                "no rule is given (tag_values, fields, tag_rename, field_rename, metric_rename): "
                "metrics pass unchanged");
+  report_jit(ctx, s);
   *state = s;
   return 0;
 }

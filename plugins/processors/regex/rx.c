@@ -101,7 +101,10 @@ int rx_compile(rx *r, const char *pattern, char *err, size_t errlen) {
   if (!r->code)
     return compile_error(code, offset, err, errlen);
   /* no JIT (not built in, or no executable memory): the interpreter */
-  r->jit = !RX_UNDER_VALGRIND() && pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE) == 0;
+  if (!RX_UNDER_VALGRIND()) {
+    r->jit_error = pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE);
+    r->jit = r->jit_error == 0;
+  }
   uint32_t groups = 0;
   pcre2_pattern_info(r->code, PCRE2_INFO_CAPTURECOUNT, &groups);
   r->ngroups = groups;

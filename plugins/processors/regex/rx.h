@@ -37,6 +37,7 @@ typedef struct rx {
   pcre2_match_context *mctx;
   size_t ngroups; /* capturing groups */
   bool jit;       /* compiled to machine code (else PCRE2's interpreter) */
+  int jit_error;  /* pcre2_jit_compile's error when it refused (0: JIT or valgrind) */
   char why[256];  /* why the last rx_replace_all failed */
 } rx;
 
