@@ -9,6 +9,7 @@
 #include "check_run.h"
 #include "proc_test.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -308,7 +309,7 @@ START_TEST(jit_refused_is_reported) {
   ck_assert_int_ge(pid, 0);
   if (pid == 0) {
     if (prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0L, 0L, 0L) != 0)
-      _exit(3); /* no MDWE in this kernel (Linux < 6.3) */
+      _exit(errno == EINVAL ? 4 : 3); /* 4: no MDWE in this kernel (Linux < 6.3) */
     log = init_log_ok(rx);
     if (!strstr(log, "PCRE2's JIT is not available here (") ||
         !strstr(log, "MemoryDenyWriteExecute=no")) {
@@ -320,9 +321,13 @@ START_TEST(jit_refused_is_reported) {
   }
   int st = 0;
   ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-  ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-                "child: %d (1: the log, 2: the result, 3: prctl(PR_SET_MDWE) refused)",
-                WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 4)
+    fprintf(stderr, "note: this kernel has no PR_SET_MDWE (Linux < 6.3): the refused JIT was "
+                    "not exercised\n");
+  else
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                  "child: %d (1: the log, 2: the result, 3: prctl(PR_SET_MDWE) failed)",
+                  WIFEXITED(st) ? WEXITSTATUS(st) : -1);
   log = init_log_ok(rx); /* with the JIT, nothing is said */
   ck_assert_msg(!strstr(log, "JIT is not available"), "%s", log);
   free(log);
