@@ -159,8 +159,8 @@ static int oom(tower_parser *p) {
   return -ENOMEM;
 }
 
-static lp_tok *push_tok(lp_state *st, const lp_line *L) {
-  size_t n = L->ntags + L->nfields;
+/* Entry n of the token table, grown as needed; NULL without memory. */
+static inline lp_tok *tok_at(lp_state *st, size_t n) {
   if (n == st->tok_cap) {
     size_t cap = st->tok_cap ? st->tok_cap * 2 : 32;
     lp_tok *t = realloc(st->tok, cap * sizeof *t);
@@ -169,8 +169,14 @@ static lp_tok *push_tok(lp_state *st, const lp_line *L) {
     st->tok = t;
     st->tok_cap = cap;
   }
-  lp_tok *t = &st->tok[n];
-  memset(t, 0, sizeof *t);
+  return &st->tok[n];
+}
+
+/* The line's next token, zeroed (the general scanner). */
+static lp_tok *push_tok(lp_state *st, const lp_line *L) {
+  lp_tok *t = tok_at(st, L->ntags + L->nfields);
+  if (t)
+    memset(t, 0, sizeof *t);
   return t;
 }
 
@@ -647,20 +653,6 @@ static inline size_t skip_space_stops(stop_iter *it, size_t *pos) {
   return e;
 }
 
-/* Entry n of the token table, grown as needed; NULL without memory
- * (scan_line then reports it). */
-static inline lp_tok *fast_tok(lp_state *st, size_t n) {
-  if (n == st->tok_cap) {
-    size_t cap = st->tok_cap ? st->tok_cap * 2 : 32;
-    lp_tok *t = realloc(st->tok, cap * sizeof *t);
-    if (!t)
-      return NULL;
-    st->tok = t;
-    st->tok_cap = cap;
-  }
-  return &st->tok[n];
-}
-
 /* A field value s[v..v+n), n > 0, without stops: a number or a boolean as
  * scan_value() reads them. */
 static bool fast_value(lp_tok *t, const char *s, size_t v, size_t n) {
@@ -725,7 +717,7 @@ static bool fast_tags(stop_iter *it, lp_state *st, lp_line *L, size_t *pe) {
     e = stop_next(it);
     if (e == v || e == L->len) /* the loop and the caller check the stop */
       return false;
-    lp_tok *t = L->ntags < MAX_ITEMS ? fast_tok(st, L->ntags) : NULL;
+    lp_tok *t = L->ntags < MAX_ITEMS ? tok_at(st, L->ntags) : NULL;
     if (!t)
       return false;
     *t = (lp_tok){
@@ -752,7 +744,7 @@ static bool fast_fields(stop_iter *it, lp_state *st, lp_line *L, size_t pos, siz
     e = stop_next(it);
     if (e == v || (e < L->len && s[e] != ',' && s[e] != ' '))
       return false;
-    lp_tok *t = L->nfields < MAX_ITEMS ? fast_tok(st, L->ntags + L->nfields) : NULL;
+    lp_tok *t = L->nfields < MAX_ITEMS ? tok_at(st, L->ntags + L->nfields) : NULL;
     if (!t)
       return false;
     t->k = (uint32_t)k;

@@ -306,6 +306,19 @@ START_TEST(changing_a_packed_metric_leaves_its_series_alone) {
 }
 END_TEST
 
+/* The disk encodings of a and b are byte for byte the same; returns a's
+ * (malloc'd, *n bytes). */
+static unsigned char *same_encoding(const tower_metric *a, const tower_metric *b, size_t *n) {
+  *n = twi_metric_encoded_size(a);
+  ck_assert_uint_eq(*n, twi_metric_encoded_size(b));
+  unsigned char *ea = malloc(*n), *eb = malloc(*n);
+  ck_assert_uint_eq(twi_metric_encode(a, ea, *n), *n);
+  ck_assert_uint_eq(twi_metric_encode(b, eb, *n), *n);
+  ck_assert_int_eq(memcmp(ea, eb, *n), 0);
+  free(eb);
+  return ea;
+}
+
 /* String values differ metric to metric: such metrics keep their own
  * keys. A shaped metric encodes (disk buffers) exactly like its copy. */
 START_TEST(string_fields_stay_unshared_and_shapes_encode) {
@@ -317,17 +330,12 @@ START_TEST(string_fields_stay_unshared_and_shapes_encode) {
   tower_metric *a = series_metric(4, 10, 30);
   tower_metric *own = tower_metric_clone(a);
   twi_metric_pack(&a);
-  size_t n = twi_metric_encoded_size(a);
-  ck_assert_uint_eq(n, twi_metric_encoded_size(own));
-  unsigned char *ea = malloc(n), *eo = malloc(n);
-  ck_assert_uint_eq(twi_metric_encode(a, ea, n), n);
-  ck_assert_uint_eq(twi_metric_encode(own, eo, n), n);
-  ck_assert_int_eq(memcmp(ea, eo, n), 0);
+  size_t n;
+  unsigned char *ea = same_encoding(a, own, &n);
   tower_metric *d = NULL;
   ck_assert_int_eq(twi_metric_decode(ea, n, &d, NULL), 0);
   ck_assert(same(d, own));
   free(ea);
-  free(eo);
   tower_metric_free(d);
   tower_metric_free(own);
   tower_metric_free(a);
@@ -408,18 +416,12 @@ START_TEST(head_copy_equals_appends) {
   twi_metric_append_field(b, "v", 1, TOWER_FIELD_INT, 5, NULL, 0);
   ck_assert_str_eq(tower_metric_name(a), "cpu");
   ck_assert_str_eq(tower_metric_tag(a, "region"), "eu-west");
-  size_t n = twi_metric_encoded_size(a);
-  ck_assert_uint_eq(n, twi_metric_encoded_size(b));
-  unsigned char *ea = malloc(n), *eb = malloc(n);
-  ck_assert_uint_eq(twi_metric_encode(a, ea, n), n);
-  ck_assert_uint_eq(twi_metric_encode(b, eb, n), n);
-  ck_assert_int_eq(memcmp(ea, eb, n), 0);
+  size_t n;
+  free(same_encoding(a, b, &n));
   /* no tags: the head is the name */
   tower_metric *c = twi_metric_new_head("mem", 3, 3, 1, 0, 1, 8);
   ck_assert_str_eq(tower_metric_name(c), "mem");
   ck_assert_ptr_null(twi_metric_new_head(head, strlen(head), 3, 1, 2, 0, 4)); /* too small */
-  free(ea);
-  free(eb);
   tower_metric_free(a);
   tower_metric_free(b);
   tower_metric_free(c);

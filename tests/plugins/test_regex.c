@@ -266,27 +266,6 @@ START_TEST(bad_patterns) {
 }
 END_TEST
 
-/* Init with the log captured into the returned string; init must pass. */
-static char *init_log_ok(const char *procs) {
-  char *c = pt_config((const char *const *const[]){PT_LINES("x v=1")}, 1, procs);
-  char *errors = NULL;
-  twi_pipeline *pl = th_build(c, TWI_ONCE, &errors);
-  ck_assert_msg(pl != NULL, "rejected at build: %s", errors ? errors : "?");
-  free(errors);
-  char *path = th_fmt("%s/log", pt_dir);
-  ck_assert_int_eq(twi_log_set_file(path), 0);
-  int rc = twi_pipeline_init(pl);
-  twi_log_set_file(NULL);
-  ck_assert_int_eq(rc, 0);
-  th_free(pl);
-  free(c);
-  char *log = th_read_file(path);
-  ck_assert_ptr_nonnull(log);
-  remove(path);
-  free(path);
-  return log;
-}
-
 /* Without writable executable memory (the kernel's MemoryDenyWriteExecute,
  * as tower.service runs) PCRE2's JIT is refused: the patterns still work,
  * and the log says why they are slower. In a child, since the restriction
@@ -298,7 +277,7 @@ START_TEST(jit_refused_is_reported) {
                       "replacement = \"$1\"; } );");
   char *log;
   if (getenv("TOWER_TEST_UNDER_VALGRIND")) {
-    log = init_log_ok(rx);
+    log = pt_init_log_ok(rx, true);
     ck_assert_msg(!strstr(log, "JIT is not available"), "%s", log);
     free(log);
     return;
@@ -310,7 +289,7 @@ START_TEST(jit_refused_is_reported) {
   if (pid == 0) {
     if (prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0L, 0L, 0L) != 0)
       _exit(errno == EINVAL ? 4 : 3); /* 4: no MDWE in this kernel (Linux < 6.3) */
-    log = init_log_ok(rx);
+    log = pt_init_log_ok(rx, true);
     if (!strstr(log, "PCRE2's JIT is not available here (") ||
         !strstr(log, "MemoryDenyWriteExecute=no")) {
       fprintf(stderr, "log:\n%s\n", log);
@@ -328,7 +307,7 @@ START_TEST(jit_refused_is_reported) {
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
                   "child: %d (1: the log, 2: the result, 3: prctl(PR_SET_MDWE) failed)",
                   WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-  log = init_log_ok(rx); /* with the JIT, nothing is said */
+  log = pt_init_log_ok(rx, true); /* with the JIT, nothing is said */
   ck_assert_msg(!strstr(log, "JIT is not available"), "%s", log);
   free(log);
 }
